@@ -1,0 +1,348 @@
+package sandbox
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	"github.com/tetratelabs/wazero/api"
+	_ "modernc.org/sqlite" // the "sqlite" driver for sqlite: URLs
+
+	"github.com/profiled/profiled/abi"
+)
+
+// dbPool is the host's pool for one database URL, shared by the modules
+// whose Spec names that URL and closed when the last one is closed.
+type dbPool struct {
+	url      string
+	redacted string // the URL without its password, for messages
+	db       *sqlx.DB
+	refs     int
+	password string // masked in error messages, should a driver echo it
+}
+
+// Pool sizes per database URL.
+const (
+	dbMaxOpen     = 16
+	dbMaxIdle     = 4
+	dbIdleTime    = 5 * time.Minute
+	dbLifetime    = 30 * time.Minute
+	dbDialTimeout = 5 * time.Second
+)
+
+func (r *Runtime) acquireDB(rawURL string) (*dbPool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.dbs[rawURL]; p != nil {
+		p.refs++
+		return p, nil
+	}
+	p, err := openDB(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	p.refs = 1
+	r.dbs[rawURL] = p
+	return p, nil
+}
+
+func (r *Runtime) releaseDB(p *dbPool) {
+	r.mu.Lock()
+	p.refs--
+	last := p.refs == 0 && r.dbs[p.url] == p
+	if last {
+		delete(r.dbs, p.url)
+	}
+	r.mu.Unlock()
+	if last {
+		p.db.Close()
+	}
+}
+
+// openDB opens (without connecting) the pool for a database URL:
+// "mysql://user[:pass]@host[:port]/db[?tls=true|false|skip-verify|preferred]"
+// or "sqlite:PATH". Errors never contain the password.
+func openDB(rawURL string) (*dbPool, error) {
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		if path == "" {
+			return nil, errors.New("sandbox: database URL sqlite: needs a path")
+		}
+		// mode=rw: a missing file is "unavailable", not a new empty database.
+		dsn := "file:" + path + "?mode=rw&_pragma=busy_timeout(5000)"
+		db, err := sqlx.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: database URL %s: %v", rawURL, err)
+		}
+		db.SetMaxOpenConns(dbMaxOpen)
+		return &dbPool{url: rawURL, redacted: rawURL, db: db}, nil
+	}
+	cfg, redacted, err := mysqlConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: database URL %s: %v", redacted, err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
+	db.SetMaxOpenConns(dbMaxOpen)
+	db.SetMaxIdleConns(dbMaxIdle)
+	db.SetConnMaxIdleTime(dbIdleTime)
+	db.SetConnMaxLifetime(dbLifetime)
+	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd}, nil
+}
+
+// mysqlConfig turns a mysql:// URL into the driver's config: parseTime on,
+// a dial timeout, UTC, no multi-statements, no client-side interpolation
+// (parameters go to the server in prepared statements: the host never
+// splices a script's string into SQL). The second result is the URL with
+// the password masked.
+func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "mysql" {
+		return nil, "", errors.New(`sandbox: database URL: want "mysql://user[:pass]@host:port/db" or "sqlite:PATH"`)
+	}
+	redacted := u.Redacted()
+	if u.Host == "" || u.User == nil || u.User.Username() == "" {
+		return nil, "", fmt.Errorf("sandbox: database URL %s: user and host are required", redacted)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	if dbName == "" || strings.Contains(dbName, "/") {
+		return nil, "", fmt.Errorf("sandbox: database URL %s: the path must name one database", redacted)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	cfg.DBName = dbName
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.Timeout = dbDialTimeout
+	cfg.MultiStatements = false
+	cfg.InterpolateParams = false
+	for k, v := range u.Query() {
+		switch k {
+		case "tls":
+			cfg.TLSConfig = v[0]
+		case "timeout":
+			d, err := time.ParseDuration(v[0])
+			if err != nil || d <= 0 {
+				return nil, "", fmt.Errorf("sandbox: database URL %s: bad timeout", redacted)
+			}
+			cfg.Timeout = d
+		default:
+			return nil, "", fmt.Errorf("sandbox: database URL %s: unsupported parameter %q (tls, timeout)", redacted, k)
+		}
+	}
+	return cfg, redacted, nil
+}
+
+// decodeStatement reads a db_query/db_exec request: List[String sql,
+// List[args]]. Arguments are scalars only.
+func decodeStatement(req []byte) (string, []any, error) {
+	d := abi.NewDecoder(req)
+	if n, err := d.List(); err != nil || n != 2 {
+		return "", nil, errors.New("the request is not [sql, args]")
+	}
+	query, err := d.String()
+	if err != nil {
+		return "", nil, errors.New("the SQL is not a string")
+	}
+	n, err := d.List()
+	if err != nil {
+		return "", nil, errors.New("the arguments are not a list")
+	}
+	args := make([]any, n)
+	for i := range args {
+		v, err := d.Value()
+		if err != nil {
+			return "", nil, errors.New("argument " + strconv.Itoa(i+1) + " is malformed")
+		}
+		switch v.(type) {
+		case []any, map[string]any:
+			return "", nil, errors.New("argument " + strconv.Itoa(i+1) + ": lists and maps cannot be parameters")
+		}
+		args[i] = v
+	}
+	return query, args, nil
+}
+
+// dbError maps a database error to an errno, recording unavailability and
+// timeouts on the call.
+func (cs *callState) dbError(ctx context.Context, err error) int32 {
+	p := cs.m.db
+	msg := err.Error()
+	if p.password != "" {
+		msg = strings.ReplaceAll(msg, p.password, "********")
+	}
+	if ctx.Err() != nil {
+		cs.timedOut = true
+		return cs.fail(abi.ErrnoTimeout, "the call's deadline passed: the statement was cancelled")
+	}
+	switch classifyDBError(err) {
+	case abi.ErrnoDuplicate:
+		return cs.fail(abi.ErrnoDuplicate, msg)
+	case abi.ErrnoUnavailable:
+		if cs.unavailable == "" {
+			cs.unavailable = msg
+		}
+		return cs.fail(abi.ErrnoUnavailable, msg)
+	}
+	return cs.fail(abi.ErrnoDB, msg)
+}
+
+// classifyDBError tells a duplicate key and an unreachable database from
+// other failures.
+func classifyDBError(err error) abi.Errno {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1062, 1586: // ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+			return abi.ErrnoDuplicate
+		case 1040, 1044, 1045, 1049, 1129, 1130, 1203, 1226, 1251, 1275, 2002, 2003, 2005, 2006, 2013:
+			// too many connections, access denied, unknown database,
+			// host blocked/not allowed, auth plugin problems, server gone
+			return abi.ErrnoUnavailable
+		}
+		return abi.ErrnoDB
+	}
+	var coder interface{ Code() int } // modernc.org/sqlite
+	if errors.As(err, &coder) {
+		switch c := coder.Code(); {
+		case c == 2067 || c == 1555: // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+			return abi.ErrnoDuplicate
+		case c&0xff == 14 || c&0xff == 26: // SQLITE_CANTOPEN, SQLITE_NOTADB
+			return abi.ErrnoUnavailable
+		}
+		return abi.ErrnoDB
+	}
+	var ne net.Error
+	var dnsErr *net.DNSError
+	if errors.As(err, &ne) || errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) {
+		return abi.ErrnoUnavailable
+	}
+	return abi.ErrnoDB
+}
+
+// binaryTypes are the column types whose values cross as Bytes; every other
+// []byte value crosses as a String (VARCHAR, TEXT, DECIMAL, JSON, ...).
+var binaryTypes = map[string]bool{
+	"BLOB": true, "TINYBLOB": true, "MEDIUMBLOB": true, "LONGBLOB": true,
+	"BINARY": true, "VARBINARY": true, "BIT": true, "GEOMETRY": true,
+}
+
+// db_query(req_ptr, req_len) -> len: the reply is
+// List[List[String column], List[List[value]]].
+func (r *Runtime) dbQuery(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+	if e := cs.countHostCall("db_query"); e != 0 {
+		return e
+	}
+	req, e := cs.read(mem, uint32(p[0]), uint32(p[1]))
+	if e != 0 {
+		return e
+	}
+	query, args, err := decodeStatement(req)
+	if err != nil {
+		return cs.fail(abi.ErrnoInval, err.Error())
+	}
+	rows, err := cs.m.db.db.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return cs.dbError(ctx, err)
+	}
+	defer rows.Close()
+	cols, err := rows.ColumnTypes()
+	if err != nil {
+		return cs.dbError(ctx, err)
+	}
+	binary := make([]bool, len(cols))
+	out := abi.AppendList(make([]byte, 0, 256), 2)
+	out = abi.AppendList(out, len(cols))
+	for i, c := range cols {
+		out = abi.AppendString(out, c.Name())
+		binary[i] = binaryTypes[strings.ToUpper(c.DatabaseTypeName())]
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var body []byte
+	n, maxRows, maxBytes := 0, r.cfg.MaxRows, r.cfg.MaxResultBytes
+	for rows.Next() {
+		if n++; n > maxRows {
+			return cs.limit("a query returned more than " + strconv.Itoa(maxRows) + " rows")
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return cs.dbError(ctx, err)
+		}
+		body = abi.AppendList(body, len(vals))
+		for i, v := range vals {
+			body = appendColumn(body, v, binary[i])
+		}
+		if len(out)+len(body) > maxBytes {
+			return cs.limit("a query result exceeds " + strconv.Itoa(maxBytes) + " bytes")
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return cs.dbError(ctx, err)
+	}
+	out = append(abi.AppendList(out, n), body...)
+	return cs.ok(out)
+}
+
+func appendColumn(b []byte, v any, binary bool) []byte {
+	switch x := v.(type) {
+	case []byte:
+		if binary {
+			return abi.AppendBytes(b, x)
+		}
+		return abi.AppendString(b, string(x))
+	case sql.RawBytes:
+		return abi.AppendString(b, string(x))
+	}
+	out, err := abi.AppendValue(b, v)
+	if err != nil {
+		return abi.AppendString(b, fmt.Sprint(v))
+	}
+	return out
+}
+
+// db_exec(req_ptr, req_len) -> len: the reply is
+// List[Int rows_affected, Int last_insert_id].
+func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+	if e := cs.countHostCall("db_exec"); e != 0 {
+		return e
+	}
+	req, e := cs.read(mem, uint32(p[0]), uint32(p[1]))
+	if e != 0 {
+		return e
+	}
+	query, args, err := decodeStatement(req)
+	if err != nil {
+		return cs.fail(abi.ErrnoInval, err.Error())
+	}
+	res, err := cs.m.db.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return cs.dbError(ctx, err)
+	}
+	affected, _ := res.RowsAffected()
+	lastID, _ := res.LastInsertId()
+	out := abi.AppendList(make([]byte, 0, 24), 2)
+	out = abi.AppendInt(abi.AppendInt(out, affected), lastID)
+	return cs.ok(out)
+}
