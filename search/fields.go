@@ -1,0 +1,166 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TimeLayout is how date values are bound: UTC, microseconds, fixed width.
+// It must be the layout the store writes times in (db compares stored
+// SQLite TEXT times with it; MySQL converts it to DATETIME(6)).
+const TimeLayout = "2006-01-02 15:04:05.000000"
+
+type kind int
+
+const (
+	kindText      kind = iota // case-sensitive text
+	kindFold                  // case-insensitive text: LOWER(col) = lower(value)
+	kindEmail                 // stored lower-cased: col = lower(value)
+	kindBool                  // true / false
+	kindInt                   // int64
+	kindDate                  // YYYY-MM-DD or RFC 3339
+	kindIdentConn             // identities[*].connection
+	kindMeta                  // user_metadata / app_metadata path
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindBool:
+		return "boolean"
+	case kindInt:
+		return "integer"
+	case kindDate:
+		return "date"
+	case kindMeta:
+		return "metadata"
+	}
+	return "text"
+}
+
+// text reports whether wildcards (prefix matches) apply.
+func (k kind) text() bool {
+	return k == kindText || k == kindFold || k == kindEmail || k == kindIdentConn
+}
+
+// field is a searchable field and its fixed column (never from the query).
+type field struct {
+	name     string
+	col      string
+	kind     kind
+	nullable bool // the column is NULL when the value is absent
+	sortable bool
+}
+
+var rootFields = map[string]*field{}
+
+func init() {
+	for _, f := range []*field{
+		{name: "user_id", col: "id", kind: kindText, sortable: true},
+		{name: "email", col: "email", kind: kindEmail, nullable: true, sortable: true},
+		{name: "email_verified", col: "email_verified", kind: kindBool, sortable: true},
+		{name: "username", col: "username", kind: kindText, nullable: true, sortable: true},
+		{name: "name", col: "name", kind: kindFold, sortable: true},
+		{name: "given_name", col: "given_name", kind: kindFold, sortable: true},
+		{name: "family_name", col: "family_name", kind: kindFold, sortable: true},
+		{name: "nickname", col: "nickname", kind: kindFold, sortable: true},
+		{name: "connection", col: "connection", kind: kindText, sortable: true},
+		{name: "blocked", col: "blocked", kind: kindBool, sortable: true},
+		{name: "logins_count", col: "logins_count", kind: kindInt, sortable: true},
+		{name: "created_at", col: "created_at", kind: kindDate, sortable: true},
+		{name: "updated_at", col: "updated_at", kind: kindDate, sortable: true},
+		{name: "last_login", col: "last_login", kind: kindDate, nullable: true, sortable: true},
+		{name: "identities.connection", col: "identities", kind: kindIdentConn},
+	} {
+		rootFields[f.name] = f
+	}
+}
+
+// bareFields are searched by a term without a field.
+var bareFields = []string{"email", "name", "nickname", "username"}
+
+var metaPath = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// lookupField returns the field called name and, for metadata, the JSON
+// path to bind ($."a"."b": every key quoted, so keys starting with a digit
+// or holding '-' are fine).
+func lookupField(name string) (*field, string, error) {
+	if f := rootFields[name]; f != nil {
+		return f, "", nil
+	}
+	for _, col := range []string{"user_metadata", "app_metadata"} {
+		rest, ok := strings.CutPrefix(name, col)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return nil, "", fmt.Errorf("expected a path after %s (%s.key)", col, col)
+		}
+		rest, ok = strings.CutPrefix(rest, ".")
+		if !ok || !metaPath.MatchString(rest) {
+			return nil, "", fmt.Errorf("bad metadata path %q: keys are letters, digits, '_' and '-', separated by '.'", name)
+		}
+		var b strings.Builder
+		b.WriteString("$")
+		for _, k := range strings.Split(rest, ".") {
+			b.WriteString(`."`)
+			b.WriteString(k)
+			b.WriteString(`"`)
+		}
+		return &field{name: name, col: col, kind: kindMeta}, b.String(), nil
+	}
+	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email_verified, username, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, identities.connection, user_metadata.<path>, app_metadata.<path>)", name)
+}
+
+// parse checks and types a value for the field (f nil: a bare term, text).
+func (f *field) parse(s string) (any, error) {
+	if f == nil {
+		return s, nil
+	}
+	switch f.kind {
+	case kindBool:
+		switch s {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("%s takes true or false, not %q", f.name, s)
+	case kindInt:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s takes an integer, not %q", f.name, s)
+		}
+		return n, nil
+	case kindDate:
+		d, err := parseDate(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s takes a date (YYYY-MM-DD or RFC 3339), not %q", f.name, s)
+		}
+		return d, nil
+	}
+	return s, nil
+}
+
+func parseDate(s string) (dateVal, error) {
+	if len(s) == len("2006-01-02") {
+		t, err := time.ParseInLocation("2006-01-02", s, time.UTC)
+		if err != nil {
+			return dateVal{}, err
+		}
+		return dateVal{t: t, day: true}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return dateVal{}, err
+	}
+	if t.Year() < 1 || t.UTC().Year() > 9999 {
+		return dateVal{}, errors.New("year out of range")
+	}
+	return dateVal{t: t.UTC().Truncate(time.Microsecond)}, nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
