@@ -1,0 +1,74 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/profiled/profiled/auth"
+	"github.com/profiled/profiled/policy"
+	"github.com/profiled/profiled/service"
+)
+
+// ErrorPresenter maps every error to a stable extensions.code: typed
+// service errors and policy refusals keep theirs, token errors become
+// UNAUTHENTICATED, anything else INTERNAL with a plain message (the cause is
+// logged once, never shown).
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if gqlErr.Extensions != nil {
+			if _, ok := gqlErr.Extensions["code"]; ok && !hasTyped(err) {
+				return gqlErr // gqlgen's own (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED)
+			}
+		}
+		code, field, msg := classify(err)
+		if code == service.CodeInternal {
+			log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
+		}
+		gqlErr.Message = msg
+		gqlErr.Extensions = map[string]any{"code": string(code)}
+		if field != "" {
+			gqlErr.Extensions["field"] = field
+		}
+		return gqlErr
+	}
+}
+
+func hasTyped(err error) bool {
+	var e *service.Error
+	var r *policy.Refusal
+	return errors.As(err, &e) || errors.As(err, &r) || errors.Is(err, auth.ErrUnauthenticated)
+}
+
+func classify(err error) (code service.Code, field, msg string) {
+	var e *service.Error
+	var r *policy.Refusal
+	var gq *gqlerror.Error
+	switch {
+	case errors.As(err, &r):
+		return service.Code(r.Reason), r.Field, r.Message
+	case errors.As(err, &e):
+		if e.Code == service.CodeInternal {
+			return e.Code, "", "internal error"
+		}
+		return e.Code, e.Field, e.Message
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return service.CodeUnauthenticated, "", authMessage(err)
+	case errors.As(err, &gq) && gq.Err == nil && gq.Message != "":
+		// An input coercion error from gqlgen (e.g. a String for an Int).
+		return service.CodeBadUserInput, "", gq.Message
+	}
+	return service.CodeInternal, "", "internal error"
+}
+
+func authMessage(err error) string {
+	var te *auth.TokenError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
+	return "a valid bearer token is required"
+}

@@ -1,0 +1,112 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Limits bounds the shape of a GraphQL operation before it runs.
+type Limits struct {
+	MaxDepth      int // nesting of selection sets; default 12
+	MaxComplexity int // 1 per field; users and logs cost their page size times their children; default 10000
+	MaxAliases    int // aliased fields in one operation; default 30
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = 12
+	}
+	if l.MaxComplexity <= 0 {
+		l.MaxComplexity = 10000
+	}
+	if l.MaxAliases <= 0 {
+		l.MaxAliases = 30
+	}
+	return l
+}
+
+// limitExtension refuses deep, complex or alias-heavy operations with
+// BAD_USER_INPUT and a message that names the limit.
+type limitExtension struct {
+	lim Limits
+	es  graphql.ExecutableSchema
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = limitExtension{}
+
+func (limitExtension) ExtensionName() string                   { return "ProfiledLimits" }
+func (limitExtension) Validate(graphql.ExecutableSchema) error { return nil }
+func (e limitExtension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	w := walker{fragments: oc.Doc.Fragments, seen: map[string]bool{}}
+	depth := w.depth(oc.Operation.SelectionSet, 0)
+	switch {
+	case w.cyclic:
+		return limitErr("the operation's fragments form a cycle")
+	case depth > e.lim.MaxDepth:
+		return limitErr(fmt.Sprintf("the operation is %d levels deep; the limit is %d", depth, e.lim.MaxDepth))
+	case w.aliases > e.lim.MaxAliases:
+		return limitErr(fmt.Sprintf("the operation uses %d aliases; the limit is %d", w.aliases, e.lim.MaxAliases))
+	}
+	if c := complexity.Calculate(ctx, e.es, oc.Operation, oc.Variables); c > e.lim.MaxComplexity {
+		return limitErr(fmt.Sprintf("the operation's complexity is %d; the limit is %d", c, e.lim.MaxComplexity))
+	}
+	return nil
+}
+
+func limitErr(msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
+}
+
+type walker struct {
+	fragments ast.FragmentDefinitionList
+	seen      map[string]bool
+	aliases   int
+	cyclic    bool
+}
+
+func (w *walker) depth(set ast.SelectionSet, d int) int {
+	max := d
+	for _, sel := range set {
+		var sub int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Alias != "" && s.Alias != s.Name {
+				w.aliases++
+			}
+			if len(s.SelectionSet) == 0 {
+				sub = d + 1
+			} else {
+				sub = w.depth(s.SelectionSet, d+1)
+			}
+		case *ast.InlineFragment:
+			sub = w.depth(s.SelectionSet, d)
+		case *ast.FragmentSpread:
+			if w.seen[s.Name] {
+				w.cyclic = true
+				continue
+			}
+			f := w.fragments.ForName(s.Name)
+			if f == nil {
+				continue
+			}
+			w.seen[s.Name] = true
+			sub = w.depth(f.SelectionSet, d)
+			delete(w.seen, s.Name)
+		}
+		if sub > max {
+			max = sub
+		}
+	}
+	return max
+}
