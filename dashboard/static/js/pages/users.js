@@ -1,0 +1,144 @@
+import { gql } from '../api.js';
+import { h, card, field, errorSlot, showError, clearError, reportError, busy, fmtTime, parseObject, link, badge } from '../ui.js';
+import { can } from '../session.js';
+
+const USERS = `query Users($query: String, $first: Int, $after: String) {
+  users(query: $query, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id email name nickname connection lastLogin loginsCount blocked } }
+  }
+}`;
+
+const CONNECTIONS = `query ConnectionNames { connections { name strategy } }`;
+
+const CREATE = `mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id } }`;
+
+const PAGE = 20;
+
+export async function render(view, _params, { navigate, search }) {
+  view.append(h('h1', {}, 'Users'));
+  if (can('read:users')) view.append(searchSection(search.get('q') || '', navigate));
+  if (can('create:users')) view.append(await createSection(navigate));
+}
+
+function searchSection(initial, navigate) {
+  const q = field({
+    id: 'user-search', label: 'Search users', type: 'search', value: initial,
+    help: 'The query language: email:"ada@example.com", name:Ada*, connection:main AND blocked:true, logins_count:[10 TO *], user_metadata.lang:en. Leave it empty to list every user.',
+    attrs: { autocomplete: 'off', spellcheck: 'false' },
+  });
+  const submit = h('button', { type: 'submit', id: 'user-search-submit' }, 'Search');
+  const form = h('form', { role: 'search', id: 'user-search-form' }, h('div', { class: 'row' }, h('div', { class: 'grow' }, q.wrap), h('div', {}, submit)));
+  const results = h('div', { id: 'user-results', 'aria-live': 'polite' });
+  const cursors = [null];
+  let page = 0;
+
+  async function load() {
+    clearError(q.error, q.input);
+    const query = q.input.value.trim();
+    let data;
+    try {
+      data = (await gql(USERS, { query: query || null, first: PAGE, after: cursors[page] })).users;
+    } catch (e) {
+      if (e.code === 'BAD_USER_INPUT' && (e.field === 'query' || e.field === '')) {
+        showError(q.error, `This search cannot run: ${e.message.replace(/\.$/, '')}. Fix the query, or leave the box empty to list every user.`, q.input);
+      } else {
+        showError(q.error, e, q.input);
+      }
+      results.replaceChildren();
+      return;
+    }
+    cursors[page + 1] = data.pageInfo.endCursor;
+    const rows = data.edges.map(({ node: u }) => h('tr', {},
+      h('td', { 'data-label': 'Email' }, link('/dashboard/users/' + encodeURIComponent(u.id), u.email || u.id, { class: 'user-link' })),
+      h('td', { 'data-label': 'Name' }, u.name || u.nickname || '—'),
+      h('td', { 'data-label': 'Connection' }, u.connection),
+      h('td', { 'data-label': 'Last login' }, fmtTime(u.lastLogin)),
+      h('td', { 'data-label': 'Logins' }, String(u.loginsCount)),
+      h('td', { 'data-label': 'Blocked' }, u.blocked ? badge('blocked', 'bad') : 'no')));
+    const prev = h('button', { type: 'button', class: 'secondary', id: 'users-prev', disabled: page === 0 }, 'Previous page');
+    const next = h('button', { type: 'button', class: 'secondary', id: 'users-next', disabled: !data.pageInfo.hasNextPage }, 'Next page');
+    prev.addEventListener('click', () => { page -= 1; load(); });
+    next.addEventListener('click', () => { page += 1; load(); });
+    const from = data.edges.length ? page * PAGE + 1 : 0;
+    results.replaceChildren(
+      h('p', { class: 'muted', id: 'user-count' }, `${data.totalCount} user${data.totalCount === 1 ? '' : 's'} match${data.totalCount === 1 ? 'es' : ''}` +
+        (data.edges.length ? `; showing ${from}–${from + data.edges.length - 1}.` : '.')),
+      rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'user-table' },
+        h('thead', {}, h('tr', {}, ['Email', 'Name', 'Connection', 'Last login', 'Logins', 'Blocked'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows))) : null,
+      h('div', { class: 'actions' }, prev, next));
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    cursors.length = 1;
+    page = 0;
+    const query = q.input.value.trim();
+    history.replaceState(null, '', '/dashboard/users' + (query ? '?q=' + encodeURIComponent(query) : ''));
+    busy(submit, load);
+  });
+  load();
+  return card('Find users', form, results);
+}
+
+async function createSection(navigate) {
+  let connControl;
+  if (can('read:connections')) {
+    connControl = h('select', { required: true });
+    try {
+      const cs = (await gql(CONNECTIONS)).connections;
+      for (const c of cs) connControl.append(h('option', { value: c.name }, `${c.name} (${c.strategy})`));
+      if (!cs.length) connControl.append(h('option', { value: '' }, 'No connections yet'));
+    } catch {
+      connControl = null;
+    }
+  }
+  const conn = field({ id: 'new-connection', label: 'Connection', control: connControl || h('input', { type: 'text', required: true, autocomplete: 'off' }) });
+  const email = field({ id: 'new-email', label: 'Email', type: 'email', attrs: { required: true, autocomplete: 'off' } });
+  const password = field({ id: 'new-password', label: 'Password', type: 'password', help: '8 to 72 bytes; required for database and custom-database connections.', attrs: { autocomplete: 'new-password' } });
+  const um = field({ id: 'new-user-metadata', label: 'User metadata (JSON object)', type: 'textarea', value: '{}', attrs: { spellcheck: 'false', rows: 4 } });
+  const am = can('update:users') || can('create:users')
+    ? field({ id: 'new-app-metadata', label: 'App metadata (JSON object)', type: 'textarea', value: '{}', attrs: { spellcheck: 'false', rows: 4 } })
+    : null;
+  const formErr = errorSlot('create-user-error');
+  const submit = h('button', { type: 'submit', id: 'create-user-submit' }, 'Create user');
+  const form = h('form', { id: 'create-user-form', novalidate: true },
+    h('div', { class: 'grid' }, h('div', {}, conn.wrap, email.wrap, password.wrap), h('div', {}, um.wrap, am ? am.wrap : null)),
+    h('div', { class: 'actions' }, submit), formErr);
+  const fields = { connection: conn, email, password, userMetadata: um, appMetadata: am };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    for (const f of Object.values(fields)) if (f) clearError(f.error, f.input);
+    clearError(formErr);
+    const input = { connection: conn.input.value.trim(), email: email.input.value.trim() };
+    if (!input.connection) return showError(conn.error, 'Choose a connection.', conn.input);
+    if (!input.email) return showError(email.error, 'Enter an email address.', email.input);
+    if (password.input.value) input.password = password.input.value;
+    try {
+      input.userMetadata = parseObject(um.input.value, 'User metadata');
+    } catch (err) {
+      um.input.focus();
+      return showError(um.error, err.message, um.input);
+    }
+    if (am) {
+      try {
+        const v = parseObject(am.input.value, 'App metadata');
+        if (Object.keys(v).length) input.appMetadata = v;
+      } catch (err) {
+        am.input.focus();
+        return showError(am.error, err.message, am.input);
+      }
+    }
+    await busy(submit, async () => {
+      try {
+        const u = (await gql(CREATE, { input })).createUser;
+        navigate('/users/' + encodeURIComponent(u.id));
+      } catch (err) {
+        reportError(err, formErr, fields);
+      }
+    });
+  });
+  return card('Create a user', form);
+}
