@@ -1,0 +1,77 @@
+// Command profiled is the Profiled user-profile service: one binary that
+// serves the API, issues management tokens and builds custom-database
+// scripts. main only turns flags and environment into configuration, wires
+// the parts and returns errors.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `profiled — an open-source user-profile service
+
+Usage:
+  profiled serve [--addr ADDR] [--db URL]       run the server
+  profiled token create --scope "SCOPES" [--db URL] [--ttl 24h] [--subject NAME]
+                                                print a management token
+  profiled script build SRC -o OUT.wasm         compile a Go custom-database script
+  profiled users import FILE --connection NAME [--upsert] [--db URL]
+                                                import users (JSON array or NDJSON)
+  profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
+                                                export users to a file
+  profiled help                                 show this help
+
+Environment: PROFILED_ADDR, PROFILED_DB, PROFILED_LOG_LEVEL (debug, info, warn, error),
+PROFILED_SCRIPT_CACHE (compiled-module cache directory).
+Store URLs: sqlite:PATH (default sqlite:profiled.db) or mysql://USER[:PASS]@HOST:PORT/DBNAME.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "profiled:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "token":
+		if len(args) < 2 || args[1] != "create" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return tokenCreate(ctx, args[2:], stdout, stderr)
+	case "script":
+		if len(args) < 2 || args[1] != "build" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return scriptBuild(ctx, args[2:], stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}

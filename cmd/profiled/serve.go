@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/profiled/profiled/auth"
+	"github.com/profiled/profiled/db"
+	"github.com/profiled/profiled/graph"
+	"github.com/profiled/profiled/passwords"
+	"github.com/profiled/profiled/server"
+	"github.com/profiled/profiled/service"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+const defaultDB = "sqlite:profiled.db"
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(env("PROFILED_LOG_LEVEL", "info"))); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("PROFILED_ADDR", "127.0.0.1:8080"), "address to listen on")
+	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store: sqlite:PATH or mysql://USER[:PASS]@HOST:PORT/DB")
+	var cfg service.Config
+	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
+	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
+	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	log := newLogger(stderr)
+	cfg.Logger = log
+
+	app, err := open(ctx, *dbURL, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer app.Close(context.WithoutCancel(ctx))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "profiled listening on http://%s (GraphQL at /graphql, playground at /)\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	go app.purgeEvents(ctx)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// app is the wired service.
+type app struct {
+	store   *db.DB
+	dialect string
+	keyring *auth.Keyring
+	svc     *service.Service
+	handler http.Handler
+	closers []func(context.Context) error
+	log     *slog.Logger
+}
+
+func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config) (*app, error) {
+	store, err := db.Open(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
+	}
+	keyring, err := auth.New(ctx, store, auth.Config{})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a := &app{store: store, dialect: store.Dialect(), keyring: keyring, log: log}
+	scripts, closeScripts, err := newScripts(ctx, log, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if closeScripts != nil {
+		a.closers = append(a.closers, closeScripts)
+	}
+	hasher, err := passwords.New(passwords.Config{})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.svc = service.New(store, hasher, keyring, scripts, cfg)
+	a.handler = server.New(server.Options{
+		Resolver: &graph.Resolver{Service: a.svc, Logger: log},
+		Keyring:  keyring,
+		Store:    store,
+		Logger:   log,
+	})
+	return a, nil
+}
+
+func (a *app) Close(ctx context.Context) {
+	for _, c := range a.closers {
+		if err := c(ctx); err != nil {
+			a.log.Warn("close", "err", err)
+		}
+	}
+	a.store.Close()
+}
+
+// purgeEvents applies the event retention, and marks failed the jobs whose
+// process died (no progress for service.JobStaleAfter), at start and then
+// every minute.
+func (a *app) purgeEvents(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.svc.PurgeEvents(ctx); err != nil {
+			a.log.Warn("purge events", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged events", "count", n)
+		}
+		if n, err := a.svc.RecoverJobs(ctx); err != nil {
+			a.log.Warn("recover jobs", "err", err)
+		} else if n > 0 {
+			a.log.Info("marked interrupted jobs failed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// redactURL hides the password of a store URL.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":****" + u[at:]
+	}
+	return u
+}
