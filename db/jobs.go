@@ -298,7 +298,13 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	}
 	_, err := q.w.exec(ctx, b.String(), args...)
 	if err == nil {
-		return nil
+		var terms []termRow
+		for i, u := range users {
+			if perUser[i] == nil {
+				terms = userTerms(terms, u)
+			}
+		}
+		return q.insertTerms(ctx, terms)
 	}
 	if !errors.Is(translate(err, "insert users", "users"), service.ErrConflict) {
 		return translate(err, "insert users", "users")
@@ -327,6 +333,9 @@ func (q *queries) UpdateImportedUser(ctx context.Context, u policy.User) error {
 	am, err := encodeObject(u.AppMetadata)
 	if err != nil {
 		return fmt.Errorf("db: %s: app_metadata is not JSON-encodable", op)
+	}
+	if err := q.syncTerms(ctx, u, um, am); err != nil {
+		return err
 	}
 	res, err := q.w.exec(ctx, qUpdateImported, u.EmailVerified, u.GivenName, u.FamilyName, u.Name, u.Nickname,
 		u.Picture, um, am, u.PasswordHash, dbTime{u.UpdatedAt}, u.ID)

@@ -42,7 +42,7 @@ func pageSize(n int) int {
 // (which runs the transactions).
 var sqliteQueries = []string{
 	qUserByID, qUserByConnectionEmail, qUsersByEmail, qListUsers, qCountUsers,
-	qInsertUser, qUpdateUser, qDeleteUser,
+	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID, qDeleteTerms,
 	qConnectionByName, qConnections, qConnectionScript, qInsertConnection, qUpdateConnection, qUpdateConnectionKeepScript,
 	qSigningKeys, qInsertSigningKey,
 	qInsertEvent, qEventsByUser, qEventsByUserBefore, qDeleteEventsBefore,
@@ -156,7 +156,7 @@ func userValues(u policy.User) ([]any, error) {
 	return []any{
 		u.Connection, nullIfEmpty(strings.ToLower(u.Email)), u.EmailVerified, nullIfEmpty(u.Username),
 		u.PhoneNumber, u.PhoneVerified, u.Name, u.GivenName, u.FamilyName, u.Nickname,
-		u.Picture, u.Blocked, um, am, ids, u.Migrated,
+		u.Picture, u.Blocked, um, am, ids, u.Migrated, // um, am: [12], [13] (UpdateUser)
 		u.PasswordHash, dbTime{u.CreatedAt}, dbTime{u.UpdatedAt}, newNullTime(u.LastLogin), u.LastIP, u.LoginsCount,
 	}, nil
 }
@@ -224,8 +224,10 @@ func (q *queries) InsertUser(ctx context.Context, u policy.User) error {
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
-	_, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...)
-	return translate(err, op, "users")
+	if _, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...); err != nil {
+		return translate(err, op, "users")
+	}
+	return q.insertTerms(ctx, userTerms(nil, u))
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
@@ -233,6 +235,9 @@ func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
 	vals, err := userValues(u)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
+	}
+	if err := q.syncTerms(ctx, u, vals[12].(string), vals[13].(string)); err != nil {
+		return err
 	}
 	res, err := q.w.exec(ctx, qUpdateUser, append(vals, u.ID)...)
 	return affectedOne(res, err, op, "users")

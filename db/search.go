@@ -17,7 +17,7 @@ import (
 // the page and the count are two statements, so a write between them can
 // make them disagree by that write.
 func (q *queries) SearchUsers(ctx context.Context, p service.SearchParams) ([]service.SearchHit, int, error) {
-	s, err := buildSearch(q.dialect, p, "users")
+	s, err := buildSearch(q.dialect, p, "users", false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -67,9 +67,10 @@ type searchSQL struct {
 }
 
 // buildSearch compiles p for the dialect; from is the table clause ("users",
-// or with index hints for the benchmark's full-scan baseline). Errors wrap
+// or with index hints for the benchmark's full-scan baseline) and scan
+// leaves the metadata term index out (search.Query.ScanSQL). Errors wrap
 // service.ErrBadQuery and the *search.Error.
-func buildSearch(dialect string, p service.SearchParams, from string) (searchSQL, error) {
+func buildSearch(dialect string, p service.SearchParams, from string, scan bool) (searchSQL, error) {
 	bad := func(err error) (searchSQL, error) {
 		return searchSQL{}, fmt.Errorf("db: search: %w: %w", service.ErrBadQuery, err)
 	}
@@ -86,6 +87,9 @@ func buildSearch(dialect string, p service.SearchParams, from string) (searchSQL
 		return bad(err)
 	}
 	where, args := pq.SQL(d)
+	if scan {
+		where, args = pq.ScanSQL(d)
+	}
 	s := searchSQL{
 		sort:      sort,
 		count:     "SELECT COUNT(*) FROM " + from + " WHERE " + where,

@@ -26,10 +26,24 @@ func (q *Query) SQL(d Dialect) (where string, args []any) {
 	return c.b.String(), c.args
 }
 
+// ScanSQL is SQL without the metadata term index (TermsTable): each
+// metadata term is only its exact test on the JSON column, so the database
+// reads every user's metadata. It selects the same users as SQL; it is the
+// reference the index is checked and measured against.
+func (q *Query) ScanSQL(d Dialect) (where string, args []any) {
+	if q.root == nil {
+		return "1=1", nil
+	}
+	c := &compiler{d: d, noIndex: true}
+	c.node(q.root)
+	return c.b.String(), c.args
+}
+
 type compiler struct {
-	d    Dialect
-	b    strings.Builder
-	args []any
+	d       Dialect
+	noIndex bool // ScanSQL
+	b       strings.Builder
+	args    []any
 }
 
 func (c *compiler) w(s ...string) {
@@ -193,11 +207,24 @@ func (c *compiler) value(f *field, v any) any {
 	return v
 }
 
-// meta writes a metadata term: the value at the path, in its text form.
+// meta writes a metadata term: a lookup in the term index (see TermsTable)
+// that narrows the candidates, and the exact test of the value at the path,
+// in its text form.
 func (c *compiler) meta(t *term) {
 	col := t.f.col
 	c.w("(")
 	defer c.w(")")
+	if !c.noIndex {
+		c.w("users.id IN (SELECT user_id FROM " + TermsTable + " WHERE source = ")
+		c.arg(termSource(col))
+		c.w(" AND path = ")
+		c.arg(TermPrefix(strings.TrimPrefix(t.f.name, col+"."), TermPathMax))
+		if t.op != opExists {
+			c.w(" AND value = ")
+			c.arg(TermPrefix(t.v.(string), TermValueMax))
+		}
+		c.w(") AND ")
+	}
 	if c.d == MySQL {
 		if t.op == opExists {
 			c.w("COALESCE(JSON_TYPE(JSON_EXTRACT(", col, ", ")
@@ -205,10 +232,14 @@ func (c *compiler) meta(t *term) {
 			c.w(")), 'NULL') <> 'NULL'")
 			return
 		}
+		// JSON null unquotes to 'null': a null value is absent, as on SQLite.
 		c.w("JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
 		c.arg(t.path)
 		c.w(")) COLLATE utf8mb4_bin = ")
 		c.arg(t.v)
+		c.w(" AND JSON_TYPE(JSON_EXTRACT(", col, ", ")
+		c.arg(t.path)
+		c.w(")) <> 'NULL'")
 		return
 	}
 	if t.op == opExists {

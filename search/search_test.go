@@ -161,9 +161,12 @@ func TestCompileExact(t *testing.T) {
 		{`created_at:{2024-01-01 TO 2024-12-31}`, SQLite, `(created_at >= ? AND created_at < ?)`,
 			[]any{"2024-01-02 00:00:00.000000", "2024-12-31 00:00:00.000000"}},
 		{`last_login:2024-03-01T10:00:00+02:00`, SQLite, `(last_login = ?)`, []any{"2024-03-01 08:00:00.000000"}},
-		{`user_metadata.a.b:x`, MySQL, `(JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) COLLATE utf8mb4_bin = ?)`, []any{`$."a"."b"`, "x"}},
-		{`user_metadata.a:x`, SQLite, `(CASE json_type(user_metadata, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(user_metadata, ?) AS TEXT) END = ?)`,
-			[]any{`$."a"`, `$."a"`, "x"}},
+		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) COLLATE utf8mb4_bin = ? AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) <> 'NULL')`,
+			[]any{"u", "a.b", "x", `$."a"."b"`, "x", `$."a"."b"`}},
+		{`user_metadata.a:x`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CASE json_type(user_metadata, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(user_metadata, ?) AS TEXT) END = ?)`,
+			[]any{"u", "a", "x", `$."a"`, `$."a"`, "x"}},
+		{`_exists_:app_metadata.plan`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ?) AND COALESCE(JSON_TYPE(JSON_EXTRACT(app_metadata, ?)), 'NULL') <> 'NULL')`,
+			[]any{"a", "plan", `$."plan"`}},
 		{`NOT _exists_:last_login`, MySQL, `NOT COALESCE((last_login IS NOT NULL), 0)`, nil},
 		{`a OR b c`, SQLite, `(((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?)) OR (((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?)) AND ((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?))))`,
 			[]any{"a", "a", "a", "a", "b", "b", "b", "b", "c", "c", "c", "c"}},
@@ -344,7 +347,7 @@ func init() {
 	for _, w := range strings.Fields(`AND OR NOT COALESCE LOWER IS NULL EXISTS SELECT FROM JSON_TABLE
 		users.identities COLUMNS c VARCHAR COLLATE utf8mb4_bin PATH AS ic WHERE ic.c json_each json_extract
 		ic.value JSON_UNQUOTE JSON_EXTRACT JSON_TYPE json_type CASE WHEN THEN ELSE CAST TEXT END
-		user_metadata app_metadata 0 1 255`) {
+		user_metadata app_metadata 0 1 255 users.id IN user_id metadata_terms source path value`) {
 		sqlWords[w] = true
 	}
 	for _, f := range rootFields {

@@ -1,0 +1,238 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/profiled/profiled/policy"
+	"github.com/profiled/profiled/search"
+	"github.com/profiled/profiled/service"
+)
+
+// The metadata term index (search.TermsTable): the store writes a user's
+// rows with the user, in the same transaction, and rewrites a source's rows
+// whenever that metadata changes. Rows go with their user (ON DELETE
+// CASCADE). The *DB methods that write users run in a transaction of their
+// own when called outside one (see db.go), so the rows never lag.
+
+const (
+	qUserMetadataByID = `SELECT user_metadata, app_metadata FROM users WHERE id = ?`
+	qDeleteTerms      = `DELETE FROM ` + search.TermsTable + ` WHERE user_id = ? AND source = ?`
+	termColumns       = 4
+	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
+	// limits (32,766 and 65,535).
+	maxTermRows = 4000
+)
+
+// termRow is one row of the index.
+type termRow struct{ source, path, value, userID string }
+
+// metadataTerms appends the rows of one metadata object: one per path that
+// holds a value (objects and lists with an empty value, then their
+// members), none for nulls.
+func metadataTerms(rows []termRow, source, userID string, m map[string]any) []termRow {
+	seen := map[[2]string]bool{}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := k
+			if prefix != "" {
+				path = prefix + "." + k
+			}
+			value, container, ok := termValue(v)
+			if !ok {
+				continue
+			}
+			key := [2]string{search.TermPrefix(path, search.TermPathMax), search.TermPrefix(value, search.TermValueMax)}
+			if !seen[key] {
+				seen[key] = true
+				rows = append(rows, termRow{source, key[0], key[1], userID})
+			}
+			if container {
+				switch sub := v.(type) {
+				case map[string]any:
+					walk(path, sub)
+				case policy.Metadata:
+					walk(path, sub)
+				}
+			}
+		}
+	}
+	walk("", m)
+	return rows
+}
+
+// termValue is the indexed text of a metadata value: what the search's
+// exact test reads at its path (JSON_UNQUOTE / CAST of the value), "" for
+// an object or a list (container), and !ok for null.
+func termValue(v any) (value string, container, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", false, false
+	case string:
+		return v, false, true
+	case bool:
+		if v {
+			return "true", false, true
+		}
+		return "false", false, true
+	case json.Number:
+		return string(v), false, true
+	case map[string]any, policy.Metadata, []any:
+		return "", true, true
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] == '{' || b[0] == '[' {
+		return "", true, true
+	}
+	if b[0] == '"' {
+		var s string
+		if json.Unmarshal(b, &s) == nil {
+			return s, false, true
+		}
+	}
+	return string(b), false, true
+}
+
+// userTerms returns the rows of both of u's metadata objects.
+func userTerms(rows []termRow, u policy.User) []termRow {
+	rows = metadataTerms(rows, search.SourceUser, u.ID, u.UserMetadata)
+	return metadataTerms(rows, search.SourceApp, u.ID, u.AppMetadata)
+}
+
+// insertTerms writes rows, in statements of at most maxTermRows rows. A
+// row already there is left as it is.
+func (q *queries) insertTerms(ctx context.Context, rows []termRow) error {
+	return insertTerms(ctx, q.dialect, q.w.exec, rows)
+}
+
+func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Context, query string, args ...any) (sql.Result, error), rows []termRow) error {
+	verb := "INSERT OR IGNORE INTO "
+	if dialect == DialectMySQL {
+		verb = "INSERT IGNORE INTO "
+	}
+	for len(rows) > 0 {
+		n := min(len(rows), maxTermRows)
+		var b strings.Builder
+		b.Grow(64 + n*14)
+		b.WriteString(verb + search.TermsTable + " (source, path, value, user_id) VALUES ")
+		args := make([]any, 0, n*termColumns)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, r.source, r.path, r.value, r.userID)
+		}
+		if _, err := exec(ctx, b.String(), args...); err != nil {
+			return translate(err, "index metadata", search.TermsTable)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// replaceTerms rewrites the rows of one source of a user.
+func (q *queries) replaceTerms(ctx context.Context, source, userID string, m map[string]any) error {
+	if _, err := q.w.exec(ctx, qDeleteTerms, userID, source); err != nil {
+		return translate(err, "unindex metadata", search.TermsTable)
+	}
+	return q.insertTerms(ctx, metadataTerms(nil, source, userID, m))
+}
+
+// syncTerms rewrites the rows of the metadata objects of u that differ
+// from what is stored (um and am: u's encoded objects), before u is
+// written. A user whose metadata did not change (a login refresh, a
+// profile edit) costs one primary-key read.
+func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string) error {
+	var stored struct {
+		UM string `db:"user_metadata"`
+		AM string `db:"app_metadata"`
+	}
+	if err := q.w.get(ctx, &stored, qUserMetadataByID, u.ID); err != nil {
+		return translate(err, fmt.Sprintf("user %q", u.ID), "users")
+	}
+	if stored.UM != um {
+		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, u.UserMetadata); err != nil {
+			return err
+		}
+	}
+	if stored.AM != am {
+		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, u.AppMetadata); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The user writes of the store outside a transaction: each runs in one of
+// its own, so a user and its index rows are written together. (Inside
+// WithTx, the transaction's queries are used as they are.)
+
+func (d *DB) InsertUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.InsertUser(ctx, u) })
+}
+
+func (d *DB) UpdateUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.UpdateUser(ctx, u) })
+}
+
+// indexStoredMetadata is migration 13: it fills the metadata term index
+// (created by migration 12) for the users already stored, a page of users
+// at a time, in the migration's transaction (on SQLite the migration holds
+// the only write connection). Rows already there are kept.
+func indexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		d := DialectSQLite
+		if dialect == goose.DialectMySQL {
+			d = DialectMySQL
+		}
+		const page = 1000
+		after := ""
+		for {
+			n, last, terms, err := storedTermsPage(ctx, tx, after, page)
+			if err != nil {
+				return fmt.Errorf("index stored metadata: %w", err)
+			}
+			if err := insertTerms(ctx, d, tx.ExecContext, terms); err != nil {
+				return fmt.Errorf("index stored metadata: %w", err)
+			}
+			if n < page {
+				return nil
+			}
+			after = last
+		}
+	}
+}
+
+// storedTermsPage reads up to page users with ids after after and returns
+// how many, the last id and their index rows.
+func storedTermsPage(ctx context.Context, tx *sql.Tx, after string, page int) (n int, last string, terms []termRow, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, user_metadata, app_metadata FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, page)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, ums, ams string
+		if err := rows.Scan(&id, &ums, &ams); err != nil {
+			return 0, "", nil, err
+		}
+		um, err := decodeObject(ums)
+		if err != nil {
+			return 0, "", nil, fmt.Errorf("user %q: user_metadata is not a JSON object", id)
+		}
+		am, err := decodeObject(ams)
+		if err != nil {
+			return 0, "", nil, fmt.Errorf("user %q: app_metadata is not a JSON object", id)
+		}
+		terms = userTerms(terms, policy.User{ID: id, UserMetadata: um, AppMetadata: am})
+		n, last = n+1, id
+	}
+	return n, last, terms, rows.Err()
+}
