@@ -568,7 +568,7 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 			store, err = db.Open(ctx, url)
 			mustNoErr(t, err)
 			t.Cleanup(func() { store.Close() })
-			clk := &clock{now: now.Add(service.JobStaleAfter + time.Second)}
+			clk := &clock{now: now.Add(service.DefaultJobStaleAfter + time.Second)}
 			hasher, _ := passwords.New(passwords.Config{BcryptCost: 4})
 			svc := service.New(store, hasher, nil, nil, service.Config{Now: clk.Now})
 			n, err := svc.RecoverJobs(ctx)

@@ -22,11 +22,13 @@ import (
 // A job is a row in the store (JobStore) and a goroutine of the process
 // that started it. At most MaxConcurrentJobs jobs of each type run at once
 // across every process sharing the store (StartJobIfSlot); the others wait
-// in "pending". A running job writes its progress after every batch, which
-// doubles as a heartbeat: a pending or running job whose record has not
-// changed for JobStaleAfter belongs to a process that died, and is marked
-// failed (RecoverJobs, and lazily by Job) with its counts kept — the rows
-// it committed stay.
+// in "pending". A running job writes its progress after every batch (in
+// the batch's transaction) and its process refreshes the record at least
+// every JobHeartbeat (jobs_heartbeat.go), however slow the job is: a
+// pending or running job whose record has not changed for the stale-after
+// (SetJobStaleAfter, default DefaultJobStaleAfter) belongs to a process
+// that died, and is marked failed (RecoverJobs, and lazily by Job) with its
+// counts kept — the rows it committed stay.
 
 // Job limits and defaults.
 const (
@@ -37,9 +39,6 @@ const (
 	ImportBatchSize = 500
 	// MaxJobErrors bounds the row errors a job keeps (Failed counts all).
 	MaxJobErrors = 100
-	// JobStaleAfter: a pending or running job not updated for this long is
-	// taken for interrupted.
-	JobStaleAfter = 2 * time.Minute
 	// DefaultMaxImportBytes bounds an import file (JobMaxBytes changes it).
 	DefaultMaxImportBytes = 4 << 30
 	// MaxExportFields bounds the columns of a CSV export.
@@ -189,23 +188,26 @@ func (s *Service) launchImport(ctx context.Context, id string, conn Connection, 
 		if owned {
 			defer os.Remove(path)
 		}
-		s.runJob(bg, j, func(j *Job) error { return s.runImport(bg, j, conn, path) })
+		s.runJob(bg, j, func(ctx context.Context, j *Job, rec *jobRecord) error { return s.runImport(ctx, j, rec, conn, path) })
 	}()
 	return j, nil
 }
 
-// runJob waits for a slot, runs work and records the outcome. work updates
-// j (and saves progress itself); a returned error fails the job with its
-// message, keeping the counts.
-func (s *Service) runJob(ctx context.Context, j Job, work func(j *Job) error) {
+// runJob waits for a slot, runs work with the job's heartbeat going and
+// records the outcome. work updates j (and saves progress itself, through
+// rec); a returned error fails the job with its message, keeping the
+// counts. work's ctx is cancelled when another process ends the job.
+func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Context, j *Job, rec *jobRecord) error) {
 	for {
-		ok, err := s.store.StartJobIfSlot(ctx, j.ID, MaxConcurrentJobs, s.now())
+		now := s.now()
+		ok, err := s.store.StartJobIfSlot(ctx, j.ID, MaxConcurrentJobs, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "start job", "job", j.ID, "err", err)
 			s.finishJob(ctx, &j, errors.New("the job could not start: the store failed"))
 			return
 		}
 		if ok {
+			j.Status, j.UpdatedAt = JobRunning, now
 			break
 		}
 		// Still waiting: refresh the record so it does not look abandoned.
@@ -222,8 +224,15 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(j *Job) error) {
 		case <-t.C:
 		}
 	}
-	j.Status = JobRunning
-	s.finishJob(ctx, &j, work(&j))
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rec := s.startJobRecord(ctx, j, cancel)
+	err := work(wctx, &j, rec)
+	rec.stop()
+	if err != nil && errors.Is(context.Cause(wctx), errJobEndedElsewhere) {
+		err = errJobEndedElsewhere
+	}
+	s.finishJob(ctx, &j, err)
 }
 
 func (s *Service) finishJob(ctx context.Context, j *Job, err error) {
@@ -263,7 +272,7 @@ type importBatch struct {
 
 // runImport decodes the file in one goroutine and writes batches in
 // another, so parsing overlaps the store's round trips.
-func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path string) error {
+func (s *Service) runImport(ctx context.Context, j *Job, rec *jobRecord, conn Connection, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open the import file: %w", err)
@@ -308,7 +317,17 @@ func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path s
 			send(importBatch{items: b})
 		}
 	}()
-	for b := range batches {
+	for {
+		var b importBatch
+		var more bool
+		select {
+		case b, more = <-batches:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		if !more {
+			break
+		}
 		if b.err != nil {
 			var se *importer.SyntaxError
 			if errors.As(b.err, &se) {
@@ -316,7 +335,7 @@ func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path s
 			}
 			return fmt.Errorf("read the import file: %w", b.err)
 		}
-		if err := s.writeBatch(ctx, j, conn, b.items); err != nil {
+		if err := s.writeBatch(ctx, j, rec, conn, b.items); err != nil {
 			s.log.ErrorContext(ctx, "import batch", "job", j.ID, "err", err)
 			return &Error{Code: CodeInternal, Message: "the store failed while writing a batch", Err: err}
 		}
@@ -345,7 +364,19 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 
 // writeBatch writes one batch and the job's new counts in one transaction
 // (so the record never counts rows that were rolled back), then updates j.
-func (s *Service) writeBatch(ctx context.Context, j *Job, conn Connection, items []importItem) error {
+// The heartbeat waits meanwhile (it would write the old counts).
+func (s *Service) writeBatch(ctx context.Context, j *Job, rec *jobRecord, conn Connection, items []importItem) error {
+	return rec.write(func() (Job, error) {
+		next, err := s.writeBatchTx(ctx, j, conn, items)
+		if err != nil {
+			return Job{}, err
+		}
+		*j = next
+		return next, nil
+	})
+}
+
+func (s *Service) writeBatchTx(ctx context.Context, j *Job, conn Connection, items []importItem) (Job, error) {
 	var next Job
 	err := s.store.WithImportTx(ctx, func(tx ImportQueries) error {
 		// Start from j again: fn may run more than once.
@@ -420,11 +451,7 @@ func (s *Service) writeBatch(ctx context.Context, j *Job, conn Connection, items
 		next.UpdatedAt = s.now()
 		return tx.SaveJobProgress(ctx, next)
 	})
-	if err != nil {
-		return err
-	}
-	*j = next
-	return nil
+	return next, err
 }
 
 func addJobError(j *Job, e JobError) {
@@ -490,14 +517,14 @@ func upserted(old policy.User, it importItem, now time.Time) policy.User {
 }
 
 // Job returns a job; NOT_FOUND when there is none. A pending or running
-// job whose record has not moved for JobStaleAfter is reported (and
-// recorded) as failed: its process is gone.
+// job whose record has not moved for the stale-after (JobStaleAfter) is
+// reported (and recorded) as failed: its process is gone.
 func (s *Service) Job(ctx context.Context, id string) (Job, error) {
 	j, err := s.store.JobByID(ctx, id)
 	if err != nil {
 		return Job{}, storeErr("job", err)
 	}
-	if (j.Status == JobPending || j.Status == JobRunning) && s.now().Sub(j.UpdatedAt) > JobStaleAfter {
+	if (j.Status == JobPending || j.Status == JobRunning) && s.now().Sub(j.UpdatedAt) > s.JobStaleAfter() {
 		if _, err := s.RecoverJobs(ctx); err != nil {
 			return Job{}, err
 		}
@@ -509,11 +536,11 @@ func (s *Service) Job(ctx context.Context, id string) (Job, error) {
 }
 
 // RecoverJobs marks failed the jobs a dead process left pending or running
-// (not updated for JobStaleAfter), keeping their counts, and returns how
+// (not updated for the stale-after), keeping their counts, and returns how
 // many. Call it at startup; Job also does it lazily.
 func (s *Service) RecoverJobs(ctx context.Context) (int, error) {
 	now := s.now()
-	n, err := s.store.FailStaleJobs(ctx, now.Add(-JobStaleAfter), now, interruptedMessage)
+	n, err := s.store.FailStaleJobs(ctx, now.Add(-s.JobStaleAfter()), now, interruptedMessage)
 	return n, storeErr("jobs", err)
 }
 
@@ -659,14 +686,14 @@ func (s *Service) StartExport(ctx context.Context, connection string, format Exp
 	}
 	go func() {
 		bg := context.WithoutCancel(ctx)
-		s.runJob(bg, j, func(j *Job) error { return s.runExport(bg, j, path) })
+		s.runJob(bg, j, func(ctx context.Context, j *Job, rec *jobRecord) error { return s.runExport(ctx, j, rec, path) })
 	}()
 	return j, nil
 }
 
 const exportPageSize = 1000
 
-func (s *Service) runExport(ctx context.Context, j *Job, path string) (err error) {
+func (s *Service) runExport(ctx context.Context, j *Job, rec *jobRecord, path string) (err error) {
 	tmp := path + ".part"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -709,8 +736,10 @@ func (s *Service) runExport(ctx context.Context, j *Job, path string) (err error
 			break
 		}
 		after = us[len(us)-1].ID
-		j.UpdatedAt = s.now()
-		if err := s.store.UpdateJob(ctx, *j); err != nil {
+		if err := rec.write(func() (Job, error) {
+			j.UpdatedAt = s.now()
+			return *j, s.store.UpdateJob(ctx, *j)
+		}); err != nil {
 			s.log.ErrorContext(ctx, "job progress", "job", j.ID, "err", err)
 		}
 	}
