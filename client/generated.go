@@ -12,7 +12,7 @@ import (
 
 // ChangePasswordResponse is returned by ChangePassword on success.
 type ChangePasswordResponse struct {
-	// Set a user's password. Needs `update:users`.
+	// Set a user's password. Needs `update:users`, and for a user of a connection that grants admin scopes every one of them.
 	ChangePassword bool `json:"changePassword"`
 }
 
@@ -42,6 +42,12 @@ type ConnectionFields struct {
 	ConfigurationKeys []string `json:"configurationKeys"`
 	// The deadline of one script call, in milliseconds.
 	ScriptTimeoutMs int `json:"scriptTimeoutMs"`
+	// The management scopes every user of this connection holds when they log
+	// in (DATABASE connections only; empty for none): `login` then also returns
+	// a management token carrying exactly these scopes. Sign-up is closed on
+	// such a connection, and creating, changing, verifying, deleting or
+	// importing its users needs every one of these scopes.
+	AdminScopes []string `json:"adminScopes"`
 }
 
 // GetName returns ConnectionFields.Name, and is useful for accessing the field via an interface.
@@ -71,6 +77,9 @@ func (v *ConnectionFields) GetConfigurationKeys() []string { return v.Configurat
 // GetScriptTimeoutMs returns ConnectionFields.ScriptTimeoutMs, and is useful for accessing the field via an interface.
 func (v *ConnectionFields) GetScriptTimeoutMs() int { return v.ScriptTimeoutMs }
 
+// GetAdminScopes returns ConnectionFields.AdminScopes, and is useful for accessing the field via an interface.
+func (v *ConnectionFields) GetAdminScopes() []string { return v.AdminScopes }
+
 // A new connection.
 type ConnectionInput struct {
 	// The connection's name: lower-case letters, digits and dashes, starting and ending with a letter or digit, at most 35 characters. It cannot change later.
@@ -87,6 +96,12 @@ type ConnectionInput struct {
 	Configuration *map[string]any `json:"configuration"`
 	// The deadline of one script call in milliseconds (default 20000, at most 60000).
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs"`
+	// DATABASE only: management scopes (`read:users`, `create:users`,
+	// `update:users`, `update:users_app_metadata`, `delete:users`,
+	// `read:connections`, `create:connections`, `update:connections`) every
+	// user of the connection holds when they log in. Each at most once. The
+	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
+	AdminScopes []string `json:"adminScopes"`
 }
 
 // GetName returns ConnectionInput.Name, and is useful for accessing the field via an interface.
@@ -109,6 +124,9 @@ func (v *ConnectionInput) GetConfiguration() *map[string]any { return v.Configur
 
 // GetScriptTimeoutMs returns ConnectionInput.ScriptTimeoutMs, and is useful for accessing the field via an interface.
 func (v *ConnectionInput) GetScriptTimeoutMs() *int { return v.ScriptTimeoutMs }
+
+// GetAdminScopes returns ConnectionInput.AdminScopes, and is useful for accessing the field via an interface.
+func (v *ConnectionInput) GetAdminScopes() []string { return v.AdminScopes }
 
 // CreateConnectionCreateConnection includes the requested fields of the GraphQL type Connection.
 // The GraphQL type's documentation follows.
@@ -151,6 +169,11 @@ func (v *CreateConnectionCreateConnection) GetConfigurationKeys() []string {
 // GetScriptTimeoutMs returns CreateConnectionCreateConnection.ScriptTimeoutMs, and is useful for accessing the field via an interface.
 func (v *CreateConnectionCreateConnection) GetScriptTimeoutMs() int {
 	return v.ConnectionFields.ScriptTimeoutMs
+}
+
+// GetAdminScopes returns CreateConnectionCreateConnection.AdminScopes, and is useful for accessing the field via an interface.
+func (v *CreateConnectionCreateConnection) GetAdminScopes() []string {
+	return v.ConnectionFields.AdminScopes
 }
 
 func (v *CreateConnectionCreateConnection) UnmarshalJSON(b []byte) error {
@@ -196,6 +219,8 @@ type __premarshalCreateConnectionCreateConnection struct {
 	ConfigurationKeys []string `json:"configurationKeys"`
 
 	ScriptTimeoutMs int `json:"scriptTimeoutMs"`
+
+	AdminScopes []string `json:"adminScopes"`
 }
 
 func (v *CreateConnectionCreateConnection) MarshalJSON() ([]byte, error) {
@@ -218,12 +243,13 @@ func (v *CreateConnectionCreateConnection) __premarshalJSON() (*__premarshalCrea
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
 	retval.ConfigurationKeys = v.ConnectionFields.ConfigurationKeys
 	retval.ScriptTimeoutMs = v.ConnectionFields.ScriptTimeoutMs
+	retval.AdminScopes = v.ConnectionFields.AdminScopes
 	return &retval, nil
 }
 
 // CreateConnectionResponse is returned by CreateConnection on success.
 type CreateConnectionResponse struct {
-	// Create a connection. Needs `create:connections`.
+	// Create a connection. Needs `create:connections`, and every scope of `adminScopes` when it lists any.
 	CreateConnection CreateConnectionCreateConnection `json:"createConnection"`
 }
 
@@ -484,7 +510,7 @@ func (v *CreateUserInput) GetAppMetadata() *map[string]any { return v.AppMetadat
 
 // CreateUserResponse is returned by CreateUser on success.
 type CreateUserResponse struct {
-	// Create a user. Needs `create:users`.
+	// Create a user. Needs `create:users`, and on a connection that grants admin scopes every one of them.
 	CreateUser CreateUserCreateUser `json:"createUser"`
 }
 
@@ -493,7 +519,7 @@ func (v *CreateUserResponse) GetCreateUser() CreateUserCreateUser { return v.Cre
 
 // DeleteUserResponse is returned by DeleteUser on success.
 type DeleteUserResponse struct {
-	// Delete a user. Needs `delete:users`.
+	// Delete a user. Needs `delete:users`, and for a user of a connection that grants admin scopes every one of them.
 	DeleteUser bool `json:"deleteUser"`
 }
 
@@ -539,6 +565,9 @@ func (v *GetConnectionConnection) GetConfigurationKeys() []string {
 // GetScriptTimeoutMs returns GetConnectionConnection.ScriptTimeoutMs, and is useful for accessing the field via an interface.
 func (v *GetConnectionConnection) GetScriptTimeoutMs() int { return v.ConnectionFields.ScriptTimeoutMs }
 
+// GetAdminScopes returns GetConnectionConnection.AdminScopes, and is useful for accessing the field via an interface.
+func (v *GetConnectionConnection) GetAdminScopes() []string { return v.ConnectionFields.AdminScopes }
+
 func (v *GetConnectionConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -582,6 +611,8 @@ type __premarshalGetConnectionConnection struct {
 	ConfigurationKeys []string `json:"configurationKeys"`
 
 	ScriptTimeoutMs int `json:"scriptTimeoutMs"`
+
+	AdminScopes []string `json:"adminScopes"`
 }
 
 func (v *GetConnectionConnection) MarshalJSON() ([]byte, error) {
@@ -604,6 +635,7 @@ func (v *GetConnectionConnection) __premarshalJSON() (*__premarshalGetConnection
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
 	retval.ConfigurationKeys = v.ConnectionFields.ConfigurationKeys
 	retval.ScriptTimeoutMs = v.ConnectionFields.ScriptTimeoutMs
+	retval.AdminScopes = v.ConnectionFields.AdminScopes
 	return &retval, nil
 }
 
@@ -850,6 +882,11 @@ func (v *ListConnectionsConnectionsConnection) GetScriptTimeoutMs() int {
 	return v.ConnectionFields.ScriptTimeoutMs
 }
 
+// GetAdminScopes returns ListConnectionsConnectionsConnection.AdminScopes, and is useful for accessing the field via an interface.
+func (v *ListConnectionsConnectionsConnection) GetAdminScopes() []string {
+	return v.ConnectionFields.AdminScopes
+}
+
 func (v *ListConnectionsConnectionsConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -893,6 +930,8 @@ type __premarshalListConnectionsConnectionsConnection struct {
 	ConfigurationKeys []string `json:"configurationKeys"`
 
 	ScriptTimeoutMs int `json:"scriptTimeoutMs"`
+
+	AdminScopes []string `json:"adminScopes"`
 }
 
 func (v *ListConnectionsConnectionsConnection) MarshalJSON() ([]byte, error) {
@@ -915,6 +954,7 @@ func (v *ListConnectionsConnectionsConnection) __premarshalJSON() (*__premarshal
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
 	retval.ConfigurationKeys = v.ConnectionFields.ConfigurationKeys
 	retval.ScriptTimeoutMs = v.ConnectionFields.ScriptTimeoutMs
+	retval.AdminScopes = v.ConnectionFields.AdminScopes
 	return &retval, nil
 }
 
@@ -1211,6 +1251,15 @@ type LoginLoginAuthResult struct {
 	IdToken string `json:"idToken"`
 	// How many seconds the access token is valid for.
 	ExpiresIn int `json:"expiresIn"`
+	// For a user of a connection that grants admin scopes: a management access
+	// token (JWT) carrying exactly those scopes, for the subject `user:<id>`,
+	// valid for `managementExpiresIn` seconds (1 hour by default). Null for
+	// every other connection.
+	ManagementToken *string `json:"managementToken"`
+	// The scopes `managementToken` carries; empty when there is none.
+	ManagementScopes []string `json:"managementScopes"`
+	// How many seconds `managementToken` is valid for; null when there is none.
+	ManagementExpiresIn *int `json:"managementExpiresIn"`
 	// The user who logged in.
 	User LoginLoginAuthResultUser `json:"user"`
 }
@@ -1223,6 +1272,15 @@ func (v *LoginLoginAuthResult) GetIdToken() string { return v.IdToken }
 
 // GetExpiresIn returns LoginLoginAuthResult.ExpiresIn, and is useful for accessing the field via an interface.
 func (v *LoginLoginAuthResult) GetExpiresIn() int { return v.ExpiresIn }
+
+// GetManagementToken returns LoginLoginAuthResult.ManagementToken, and is useful for accessing the field via an interface.
+func (v *LoginLoginAuthResult) GetManagementToken() *string { return v.ManagementToken }
+
+// GetManagementScopes returns LoginLoginAuthResult.ManagementScopes, and is useful for accessing the field via an interface.
+func (v *LoginLoginAuthResult) GetManagementScopes() []string { return v.ManagementScopes }
+
+// GetManagementExpiresIn returns LoginLoginAuthResult.ManagementExpiresIn, and is useful for accessing the field via an interface.
+func (v *LoginLoginAuthResult) GetManagementExpiresIn() *int { return v.ManagementExpiresIn }
 
 // GetUser returns LoginLoginAuthResult.User, and is useful for accessing the field via an interface.
 func (v *LoginLoginAuthResult) GetUser() LoginLoginAuthResultUser { return v.User }
@@ -1395,7 +1453,7 @@ func (v *LoginLoginAuthResultUser) __premarshalJSON() (*__premarshalLoginLoginAu
 
 // LoginResponse is returned by Login on success.
 type LoginResponse struct {
-	// Log in with an email and a password. Needs no token.
+	// Log in with an email and a password. Needs no token. On a connection that grants admin scopes the result also carries a management token.
 	Login LoginLoginAuthResult `json:"login"`
 }
 
@@ -1591,7 +1649,8 @@ func (v *MarkEmailVerifiedMarkEmailVerifiedUser) __premarshalJSON() (*__premarsh
 // MarkEmailVerifiedResponse is returned by MarkEmailVerified on success.
 type MarkEmailVerifiedResponse struct {
 	// Mark a user's email address verified. For a custom database in legacy mode
-	// the connection's `verify` script runs first. Needs `update:users`.
+	// the connection's `verify` script runs first. Needs `update:users`, and
+	// for a user of a connection that grants admin scopes every one of them.
 	MarkEmailVerified MarkEmailVerifiedMarkEmailVerifiedUser `json:"markEmailVerified"`
 }
 
@@ -1807,7 +1866,8 @@ type ResetPasswordResponse struct {
 	// Set the password of a connection's user by email, even one the service
 	// does not hold yet: for a custom database in import mode, a user not yet
 	// migrated is found with `get_user` and migrated now with this password; in
-	// legacy mode `change_password` runs. Needs `update:users`.
+	// legacy mode `change_password` runs. Needs `update:users`, and on a
+	// connection that grants admin scopes every one of them.
 	ResetPassword bool `json:"resetPassword"`
 }
 
@@ -1816,7 +1876,7 @@ func (v *ResetPasswordResponse) GetResetPassword() bool { return v.ResetPassword
 
 // SignupResponse is returned by Signup on success.
 type SignupResponse struct {
-	// Sign up a new user on a connection. Needs no token.
+	// Sign up a new user on a connection. Needs no token. Refused (FORBIDDEN) on a connection that grants admin scopes.
 	Signup SignupSignupUser `json:"signup"`
 }
 
@@ -2022,6 +2082,11 @@ type UpdateConnectionInput struct {
 	Configuration *map[string]any `json:"configuration"`
 	// The deadline of one script call in milliseconds.
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs"`
+	// DATABASE only: replaces the management scopes every user of the
+	// connection holds when they log in (`[]` removes them all). When the list
+	// changes, the caller must hold every scope of the new list (FORBIDDEN
+	// otherwise); removing them all needs none.
+	AdminScopes []string `json:"adminScopes"`
 }
 
 // GetImportMode returns UpdateConnectionInput.ImportMode, and is useful for accessing the field via an interface.
@@ -2039,9 +2104,12 @@ func (v *UpdateConnectionInput) GetConfiguration() *map[string]any { return v.Co
 // GetScriptTimeoutMs returns UpdateConnectionInput.ScriptTimeoutMs, and is useful for accessing the field via an interface.
 func (v *UpdateConnectionInput) GetScriptTimeoutMs() *int { return v.ScriptTimeoutMs }
 
+// GetAdminScopes returns UpdateConnectionInput.AdminScopes, and is useful for accessing the field via an interface.
+func (v *UpdateConnectionInput) GetAdminScopes() []string { return v.AdminScopes }
+
 // UpdateConnectionResponse is returned by UpdateConnection on success.
 type UpdateConnectionResponse struct {
-	// Change a connection's settings. Needs `update:connections`.
+	// Change a connection's settings. Needs `update:connections`, and every scope of a changed `adminScopes`.
 	UpdateConnection UpdateConnectionUpdateConnection `json:"updateConnection"`
 }
 
@@ -2093,6 +2161,11 @@ func (v *UpdateConnectionUpdateConnection) GetScriptTimeoutMs() int {
 	return v.ConnectionFields.ScriptTimeoutMs
 }
 
+// GetAdminScopes returns UpdateConnectionUpdateConnection.AdminScopes, and is useful for accessing the field via an interface.
+func (v *UpdateConnectionUpdateConnection) GetAdminScopes() []string {
+	return v.ConnectionFields.AdminScopes
+}
+
 func (v *UpdateConnectionUpdateConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -2136,6 +2209,8 @@ type __premarshalUpdateConnectionUpdateConnection struct {
 	ConfigurationKeys []string `json:"configurationKeys"`
 
 	ScriptTimeoutMs int `json:"scriptTimeoutMs"`
+
+	AdminScopes []string `json:"adminScopes"`
 }
 
 func (v *UpdateConnectionUpdateConnection) MarshalJSON() ([]byte, error) {
@@ -2158,6 +2233,7 @@ func (v *UpdateConnectionUpdateConnection) __premarshalJSON() (*__premarshalUpda
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
 	retval.ConfigurationKeys = v.ConnectionFields.ConfigurationKeys
 	retval.ScriptTimeoutMs = v.ConnectionFields.ScriptTimeoutMs
+	retval.AdminScopes = v.ConnectionFields.AdminScopes
 	return &retval, nil
 }
 
@@ -2409,7 +2485,7 @@ func (v *UpdateUserInput) GetAppMetadata() *map[string]any { return v.AppMetadat
 
 // UpdateUserResponse is returned by UpdateUser on success.
 type UpdateUserResponse struct {
-	// Change a user. Needs `update:users` (or `update:users_app_metadata` for appMetadata alone).
+	// Change a user. Needs `update:users` (or `update:users_app_metadata` for appMetadata alone), and for a user of a connection that grants admin scopes every one of them.
 	UpdateUser UpdateUserUpdateUser `json:"updateUser"`
 }
 
@@ -3286,6 +3362,7 @@ fragment ConnectionFields on Connection {
 	hasDatabaseURL
 	configurationKeys
 	scriptTimeoutMs
+	adminScopes
 }
 `
 
@@ -3425,6 +3502,7 @@ fragment ConnectionFields on Connection {
 	hasDatabaseURL
 	configurationKeys
 	scriptTimeoutMs
+	adminScopes
 }
 `
 
@@ -3532,6 +3610,7 @@ fragment ConnectionFields on Connection {
 	hasDatabaseURL
 	configurationKeys
 	scriptTimeoutMs
+	adminScopes
 }
 `
 
@@ -3640,6 +3719,9 @@ mutation Login ($connection: String!, $email: String!, $password: String!) {
 		accessToken
 		idToken
 		expiresIn
+		managementToken
+		managementScopes
+		managementExpiresIn
 		user {
 			... UserFields
 		}
@@ -3974,6 +4056,7 @@ fragment ConnectionFields on Connection {
 	hasDatabaseURL
 	configurationKeys
 	scriptTimeoutMs
+	adminScopes
 }
 `
 

@@ -193,6 +193,35 @@ func encodeActions(a map[policy.Action]bool) string {
 	return string(b)
 }
 
+// encodeScopes stores a connection's admin scopes as a JSON list, in the
+// order given ("[]" for none).
+func encodeScopes(scopes []policy.Scope) string {
+	list := make([]string, len(scopes))
+	for i, s := range scopes {
+		list[i] = string(s)
+	}
+	b, _ := json.Marshal(list)
+	return string(b)
+}
+
+// decodeScopes reads the list back; nil when it is empty.
+func decodeScopes(s string) ([]policy.Scope, error) {
+	var list []string
+	if s != "" {
+		if err := json.Unmarshal([]byte(s), &list); err != nil {
+			return nil, err
+		}
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := make([]policy.Scope, len(list))
+	for i, v := range list {
+		out[i] = policy.Scope(v)
+	}
+	return out, nil
+}
+
 // decodeActions reads the list back as a non-nil set.
 func decodeActions(s string) (map[policy.Action]bool, error) {
 	var list []string

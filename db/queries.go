@@ -266,28 +266,28 @@ func affectedOne(res sql.Result, err error, op, table string) error {
 // ---- connections ----
 
 const connectionColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at`
+	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
 
 // connectionReadColumns leaves the module bytes out: connections are read
 // on every login, the module (megabytes) only when a script runner needs
 // to (re)build it (ConnectionScript).
 const connectionReadColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at`
+	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
 
 const (
 	qConnectionByName = `SELECT ` + connectionReadColumns + ` FROM connections WHERE name = ?`
 	qConnections      = `SELECT ` + connectionReadColumns + ` FROM connections ORDER BY name`
 	qConnectionScript = `SELECT script FROM connections WHERE name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?, script = ?, script_sha256 = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
 	// qUpdateConnectionKeepScript updates everything but the module bytes
 	// (and their digest), for a Connection read without them.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
 )
 
 type connectionRow struct {
@@ -303,12 +303,17 @@ type connectionRow struct {
 	ScriptTimeoutMS int64  `db:"script_timeout_ms"`
 	CreatedAt       dbTime `db:"created_at"`
 	UpdatedAt       dbTime `db:"updated_at"`
+	AdminScopes     string `db:"admin_scopes"`
 }
 
 func (r *connectionRow) connection() (service.Connection, error) {
 	actions, err := decodeActions(r.Actions)
 	if err != nil {
 		return service.Connection{}, fmt.Errorf("db: connection %q: stored actions are not a JSON list", r.Name)
+	}
+	adminScopes, err := decodeScopes(r.AdminScopes)
+	if err != nil {
+		return service.Connection{}, fmt.Errorf("db: connection %q: stored admin scopes are not a JSON list", r.Name)
 	}
 	// Never quote the configuration: it holds secrets.
 	conf, err := decodeObject(r.Configuration)
@@ -326,6 +331,7 @@ func (r *connectionRow) connection() (service.Connection, error) {
 			ImportMode:      r.ImportMode,
 			SyncUserProfile: r.SyncUserProfile,
 			Actions:         actions,
+			AdminScopes:     adminScopes,
 		},
 		DatabaseURL:   r.DatabaseURL,
 		Configuration: conf,
@@ -352,6 +358,7 @@ func connectionValues(c service.Connection) ([]any, error) {
 	return []any{
 		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions), c.DatabaseURL,
 		conf, script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
+		encodeScopes(c.AdminScopes),
 	}, nil
 }
 

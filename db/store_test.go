@@ -345,6 +345,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 
 		// An update of a connection read without its module keeps the module.
 		got.ScriptTimeout = 2 * time.Second
+		got.AdminScopes = []policy.Scope{policy.ScopeReadUsers}
 		must(t, d.UpdateConnection(ctx, got))
 		script, err = d.ConnectionScript(ctx, "legacy")
 		must(t, err)
@@ -354,6 +355,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		if again.ScriptSHA256 != "abc123" || again.ScriptTimeout != 2*time.Second {
 			t.Fatalf("after an update without the module: %+v", again)
 		}
+		mustEqual(t, again.AdminScopes, []policy.Scope{policy.ScopeReadUsers})
 
 		wantConflict(t, d.InsertConnection(ctx, c), "name")
 
@@ -363,7 +365,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		must(t, d.InsertConnection(ctx, bare))
 		got, err = d.ConnectionByName(ctx, "a-db")
 		must(t, err)
-		if got.Script != nil || got.Configuration == nil || len(got.Configuration) != 0 || got.Actions == nil || len(got.Actions) != 0 {
+		if got.Script != nil || got.Configuration == nil || len(got.Configuration) != 0 || got.Actions == nil || len(got.Actions) != 0 || got.AdminScopes != nil {
 			t.Fatalf("bare connection = %#v", got)
 		}
 
@@ -379,6 +381,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		c.Actions = map[policy.Action]bool{policy.ActionCreate: true, policy.ActionDelete: false}
 		c.Configuration = map[string]any{"other": "v"}
 		c.Script, c.ScriptSHA256, c.ScriptTimeout = []byte("\x00asm new"), "def456", 0
+		c.AdminScopes = []policy.Scope{policy.ScopeUpdateConnections, policy.ScopeReadUsers} // kept in the order given
 		c.UpdatedAt = t0.Add(time.Hour)
 		must(t, d.UpdateConnection(ctx, c))
 		got, err = d.ConnectionByName(ctx, "legacy")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/profiled/profiled/policy"
 	"github.com/profiled/profiled/service"
 )
 
@@ -23,6 +24,28 @@ func millis(ms *int) *time.Duration {
 	}
 	d := time.Duration(*ms) * time.Millisecond
 	return &d
+}
+
+// scopes converts a list of scope names from the API; nil (not asked)
+// stays nil, an empty list stays a non-nil empty list (clear).
+func scopes(names []string) []policy.Scope {
+	if names == nil {
+		return nil
+	}
+	out := make([]policy.Scope, len(names))
+	for i, n := range names {
+		out[i] = policy.Scope(n)
+	}
+	return out
+}
+
+// scopeNames converts scopes for the API; never nil.
+func scopeNames(scopes []policy.Scope) []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = string(s)
+	}
+	return out
 }
 
 const (

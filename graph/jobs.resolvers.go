@@ -22,10 +22,11 @@ func (r *mutationResolver) ImportUsers(ctx context.Context, connection string, f
 	if derefBool(upsert) {
 		scopes = append(scopes, policy.ScopeUpdateUsers)
 	}
-	if _, err := management(ctx, scopes...); err != nil {
+	caller, err := management(ctx, scopes...)
+	if err != nil {
 		return nil, err
 	}
-	j, err := r.Service.StartImport(ctx, connection, file.File, derefBool(upsert))
+	j, err := r.Service.StartImportAs(ctx, caller, connection, file.File, derefBool(upsert))
 	if err != nil {
 		return nil, err
 	}

@@ -19,15 +19,16 @@ import (
 
 // CreateConnection is the resolver for the createConnection field.
 func (r *mutationResolver) CreateConnection(ctx context.Context, input model.ConnectionInput) (*model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeCreateConnections); err != nil {
+	caller, err := management(ctx, policy.ScopeCreateConnections)
+	if err != nil {
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
 		Name: input.Name, Strategy: policy.Strategy(input.Strategy), ImportMode: input.ImportMode,
 		SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, Configuration: input.Configuration,
-		ScriptTimeout: millis(input.ScriptTimeoutMs),
+		ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
-	c, err := r.Service.CreateConnection(ctx, spec)
+	c, err := r.Service.CreateConnectionAs(ctx, caller, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -36,14 +37,15 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 
 // UpdateConnection is the resolver for the updateConnection field.
 func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, input model.UpdateConnectionInput) (*model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeUpdateConnections); err != nil {
+	caller, err := management(ctx, policy.ScopeUpdateConnections)
+	if err != nil {
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
 		ImportMode: input.ImportMode, SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL,
-		Configuration: input.Configuration, ScriptTimeout: millis(input.ScriptTimeoutMs),
+		Configuration: input.Configuration, ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
-	c, err := r.Service.UpdateConnection(ctx, name, spec)
+	c, err := r.Service.UpdateConnection(ctx, caller, name, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -81,12 +83,19 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email s
 	if err != nil {
 		return nil, err
 	}
-	return &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(res.User)}, nil
+	out := &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(res.User),
+		ManagementScopes: scopeNames(res.ManagementScopes)}
+	if res.ManagementToken != "" {
+		exp := int(res.ManagementExpiresIn / time.Second)
+		out.ManagementToken, out.ManagementExpiresIn = &res.ManagementToken, &exp
+	}
+	return out, nil
 }
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*model.User, error) {
-	if _, err := management(ctx, policy.ScopeCreateUsers); err != nil {
+	caller, err := management(ctx, policy.ScopeCreateUsers)
+	if err != nil {
 		return nil, err
 	}
 	in := policy.Create{
@@ -95,7 +104,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 		FamilyName: deref(input.FamilyName), Nickname: deref(input.Nickname), Picture: deref(input.Picture),
 		Blocked: derefBool(input.Blocked), UserMetadata: input.UserMetadata, AppMetadata: input.AppMetadata,
 	}
-	u, err := r.Service.CreateUser(ctx, input.Connection, in)
+	u, err := r.Service.CreateUser(ctx, caller, input.Connection, in)
 	if err != nil {
 		return nil, err
 	}
@@ -160,10 +169,11 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, connection string,
 
 // DeleteUser is the resolver for the deleteUser field.
 func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteUsers); err != nil {
+	caller, err := management(ctx, policy.ScopeDeleteUsers)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteUser(ctx, id); err != nil {
+	if err := r.Service.DeleteUser(ctx, caller, id); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -12,7 +12,9 @@ import (
 // checked in a fixed order so the named field is deterministic.
 //
 // Scope rules: a management caller needs update:users for any field, except
-// that appMetadata alone may be changed with update:users_app_metadata. A
+// that appMetadata alone may be changed with update:users_app_metadata; for
+// a user of a connection that grants admin scopes it must also hold every
+// one of them (see CanManageUsersOf). A
 // self-service caller (Caller.Self) may change only userMetadata of its own
 // user (Subject == u.ID) with update:current_user_metadata. Management
 // scopes mean nothing on a self-service token. An empty request still needs
@@ -23,7 +25,8 @@ import (
 // username, phoneNumber, password, name, givenName, familyName, nickname,
 // picture, blocked, userMetadata, appMetadata); the first failure is
 // returned:
-//  1. scopes (ReasonForbidden);
+//  1. scopes (ReasonForbidden), then the admin scopes of an admin
+//     connection (ReasonForbidden);
 //  2. the matrix (ReasonFieldNotUpdatable) — decided by which fields are
 //     present, not by their values: sending the current value of a field the
 //     matrix refuses is still refused, as in Auth0;
@@ -57,6 +60,9 @@ func DecideUpdate(u User, c Connection, caller Caller, req Update, lim Limits, n
 	asked := askedFields(req, buf[:0])
 
 	if err := checkScopes(u, caller, asked); err != nil {
+		return Decision{}, err
+	}
+	if err := checkAdminConnection(c, caller, asked); err != nil {
 		return Decision{}, err
 	}
 	col := columnOf(u, c)
@@ -130,6 +136,20 @@ func checkScopes(u User, caller Caller, asked []string) error {
 		return nil
 	}
 	return forbidden(first, "updating a user needs the scope update:users (or update:users_app_metadata for appMetadata alone)")
+}
+
+// checkAdminConnection applies CanManageUsersOf to a management caller,
+// naming the first asked field (as checkScopes does). A self-service caller
+// changes only its own userMetadata, which grants nothing.
+func checkAdminConnection(c Connection, caller Caller, asked []string) error {
+	if caller.Self {
+		return nil
+	}
+	err := CanManageUsersOf(caller, c)
+	if r, ok := err.(*Refusal); ok && len(asked) > 0 {
+		r.Field = asked[0]
+	}
+	return err
 }
 
 // column is a column of the POLICY.md matrix, plus two the matrix does not

@@ -58,6 +58,10 @@ type Connection struct {
 	// Actions is the set of actions the connection's script module exports
 	// (empty when no module is set).
 	Actions map[Action]bool
+	// AdminScopes are the management scopes every user of the connection
+	// holds when they log in (DATABASE only; empty for none). See
+	// ValidateAdminScopes, CanManageUsersOf and CanSignup.
+	AdminScopes []Scope
 }
 
 // Legacy reports whether the connection is a custom database in legacy mode

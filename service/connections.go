@@ -28,12 +28,32 @@ type ConnectionSpec struct {
 	DatabaseURL     *string
 	Configuration   map[string]any
 	ScriptTimeout   *time.Duration
+	// AdminScopes, when non-nil, replaces the management scopes the
+	// connection grants its users at login (empty: none). DATABASE only;
+	// see policy.ValidateAdminScopes and policy.CanGrantAdminScopes.
+	AdminScopes []policy.Scope
 }
 
-// CreateConnection stores a new connection. Errors: BAD_USER_INPUT for an
-// invalid name, strategy, URL or timeout; USER_EXISTS-coded conflict is
-// reported as BAD_USER_INPUT "connection exists".
+// Operator is the caller of the service's own tools (the CLI, which holds
+// the store itself): every management scope.
+func Operator() policy.Caller {
+	c := policy.Caller{Subject: "operator", Scopes: make(map[policy.Scope]bool, len(policy.ManagementScopes))}
+	for _, sc := range policy.ManagementScopes {
+		c.Scopes[sc] = true
+	}
+	return c
+}
+
+// CreateConnection is CreateConnectionAs for the Operator.
 func (s *Service) CreateConnection(ctx context.Context, spec ConnectionSpec) (Connection, error) {
+	return s.CreateConnectionAs(ctx, Operator(), spec)
+}
+
+// CreateConnectionAs stores a new connection on behalf of caller. Errors:
+// BAD_USER_INPUT for an invalid name, strategy, URL, timeout or adminScopes
+// (and "connection exists"); FORBIDDEN when adminScopes name a scope the
+// caller does not hold.
+func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, spec ConnectionSpec) (Connection, error) {
 	if err := policy.ValidateConnectionName(spec.Name); err != nil {
 		return Connection{}, err
 	}
@@ -47,7 +67,7 @@ func (s *Service) CreateConnection(ctx context.Context, spec ConnectionSpec) (Co
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	if err := applyConnectionSpec(&c, spec); err != nil {
+	if err := applyConnectionSpec(&c, caller, spec); err != nil {
 		return Connection{}, err
 	}
 	if err := s.store.InsertConnection(ctx, c); err != nil {
@@ -59,8 +79,10 @@ func (s *Service) CreateConnection(ctx context.Context, spec ConnectionSpec) (Co
 	return c, nil
 }
 
-// UpdateConnection changes a connection's settings.
-func (s *Service) UpdateConnection(ctx context.Context, name string, spec ConnectionSpec) (Connection, error) {
+// UpdateConnection changes a connection's settings on behalf of caller:
+// BAD_USER_INPUT for an invalid value, FORBIDDEN when a changed adminScopes
+// names a scope the caller does not hold. Nothing changes on an error.
+func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, name string, spec ConnectionSpec) (Connection, error) {
 	var out Connection
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		c, err := tx.ConnectionByName(ctx, name)
@@ -68,7 +90,7 @@ func (s *Service) UpdateConnection(ctx context.Context, name string, spec Connec
 			return storeErr("connection", err)
 		}
 		spec.Strategy = c.Strategy
-		if err := applyConnectionSpec(&c, spec); err != nil {
+		if err := applyConnectionSpec(&c, caller, spec); err != nil {
 			return err
 		}
 		c.UpdatedAt = s.now()
@@ -139,7 +161,10 @@ func (s *Service) Connections(ctx context.Context) ([]Connection, error) {
 	return cs, storeErr("connections", err)
 }
 
-func applyConnectionSpec(c *Connection, spec ConnectionSpec) error {
+// applyConnectionSpec validates spec and applies it to c; the caller
+// decides only on adminScopes (the operation's own scope is checked by the
+// API). On an error c may be half changed and must not be stored.
+func applyConnectionSpec(c *Connection, caller policy.Caller, spec ConnectionSpec) error {
 	custom := c.Strategy == policy.StrategyCustomDatabase
 	if spec.ImportMode != nil {
 		if *spec.ImportMode && !custom {
@@ -177,6 +202,21 @@ func applyConnectionSpec(c *Connection, spec ConnectionSpec) error {
 			return &Error{Code: CodeBadUserInput, Field: "scriptTimeoutMs", Message: fmt.Sprintf("scriptTimeoutMs must be between 100 and %d", MaxScriptTimeout/time.Millisecond)}
 		}
 		c.ScriptTimeout = d
+	}
+	if spec.AdminScopes != nil {
+		scopes, err := policy.ValidateAdminScopes(c.Strategy, spec.AdminScopes)
+		if err != nil {
+			return err
+		}
+		// Granting needs every scope of the resulting list; leaving the
+		// list as it is needs nothing (an editor lacking a scope may still
+		// change the connection's other settings).
+		if !policy.SameScopes(scopes, c.AdminScopes) {
+			if err := policy.CanGrantAdminScopes(caller, scopes); err != nil {
+				return err
+			}
+		}
+		c.AdminScopes = scopes
 	}
 	return nil
 }

@@ -16,7 +16,18 @@ type AuthResult struct {
 	IDToken     string
 	ExpiresIn   time.Duration
 	User        policy.User
+	// ManagementToken is set when the user's connection grants admin
+	// scopes: a management token carrying exactly ManagementScopes (the
+	// connection's adminScopes) for the subject "user:<id>", valid for
+	// ManagementExpiresIn (Config.AdminTokenTTL). Empty otherwise.
+	ManagementToken     string
+	ManagementScopes    []policy.Scope
+	ManagementExpiresIn time.Duration
 }
+
+// ManagementSubject is the subject of the management token issued to the
+// user with this id when they log in on an admin connection.
+func ManagementSubject(userID string) string { return "user:" + userID }
 
 // Login authenticates a user of a connection.
 //
@@ -38,7 +49,12 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 	client := clientFrom(ctx)
 	key := connection + "|" + email
 	defer func() {
-		typ, id := "login", res.User.ID
+		typ, id, detail := "login", res.User.ID, ""
+		if res.ManagementToken != "" {
+			// Which admin scopes were handed out, for the audit trail (the
+			// token itself is never recorded).
+			detail = "management token: " + scopeNames(res.ManagementScopes)
+		}
 		if err != nil {
 			typ = "login_failed"
 			// Attribute the failure to the cached user with this email, if
@@ -47,7 +63,7 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 				id = u.ID
 			}
 		}
-		s.record(ctx, typ, id, connection, err, "")
+		s.record(ctx, typ, id, connection, err, detail)
 	}()
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {
@@ -110,7 +126,27 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 	if err != nil {
 		return AuthResult{}, storeErr("token", err)
 	}
-	return AuthResult{AccessToken: access, IDToken: idt, ExpiresIn: exp, User: u}, nil
+	out := AuthResult{AccessToken: access, IDToken: idt, ExpiresIn: exp, User: u}
+	if len(conn.AdminScopes) > 0 {
+		// The connection makes its users administrators: hand out a
+		// management token with exactly its scopes, short-lived. The user
+		// tokens above stay self-service only.
+		scopes := append([]policy.Scope(nil), conn.AdminScopes...)
+		mt, err := s.tokens.IssueManagement(scopes, ManagementSubject(u.ID), s.cfg.AdminTokenTTL)
+		if err != nil {
+			return AuthResult{}, storeErr("token", err)
+		}
+		out.ManagementToken, out.ManagementScopes, out.ManagementExpiresIn = mt, scopes, s.cfg.AdminTokenTTL
+	}
+	return out, nil
+}
+
+func scopeNames(scopes []policy.Scope) string {
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = string(sc)
+	}
+	return strings.Join(names, " ")
 }
 
 // loginLocal checks a password the service holds. For an import-mode custom

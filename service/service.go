@@ -26,6 +26,10 @@ type Hasher interface {
 // Tokens issues the tokens a successful login returns.
 type Tokens interface {
 	IssueUser(u policy.User) (accessToken, idToken string, expiresIn time.Duration, err error)
+	// IssueManagement signs a management access token carrying scopes for
+	// subject, valid for ttl (the login of a user of a connection that
+	// grants admin scopes).
+	IssueManagement(scopes []policy.Scope, subject string, ttl time.Duration) (string, error)
 }
 
 // ScriptCall is one call of a connection's action script.
@@ -81,7 +85,10 @@ type Config struct {
 	BruteForceWindow    time.Duration
 	// EventRetention is how long events (User.logs) are kept. Default 30 days.
 	EventRetention time.Duration
-	Logger         *slog.Logger
+	// AdminTokenTTL is the lifetime of the management token a login on a
+	// connection that grants admin scopes returns. Default 1 h.
+	AdminTokenTTL time.Duration
+	Logger        *slog.Logger
 }
 
 // Service is the use-case layer.
@@ -114,11 +121,18 @@ func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config)
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 30 * 24 * time.Hour
 	}
+	if cfg.AdminTokenTTL <= 0 {
+		cfg.AdminTokenTTL = DefaultAdminTokenTTL
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: store, hasher: hasher, tokens: tokens, scripts: scripts, cfg: cfg, log: cfg.Logger}
 }
+
+// DefaultAdminTokenTTL is the lifetime of the management token an admin
+// connection's login returns, unless Config.AdminTokenTTL says otherwise.
+const DefaultAdminTokenTTL = time.Hour
 
 // Limits returns the policy limits in force.
 func (s *Service) Limits() policy.Limits { return s.cfg.Limits }

@@ -89,21 +89,31 @@ func badQueryMessage(err error) string {
 	return msg
 }
 
-// CreateUser creates a user as an administrator (createUser).
-func (s *Service) CreateUser(ctx context.Context, connection string, in policy.Create) (policy.User, error) {
-	return s.create(ctx, connection, in, "create_user")
+// CreateUser creates a user as an administrator (createUser). On a
+// connection that grants admin scopes the caller must hold every one of
+// them (FORBIDDEN otherwise).
+func (s *Service) CreateUser(ctx context.Context, caller policy.Caller, connection string, in policy.Create) (policy.User, error) {
+	return s.create(ctx, connection, in, "create_user", func(c policy.Connection) error {
+		return policy.CanManageUsersOf(caller, c)
+	})
 }
 
-// Signup creates a user through public sign-up.
+// Signup creates a user through public sign-up; refused (FORBIDDEN) on a
+// connection that grants admin scopes.
 func (s *Service) Signup(ctx context.Context, connection string, in policy.Create) (policy.User, error) {
-	return s.create(ctx, connection, in, "signup")
+	return s.create(ctx, connection, in, "signup", policy.CanSignup)
 }
 
-func (s *Service) create(ctx context.Context, connection string, in policy.Create, event string) (u policy.User, err error) {
+// create creates a user of connection once authorize accepts the
+// connection.
+func (s *Service) create(ctx context.Context, connection string, in policy.Create, event string, authorize func(policy.Connection) error) (u policy.User, err error) {
 	defer func() { s.record(ctx, event, u.ID, connection, err, "") }()
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {
 		return policy.User{}, connectionErr(err)
+	}
+	if err := authorize(conn.Connection); err != nil {
+		return policy.User{}, err
 	}
 	email, err := policy.ValidateEmail(in.Email)
 	if err != nil {
@@ -354,8 +364,10 @@ func (s *Service) ChangePassword(ctx context.Context, caller policy.Caller, id, 
 
 // DeleteUser deletes a user. For a custom-database user whose database is
 // the source of truth (legacy, or import mode not yet migrated) the delete
-// script runs first; if it fails, nothing is deleted.
-func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
+// script runs first; if it fails, nothing is deleted. A user of a
+// connection that grants admin scopes is deleted only by a caller holding
+// every one of them (FORBIDDEN otherwise).
+func (s *Service) DeleteUser(ctx context.Context, caller policy.Caller, id string) (err error) {
 	var conn string
 	defer func() { s.record(ctx, "delete", id, conn, err, "") }()
 	u, err := s.store.UserByID(ctx, id)
@@ -366,6 +378,9 @@ func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
 	c, err := s.store.ConnectionByName(ctx, u.Connection)
 	if err != nil {
 		return storeErr("connection", err)
+	}
+	if err := policy.CanManageUsersOf(caller, c.Connection); err != nil {
+		return err
 	}
 	if c.Strategy == policy.StrategyCustomDatabase && (c.Legacy() || !u.Migrated) {
 		if !c.Actions[policy.ActionDelete] {

@@ -24,10 +24,14 @@ func (s *Service) MarkEmailVerified(ctx context.Context, caller policy.Caller, i
 	}
 	yes := true
 	if !conn.Legacy() {
+		// The update policy decides, admin connections included.
 		return s.UpdateUser(ctx, caller, id, policy.Update{EmailVerified: &yes})
 	}
 	if !caller.Has(policy.ScopeUpdateUsers) || caller.Self {
 		return policy.User{}, &policy.Refusal{Reason: policy.ReasonForbidden, Field: policy.FieldEmailVerified, Message: "marking an email verified needs update:users"}
+	}
+	if err := policy.CanManageUsersOf(caller, conn.Connection); err != nil {
+		return policy.User{}, err
 	}
 	if !conn.Actions[policy.ActionVerify] {
 		return policy.User{}, &policy.Refusal{Reason: policy.ReasonFieldNotUpdatable, Field: policy.FieldEmailVerified,
@@ -70,6 +74,11 @@ func (s *Service) ResetPassword(ctx context.Context, caller policy.Caller, conne
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {
 		return connectionErr(err)
+	}
+	// Before looking the user up: whether the email exists is not told to
+	// a caller who may not manage this connection's users.
+	if err := policy.CanManageUsersOf(caller, conn.Connection); err != nil {
+		return err
 	}
 	if err := policy.ValidatePassword(password, s.cfg.Limits); err != nil {
 		return err

@@ -41,14 +41,18 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	AuthResult struct {
-		AccessToken func(childComplexity int) int
-		ExpiresIn   func(childComplexity int) int
-		IDToken     func(childComplexity int) int
-		User        func(childComplexity int) int
+		AccessToken         func(childComplexity int) int
+		ExpiresIn           func(childComplexity int) int
+		IDToken             func(childComplexity int) int
+		ManagementExpiresIn func(childComplexity int) int
+		ManagementScopes    func(childComplexity int) int
+		ManagementToken     func(childComplexity int) int
+		User                func(childComplexity int) int
 	}
 
 	Connection struct {
 		Actions           func(childComplexity int) int
+		AdminScopes       func(childComplexity int) int
 		ConfigurationKeys func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
 		HasDatabaseURL    func(childComplexity int) int
@@ -293,6 +297,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthResult.IDToken(childComplexity), true
+	case "AuthResult.managementExpiresIn":
+		if e.ComplexityRoot.AuthResult.ManagementExpiresIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthResult.ManagementExpiresIn(childComplexity), true
+	case "AuthResult.managementScopes":
+		if e.ComplexityRoot.AuthResult.ManagementScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthResult.ManagementScopes(childComplexity), true
+	case "AuthResult.managementToken":
+		if e.ComplexityRoot.AuthResult.ManagementToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthResult.ManagementToken(childComplexity), true
 	case "AuthResult.user":
 		if e.ComplexityRoot.AuthResult.User == nil {
 			break
@@ -306,6 +328,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Actions(childComplexity), true
+	case "Connection.adminScopes":
+		if e.ComplexityRoot.Connection.AdminScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.AdminScopes(childComplexity), true
 	case "Connection.configurationKeys":
 		if e.ComplexityRoot.Connection.ConfigurationKeys == nil {
 			break
@@ -1462,6 +1490,14 @@ type Connection {
   configurationKeys: [String!]!
   "The deadline of one script call, in milliseconds."
   scriptTimeoutMs: Int!
+  """
+  The management scopes every user of this connection holds when they log
+  in (DATABASE connections only; empty for none): ` + "`" + `login` + "`" + ` then also returns
+  a management token carrying exactly these scopes. Sign-up is closed on
+  such a connection, and creating, changing, verifying, deleting or
+  importing its users needs every one of these scopes.
+  """
+  adminScopes: [String!]!
   "When the connection was created."
   createdAt: Time!
   "When the connection last changed."
@@ -1478,6 +1514,17 @@ type AuthResult {
   expiresIn: Int!
   "The user who logged in."
   user: User!
+  """
+  For a user of a connection that grants admin scopes: a management access
+  token (JWT) carrying exactly those scopes, for the subject ` + "`" + `user:<id>` + "`" + `,
+  valid for ` + "`" + `managementExpiresIn` + "`" + ` seconds (1 hour by default). Null for
+  every other connection.
+  """
+  managementToken: String
+  "The scopes ` + "`" + `managementToken` + "`" + ` carries; empty when there is none."
+  managementScopes: [String!]!
+  "How many seconds ` + "`" + `managementToken` + "`" + ` is valid for; null when there is none."
+  managementExpiresIn: Int
 }
 
 "A new connection."
@@ -1496,6 +1543,14 @@ input ConnectionInput {
   configuration: JSON
   "The deadline of one script call in milliseconds (default 20000, at most 60000)."
   scriptTimeoutMs: Int
+  """
+  DATABASE only: management scopes (` + "`" + `read:users` + "`" + `, ` + "`" + `create:users` + "`" + `,
+  ` + "`" + `update:users` + "`" + `, ` + "`" + `update:users_app_metadata` + "`" + `, ` + "`" + `delete:users` + "`" + `,
+  ` + "`" + `read:connections` + "`" + `, ` + "`" + `create:connections` + "`" + `, ` + "`" + `update:connections` + "`" + `) every
+  user of the connection holds when they log in. Each at most once. The
+  caller must hold every scope listed (FORBIDDEN otherwise). Default none.
+  """
+  adminScopes: [String!]
 }
 
 "A change to a connection: fields left out stay as they are."
@@ -1510,6 +1565,13 @@ input UpdateConnectionInput {
   configuration: JSON
   "The deadline of one script call in milliseconds."
   scriptTimeoutMs: Int
+  """
+  DATABASE only: replaces the management scopes every user of the
+  connection holds when they log in (` + "`" + `[]` + "`" + ` removes them all). When the list
+  changes, the caller must hold every scope of the new list (FORBIDDEN
+  otherwise); removing them all needs none.
+  """
+  adminScopes: [String!]
 }
 
 "A new user, created by an administrator."
@@ -1612,13 +1674,13 @@ type Query {
 
 "Writes. Each is all-or-nothing: an error means nothing was changed."
 type Mutation {
-  "Create a connection. Needs ` + "`" + `create:connections` + "`" + `."
+  "Create a connection. Needs ` + "`" + `create:connections` + "`" + `, and every scope of ` + "`" + `adminScopes` + "`" + ` when it lists any."
   createConnection("The connection." input: ConnectionInput!): Connection!
-  "Change a connection's settings. Needs ` + "`" + `update:connections` + "`" + `."
+  "Change a connection's settings. Needs ` + "`" + `update:connections` + "`" + `, and every scope of a changed ` + "`" + `adminScopes` + "`" + `."
   updateConnection("The connection's name." name: String!, "The change." input: UpdateConnectionInput!): Connection!
   "Set a custom-database connection's WebAssembly script module (replaces the previous one). Needs ` + "`" + `update:connections` + "`" + `."
   setConnectionScript("The connection's name." connection: String!, "The module (.wasm)." wasm: Upload!): Connection!
-  "Sign up a new user on a connection. Needs no token."
+  "Sign up a new user on a connection. Needs no token. Refused (FORBIDDEN) on a connection that grants admin scopes."
   signup(
     "The connection's name."
     connection: String!
@@ -1631,24 +1693,26 @@ type Mutation {
     "Initial user metadata."
     userMetadata: JSON
   ): User!
-  "Log in with an email and a password. Needs no token."
+  "Log in with an email and a password. Needs no token. On a connection that grants admin scopes the result also carries a management token."
   login("The connection's name." connection: String!, "The email address." email: String!, "The password." password: String!): AuthResult!
-  "Create a user. Needs ` + "`" + `create:users` + "`" + `."
+  "Create a user. Needs ` + "`" + `create:users` + "`" + `, and on a connection that grants admin scopes every one of them."
   createUser("The new user." input: CreateUserInput!): User!
-  "Change a user. Needs ` + "`" + `update:users` + "`" + ` (or ` + "`" + `update:users_app_metadata` + "`" + ` for appMetadata alone)."
+  "Change a user. Needs ` + "`" + `update:users` + "`" + ` (or ` + "`" + `update:users_app_metadata` + "`" + ` for appMetadata alone), and for a user of a connection that grants admin scopes every one of them."
   updateUser("The user's id." id: ID!, "The change." input: UpdateUserInput!): User!
-  "Set a user's password. Needs ` + "`" + `update:users` + "`" + `."
+  "Set a user's password. Needs ` + "`" + `update:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
   changePassword("The user's id." id: ID!, "The new password (8 to 72 bytes)." password: String!): Boolean!
   """
   Mark a user's email address verified. For a custom database in legacy mode
-  the connection's ` + "`" + `verify` + "`" + ` script runs first. Needs ` + "`" + `update:users` + "`" + `.
+  the connection's ` + "`" + `verify` + "`" + ` script runs first. Needs ` + "`" + `update:users` + "`" + `, and
+  for a user of a connection that grants admin scopes every one of them.
   """
   markEmailVerified("The user's id." id: ID!): User!
   """
   Set the password of a connection's user by email, even one the service
   does not hold yet: for a custom database in import mode, a user not yet
   migrated is found with ` + "`" + `get_user` + "`" + ` and migrated now with this password; in
-  legacy mode ` + "`" + `change_password` + "`" + ` runs. Needs ` + "`" + `update:users` + "`" + `.
+  legacy mode ` + "`" + `change_password` + "`" + ` runs. Needs ` + "`" + `update:users` + "`" + `, and on a
+  connection that grants admin scopes every one of them.
   """
   resetPassword(
     "The connection's name."
@@ -1658,7 +1722,7 @@ type Mutation {
     "The new password (8 to 72 bytes)."
     password: String!
   ): Boolean!
-  "Delete a user. Needs ` + "`" + `delete:users` + "`" + `."
+  "Delete a user. Needs ` + "`" + `delete:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
   deleteUser("The user's id." id: ID!): Boolean!
   "Merge into the caller's own user metadata. Needs a user token with ` + "`" + `update:current_user_metadata` + "`" + `."
   updateMe("Merged into the user metadata like updateUser's userMetadata." userMetadata: JSON!): User!
@@ -1747,8 +1811,9 @@ extend type Mutation {
   field names; ` + "`" + `password_hash` + "`" + ` for bcrypt or ` + "`" + `custom_password_hash` + "`" + ` for
   argon2, pbkdf2, sha256/sha512 and md5 hashes, replaced at the first login).
   The connection must be DATABASE or CUSTOM_DATABASE in import mode. Returns
-  at once; follow the job with ` + "`" + `job` + "`" + `. Needs ` + "`" + `create:users` + "`" + `, and
-  ` + "`" + `update:users` + "`" + ` with upsert.
+  at once; follow the job with ` + "`" + `job` + "`" + `. Needs ` + "`" + `create:users` + "`" + `,
+  ` + "`" + `update:users` + "`" + ` with upsert, and on a connection that grants admin scopes
+  every one of them.
   """
   importUsers(
     "The connection to import into."
@@ -1905,6 +1970,12 @@ func (ec *executionContext) childFields_AuthResult(ctx context.Context, field gr
 		return ec.fieldContext_AuthResult_expiresIn(ctx, field)
 	case "user":
 		return ec.fieldContext_AuthResult_user(ctx, field)
+	case "managementToken":
+		return ec.fieldContext_AuthResult_managementToken(ctx, field)
+	case "managementScopes":
+		return ec.fieldContext_AuthResult_managementScopes(ctx, field)
+	case "managementExpiresIn":
+		return ec.fieldContext_AuthResult_managementExpiresIn(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthResult", field.Name)
 }
@@ -1931,6 +2002,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_configurationKeys(ctx, field)
 	case "scriptTimeoutMs":
 		return ec.fieldContext_Connection_scriptTimeoutMs(ctx, field)
+	case "adminScopes":
+		return ec.fieldContext_Connection_adminScopes(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Connection_createdAt(ctx, field)
 	case "updatedAt":
@@ -2986,6 +3059,75 @@ func (ec *executionContext) fieldContext_AuthResult_user(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _AuthResult_managementToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthResult_managementToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagementToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuthResult_managementToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuthResult_managementScopes(ctx context.Context, field graphql.CollectedField, obj *model.AuthResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthResult_managementScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagementScopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthResult_managementScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuthResult_managementExpiresIn(ctx context.Context, field graphql.CollectedField, obj *model.AuthResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthResult_managementExpiresIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagementExpiresIn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuthResult_managementExpiresIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthResult", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3214,6 +3356,29 @@ func (ec *executionContext) _Connection_scriptTimeoutMs(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_Connection_scriptTimeoutMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connection", field, true, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Connection_adminScopes(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_adminScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdminScopes(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_adminScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Connection_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
@@ -7620,7 +7785,7 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "strategy", "importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs"}
+	fieldsInOrder := [...]string{"name", "strategy", "importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7676,6 +7841,13 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 				return it, err
 			}
 			it.ScriptTimeoutMs = data
+		case "adminScopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminScopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminScopes = data
 		}
 	}
 	return it, nil
@@ -7813,7 +7985,7 @@ func (ec *executionContext) unmarshalInputUpdateConnectionInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs"}
+	fieldsInOrder := [...]string{"importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7855,6 +8027,13 @@ func (ec *executionContext) unmarshalInputUpdateConnectionInput(ctx context.Cont
 				return it, err
 			}
 			it.ScriptTimeoutMs = data
+		case "adminScopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminScopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminScopes = data
 		}
 	}
 	return it, nil
@@ -8013,6 +8192,15 @@ func (ec *executionContext) _AuthResult(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "managementToken":
+			out.Values[i] = ec._AuthResult_managementToken(ctx, field, obj)
+		case "managementScopes":
+			out.Values[i] = ec._AuthResult_managementScopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "managementExpiresIn":
+			out.Values[i] = ec._AuthResult_managementExpiresIn(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8091,6 +8279,11 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 		case "scriptTimeoutMs":
 			out.Values[i] = ec._Connection_scriptTimeoutMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adminScopes":
+			out.Values[i] = ec._Connection_adminScopes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

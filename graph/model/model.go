@@ -118,6 +118,16 @@ func (c *Connection) Actions() []string {
 	return out
 }
 
+// AdminScopes lists the management scopes the connection grants its users
+// at login (never nil).
+func (c *Connection) AdminScopes() []string {
+	out := make([]string, len(c.C.AdminScopes))
+	for i, s := range c.C.AdminScopes {
+		out[i] = string(s)
+	}
+	return out
+}
+
 // ConfigurationKeys lists the configuration's keys, sorted, never values.
 func (c *Connection) ConfigurationKeys() []string {
 	out := make([]string, 0, len(c.C.Configuration))

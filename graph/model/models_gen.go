@@ -23,6 +23,15 @@ type AuthResult struct {
 	ExpiresIn int `json:"expiresIn"`
 	// The user who logged in.
 	User *User `json:"user"`
+	// For a user of a connection that grants admin scopes: a management access
+	// token (JWT) carrying exactly those scopes, for the subject `user:<id>`,
+	// valid for `managementExpiresIn` seconds (1 hour by default). Null for
+	// every other connection.
+	ManagementToken *string `json:"managementToken,omitempty"`
+	// The scopes `managementToken` carries; empty when there is none.
+	ManagementScopes []string `json:"managementScopes"`
+	// How many seconds `managementToken` is valid for; null when there is none.
+	ManagementExpiresIn *int `json:"managementExpiresIn,omitempty"`
 }
 
 // The number of users of one connection.
@@ -55,6 +64,12 @@ type ConnectionInput struct {
 	Configuration policy.Metadata `json:"configuration,omitempty"`
 	// The deadline of one script call in milliseconds (default 20000, at most 60000).
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs,omitempty"`
+	// DATABASE only: management scopes (`read:users`, `create:users`,
+	// `update:users`, `update:users_app_metadata`, `delete:users`,
+	// `read:connections`, `create:connections`, `update:connections`) every
+	// user of the connection holds when they log in. Each at most once. The
+	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
+	AdminScopes []string `json:"adminScopes,omitempty"`
 }
 
 // A new user, created by an administrator.
@@ -235,6 +250,11 @@ type UpdateConnectionInput struct {
 	Configuration policy.Metadata `json:"configuration,omitempty"`
 	// The deadline of one script call in milliseconds.
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs,omitempty"`
+	// DATABASE only: replaces the management scopes every user of the
+	// connection holds when they log in (`[]` removes them all). When the list
+	// changes, the caller must hold every scope of the new list (FORBIDDEN
+	// otherwise); removing them all needs none.
+	AdminScopes []string `json:"adminScopes,omitempty"`
 }
 
 // A change to a user: fields left out stay as they are. Which fields may change
