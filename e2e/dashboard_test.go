@@ -373,3 +373,85 @@ func TestDashboardAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestDashboardAdminSignIn: an administrator signs in with an account of a
+// connection whose users hold admin scopes, and the dashboard works with
+// the management token the login returns; wrong credentials and an account
+// without admin scopes are told next to the form. The connection page
+// shows a refused grant's reason next to the admin-scope checkboxes.
+func TestDashboardAdminSignIn(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, sqliteStore, nil)
+	bg := context.Background()
+	admin := e.adminClient()
+	_, err := client.CreateConnection(bg, admin, client.ConnectionInput{Name: "staff", Strategy: client.StrategyDatabase, AdminScopes: []string{"read:users", "read:connections"}})
+	mustNoErr(t, err)
+	createDBConnection(t, e, "main")
+	for _, u := range []struct{ conn, email string }{{"staff", "boss@example.com"}, {"main", "ada@example.com"}, {"main", "grace@example.com"}} {
+		_, err := client.CreateUser(bg, admin, client.CreateUserInput{Connection: u.conn, Email: u.email, Password: ptr("correct horse")})
+		mustNoErr(t, err)
+	}
+	signInAs := func(conn, email, password string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			page(e, "/signin"),
+			chromedp.SetValue(chromedp.CSS(`#admin-connection`), conn),
+			chromedp.SetValue(chromedp.CSS(`#admin-email`), email),
+			chromedp.SetValue(chromedp.CSS(`#admin-password`), password),
+			chromedp.Click(chromedp.CSS(`#admin-signin-submit`)))
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		run(t, ctx, signInAs("staff", "boss@example.com", "wrong password"), chromedp.WaitVisible(chromedp.CSS(`#admin-password-error`)))
+		wantContains(t, "the error", text(t, ctx, "#admin-password-error"), "Wrong connection, email or password")
+		if v := get(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#admin-password`), "aria-invalid")); !v.Exists {
+			t.Fatal("the password field is not marked invalid")
+		}
+		if n := get(t, ctx, chromedp.Evaluate[int](`sessionStorage.length`)); n != 0 {
+			t.Fatal("a failed sign-in stored a token")
+		}
+		screenshot(t, ctx, "signin-admin-error")
+	})
+
+	t.Run("an account without admin scopes", func(t *testing.T) {
+		run(t, ctx, signInAs("main", "ada@example.com", "correct horse"), chromedp.WaitVisible(chromedp.CSS(`#admin-signin-error`)))
+		wantContains(t, "the error", text(t, ctx, "#admin-signin-error"), "This account holds no admin scopes")
+	})
+
+	t.Run("sign in and see the users", func(t *testing.T) {
+		run(t, ctx, signInAs("staff", "boss@example.com", "correct horse"), chromedp.WaitVisible(chromedp.CSS(`#stats-tiles`)))
+		wantContains(t, "the session", text(t, ctx, "#session"), "2 scopes")
+		run(t, ctx, page(e, "/users"), chromedp.WaitVisible(chromedp.CSS(`#user-table`)))
+		table := text(t, ctx, "#user-table")
+		for _, email := range []string{"boss@example.com", "ada@example.com", "grace@example.com"} {
+			wantContains(t, "the users list", table, email)
+		}
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#create-user-form, #block-toggle').length`)); n != 0 {
+			t.Fatal("the dashboard offers writes the token's scopes do not allow")
+		}
+		screenshot(t, ctx, "signin-admin-users")
+		run(t, ctx, page(e, "/connections"), chromedp.WaitVisible(chromedp.CSS(`#connection-table`)))
+		wantContains(t, "the connections list", text(t, ctx, "#connection-table"), "read:users, read:connections")
+	})
+
+	t.Run("a refused grant says why", func(t *testing.T) {
+		run(t, ctx, page(e, "/signin"),
+			chromedp.SetValue(chromedp.CSS(`#token`), e.token(policy.ScopeReadConnections, policy.ScopeUpdateConnections, policy.ScopeReadUsers)),
+			chromedp.Click(chromedp.CSS(`#signin-submit`)),
+			chromedp.WaitVisible(chromedp.CSS(`#stats-tiles`)),
+			page(e, "/connections/staff"),
+			chromedp.WaitVisible(chromedp.CSS(`#set-admin-scopes`)))
+		wantContains(t, "the summary", text(t, ctx, "#connection-admin-scopes"), "read:users, read:connections")
+		wantContains(t, "the checkbox note", text(t, ctx, "#set-admin-scopes"), "your token lacks it")
+		run(t, ctx,
+			chromedp.Click(chromedp.CSS(`#set-admin-scopes-update-users`)),
+			chromedp.Click(chromedp.CSS(`#settings-save`)),
+			chromedp.WaitVisible(chromedp.CSS(`#set-admin-scopes-error`)))
+		wantContains(t, "the refusal", text(t, ctx, "#set-admin-scopes-error"), "lacks update:users")
+		c, err := e.store.ConnectionByName(bg, "staff")
+		mustNoErr(t, err)
+		if len(c.AdminScopes) != 2 {
+			t.Fatalf("a refused grant changed the connection: %v", c.AdminScopes)
+		}
+		screenshot(t, ctx, "connection-admin-scopes")
+	})
+}

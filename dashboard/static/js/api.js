@@ -55,7 +55,7 @@ export function upload(query, variables, fileVar, file) {
 
 const sentences = {
   UNAUTHENTICATED: () => 'Your token is missing, expired or not valid for this server. Sign in again with a fresh management token.',
-  FORBIDDEN: (m) => `Your token does not allow this. ${m}`,
+  FORBIDDEN: (m) => `Your token does not allow this: ${m}.`,
   NOT_FOUND: (m) => `Not found: ${m}. It may have been deleted.`,
   BAD_USER_INPUT: (m) => `Please check the value: ${m}.`,
   FIELD_NOT_UPDATABLE: (m) => `This cannot be changed here: ${m}.`,

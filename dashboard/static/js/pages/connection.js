@@ -1,11 +1,12 @@
 import { gql, upload } from '../api.js';
 import { h, card, field, errorSlot, statusSlot, showError, clearError, reportError, busy, parseObject, jsonText, fmtTime } from '../ui.js';
 import { can } from '../session.js';
+import { adminScopesField } from '../adminscopes.js';
 
 const GET = `query Connection($name: String!) {
   connection(name: $name) {
     name strategy importMode syncUserProfile actions hasScript scriptSha256
-    hasDatabaseURL configurationKeys scriptTimeoutMs createdAt updatedAt
+    hasDatabaseURL configurationKeys scriptTimeoutMs adminScopes createdAt updatedAt
   }
 }`;
 const UPDATE = `mutation UpdateConnection($name: String!, $input: UpdateConnectionInput!) { updateConnection(name: $name, input: $input) { name } }`;
@@ -52,6 +53,9 @@ function summary(c) {
     item('Strategy', c.strategy),
     custom ? item('Mode', c.importMode ? 'import: users migrate into this service at their first login' : 'legacy: the custom database stays the source of truth') : null,
     item('Sync profile', c.syncUserProfile ? 'root attributes are overwritten at each login' : 'root attributes are set at the first login, then editable here'),
+    c.strategy === 'DATABASE' ? item('Admin scopes', h('span', { id: 'connection-admin-scopes' }, c.adminScopes.length
+      ? `${c.adminScopes.join(', ')} — every user of this connection holds them when they sign in; sign-up is closed`
+      : 'none: its users hold no management scopes')) : null,
     custom ? item('Script', c.hasScript ? c.actions.join(', ') : 'none uploaded') : null,
     custom && c.scriptSha256 ? item('Script SHA-256', h('code', { class: 'small' }, c.scriptSha256)) : null,
     custom ? item('Database URL', c.hasDatabaseURL ? 'set (never shown)' : 'not set') : null,
@@ -68,6 +72,7 @@ function settings(c, reload) {
   const dbURL = field({ id: 'set-db-url', label: 'Replace the database URL', type: 'password', help: 'Leave empty to keep the current one.', attrs: { autocomplete: 'off' } });
   const config = field({ id: 'set-config', label: 'Replace the configuration (JSON object)', type: 'textarea', help: 'Leave empty to keep it. The values are secrets and are never shown; a new object replaces the whole configuration.', attrs: { rows: 3, spellcheck: 'false' } });
   const timeout = field({ id: 'set-timeout', label: 'Script timeout (ms)', type: 'number', value: String(c.scriptTimeoutMs), attrs: { min: 100, max: 60000, step: 100 } });
+  const adminScopes = c.strategy === 'DATABASE' ? adminScopesField({ id: 'set-admin-scopes', selected: c.adminScopes }) : null;
   const formErr = errorSlot('settings-error');
   const status = statusSlot('settings-status');
   const submit = h('button', { type: 'submit', id: 'settings-save' }, 'Save settings');
@@ -75,13 +80,18 @@ function settings(c, reload) {
     custom ? h('label', { class: 'inline', for: 'set-import' }, importMode, 'Import mode (migrate users at their first login)') : null,
     h('div', {}, h('label', { class: 'inline', for: 'set-sync' }, sync, 'Sync user profile attributes at each login')),
     custom ? [dbURL.wrap, config.wrap, timeout.wrap] : null,
+    adminScopes ? adminScopes.wrap : null,
     h('div', { class: 'actions' }, submit), formErr, status);
   const fields = { importMode: { input: importMode, error: formErr }, databaseURL: dbURL, configuration: config, scriptTimeoutMs: timeout };
+  if (adminScopes) fields.adminScopes = adminScopes;
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clearError(formErr);
-    for (const f of [dbURL, config, timeout]) clearError(f.error, f.input);
+    for (const f of [dbURL, config, timeout, adminScopes].filter(Boolean)) clearError(f.error, f.input);
     const input = { syncUserProfile: sync.checked };
+    // Sent only when changed: an unchanged list grants nothing, so an
+    // editor lacking one of its scopes may still save the other settings.
+    if (adminScopes && adminScopes.changed()) input.adminScopes = adminScopes.value();
     if (custom) {
       input.importMode = importMode.checked;
       if (dbURL.input.value.trim()) input.databaseURL = dbURL.input.value.trim();

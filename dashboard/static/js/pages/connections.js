@@ -1,8 +1,9 @@
 import { gql } from '../api.js';
 import { h, card, field, errorSlot, showError, clearError, reportError, busy, parseObject, link, badge } from '../ui.js';
 import { can } from '../session.js';
+import { adminScopesField } from '../adminscopes.js';
 
-const LIST = `query Connections { connections { name strategy importMode syncUserProfile hasScript actions } }`;
+const LIST = `query Connections { connections { name strategy importMode syncUserProfile hasScript actions adminScopes } }`;
 const CREATE = `mutation CreateConnection($input: ConnectionInput!) { createConnection(input: $input) { name } }`;
 
 const STRATEGIES = [
@@ -20,13 +21,14 @@ export async function render(view, _params, { navigate }) {
     try {
       const cs = (await gql(LIST)).connections;
       view.append(card('All connections', cs.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'connection-table' },
-        h('thead', {}, h('tr', {}, ['Name', 'Strategy', 'Mode', 'Sync profile', 'Script'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Name', 'Strategy', 'Mode', 'Sync profile', 'Script', 'Admin scopes'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, cs.map((c) => h('tr', {},
           h('td', { 'data-label': 'Name' }, link('/dashboard/connections/' + encodeURIComponent(c.name), c.name)),
           h('td', { 'data-label': 'Strategy' }, c.strategy),
           h('td', { 'data-label': 'Mode' }, c.strategy === 'CUSTOM_DATABASE' ? (c.importMode ? 'import (migrate at login)' : 'legacy') : '—'),
           h('td', { 'data-label': 'Sync profile' }, c.syncUserProfile ? 'at each login' : 'first login only'),
-          h('td', { 'data-label': 'Script' }, c.strategy !== 'CUSTOM_DATABASE' ? '—' : c.hasScript ? c.actions.join(', ') : badge('none', 'bad')))))))
+          h('td', { 'data-label': 'Script' }, c.strategy !== 'CUSTOM_DATABASE' ? '—' : c.hasScript ? c.actions.join(', ') : badge('none', 'bad')),
+          h('td', { 'data-label': 'Admin scopes' }, c.adminScopes.length ? c.adminScopes.join(', ') : '—'))))))
         : h('p', { class: 'muted' }, 'No connections yet.')));
     } catch (e) {
       showError(err, e);
@@ -47,19 +49,24 @@ function createForm(navigate) {
     h('label', { class: 'inline', for: 'conn-import' }, importMode, 'Import mode: migrate users into this service at their first login'),
     dbURL.wrap, config.wrap, timeout.wrap);
   const syncWrap = h('label', { class: 'inline', for: 'conn-sync' }, sync, 'Sync user profile attributes (name, nickname, picture…) at each login');
-  const update = () => { customOnly.hidden = strategy.input.value !== 'CUSTOM_DATABASE'; };
+  const adminScopes = adminScopesField({ id: 'conn-admin-scopes' });
+  const update = () => {
+    customOnly.hidden = strategy.input.value !== 'CUSTOM_DATABASE';
+    adminScopes.wrap.hidden = strategy.input.value !== 'DATABASE';
+  };
   strategy.input.addEventListener('change', update);
   update();
   const formErr = errorSlot('create-connection-error');
   const submit = h('button', { type: 'submit', id: 'create-connection-submit' }, 'Create connection');
-  const form = h('form', { id: 'create-connection-form', novalidate: true }, name.wrap, strategy.wrap, syncWrap, customOnly, h('div', { class: 'actions' }, submit), formErr);
-  const fields = { name, strategy, databaseURL: dbURL, configuration: config, scriptTimeoutMs: timeout };
+  const form = h('form', { id: 'create-connection-form', novalidate: true }, name.wrap, strategy.wrap, syncWrap, customOnly, adminScopes.wrap, h('div', { class: 'actions' }, submit), formErr);
+  const fields = { name, strategy, databaseURL: dbURL, configuration: config, scriptTimeoutMs: timeout, adminScopes };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clearError(formErr);
     for (const f of Object.values(fields)) clearError(f.error, f.input);
     const input = { name: name.input.value.trim(), strategy: strategy.input.value, syncUserProfile: sync.checked };
     if (!input.name) return showError(name.error, 'Enter a name.', name.input);
+    if (input.strategy === 'DATABASE' && adminScopes.value().length) input.adminScopes = adminScopes.value();
     if (input.strategy === 'CUSTOM_DATABASE') {
       input.importMode = importMode.checked;
       if (dbURL.input.value.trim()) input.databaseURL = dbURL.input.value.trim();
