@@ -138,7 +138,7 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 			return policy.User{}, storeErr("password", err)
 		}
 	}
-	u = policy.NewLocalUser(policy.UserIDFor(conn.Name, randomHex(12)), conn.Connection, in, s.now())
+	u = policy.NewLocalUser(policy.UserIDFor(conn.Name, newObjectID()), conn.Connection, in, s.now())
 	u.PasswordHash = hash
 	if err := s.store.InsertUser(ctx, u); err != nil {
 		return policy.User{}, storeErr("user", err)
