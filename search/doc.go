@@ -61,7 +61,10 @@
 //     path in its text form (a string's text, a number as written, true or
 //     false) with the term, exactly: user_metadata.age:30 matches 30 and "30".
 //     As in Auth0, wildcards and ranges are refused on metadata; paths do not
-//     descend into arrays. _exists_ on a path is false for a JSON null.
+//     descend into arrays. _exists_ on a path is false for a JSON null, and
+//     a null matches no value. Metadata terms are answered from an index the
+//     store keeps beside the users (see TermsTable), not by reading every
+//     user's JSON.
 //   - Ranges [a TO b] are inclusive, {a TO b} exclusive, [a TO b} mixed; text
 //     ranges compare code points (binary collation).
 //
