@@ -16,7 +16,8 @@ import (
 // ErrorPresenter maps every error to a stable extensions.code: typed
 // service errors and policy refusals keep theirs, token errors become
 // UNAUTHENTICATED, anything else INTERNAL with a plain message (the cause is
-// logged once, never shown).
+// logged once, never shown). An INTERNAL error caused by the store being
+// unreachable says so and carries extensions.retryable = true.
 func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
@@ -33,6 +34,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr.Extensions = map[string]any{"code": string(code)}
 		if field != "" {
 			gqlErr.Extensions["field"] = field
+		}
+		if code == service.CodeInternal && errors.Is(err, service.ErrUnavailable) {
+			// The store cannot be reached (restarting, network): nothing
+			// was written, and the same request can be sent again.
+			gqlErr.Message = "the service cannot reach its store right now; nothing was changed, retry in a few seconds"
+			gqlErr.Extensions["retryable"] = true
 		}
 		return gqlErr
 	}
