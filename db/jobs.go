@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +30,11 @@ const jobColumns = `id, type, connection, status, upsert, format, fields, total,
 
 const (
 	qInsertJob = `INSERT INTO jobs (` + jobColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateJob = `UPDATE jobs SET status = ?, total = ?, done = ?, inserted = ?, updated = ?, failed = ?,
-	errors = ?, message = ?, location = ?, updated_at = ? WHERE id = ?`
+	// qSaveJobProgress and qTouchJob write a job only while it is live, so
+	// they never undo another process's verdict (status failed).
+	qSaveJobProgress = `UPDATE jobs SET status = ?, total = ?, done = ?, inserted = ?, updated = ?, failed = ?,
+	errors = ?, message = ?, location = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'running')`
+	qTouchJob          = `UPDATE jobs SET updated_at = ? WHERE id = ? AND status IN ('pending', 'running')`
 	qJobByID           = `SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`
 	qJobStatusType     = `SELECT status, type FROM jobs WHERE id = ?`
 	qCountRunningJobs  = `SELECT id FROM jobs WHERE status = 'running' AND type = ?`
@@ -117,16 +121,40 @@ func (d *DB) InsertJob(ctx context.Context, j service.Job) error {
 	return translate(err, fmt.Sprintf("insert job %q", j.ID), "jobs")
 }
 
-// UpdateJob writes the job's progress; service.ErrNotFound when absent.
-func (d *DB) UpdateJob(ctx context.Context, j service.Job) error {
-	return d.SaveJobProgress(ctx, j)
+// SaveJobProgress: see service.JobStore and service.ImportQueries (the
+// same statement, on the store or in the transaction). In a MySQL
+// transaction the UPDATE reads the latest committed row (and locks it to
+// the commit), so a failed status another process committed after the
+// transaction began is seen, and one it tries to write after waits for
+// the commit and then finds the record fresh.
+func (q *queries) SaveJobProgress(ctx context.Context, j service.Job) error {
+	op := fmt.Sprintf("save job %q", j.ID)
+	res, err := q.w.exec(ctx, qSaveJobProgress, string(j.Status), j.Total, j.Done, j.Inserted, j.Updated, j.Failed,
+		encodeJobErrors(j.Errors), j.Message, j.Location, dbTime{j.UpdatedAt}, j.ID)
+	alive, err := matched(res, err, op)
+	if err == nil && !alive {
+		err = fmt.Errorf("db: %s: %w", op, service.ErrJobEnded)
+	}
+	return err
 }
 
-// SaveJobProgress: see service.ImportQueries.
-func (q *queries) SaveJobProgress(ctx context.Context, j service.Job) error {
-	res, err := q.w.exec(ctx, qUpdateJob, string(j.Status), j.Total, j.Done, j.Inserted, j.Updated, j.Failed,
-		encodeJobErrors(j.Errors), j.Message, j.Location, dbTime{j.UpdatedAt}, j.ID)
-	return affectedOne(res, err, fmt.Sprintf("update job %q", j.ID), "jobs")
+// TouchJob: see service.JobStore.
+func (d *DB) TouchJob(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := d.w.ExecContext(ctx, qTouchJob, dbTime{now}, id)
+	return matched(res, err, fmt.Sprintf("touch job %q", id))
+}
+
+// matched reports whether an UPDATE of one job matched its row (MySQL
+// connections report matched rows, not changed ones: see ClientFoundRows).
+func matched(res sql.Result, err error, op string) (bool, error) {
+	if err != nil {
+		return false, translate(err, op, "jobs")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, translate(err, op, "jobs")
+	}
+	return n > 0, nil
 }
 
 // JobByID returns service.ErrNotFound when absent.

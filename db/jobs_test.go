@@ -35,7 +35,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		j.Status, j.Done, j.Inserted, j.Updated, j.Failed = service.JobRunning, 5, 3, 1, 1
 		j.Errors = []service.JobError{{Row: 4, Field: "email", Reason: "bad"}, {Row: 5, Reason: "not an object"}}
 		j.Message, j.Location, j.UpdatedAt = "note", "/tmp/x.csv", µs(t0.Add(time.Second))
-		if err := d.UpdateJob(ctx, j); err != nil {
+		if err := d.SaveJobProgress(ctx, j); err != nil {
 			t.Fatal(err)
 		}
 		got, err := d.JobByID(ctx, "job_1")
@@ -48,8 +48,149 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		if _, err := d.JobByID(ctx, "nope"); !errors.Is(err, service.ErrNotFound) {
 			t.Fatalf("missing job: %v", err)
 		}
-		if err := d.UpdateJob(ctx, service.Job{ID: "nope"}); !errors.Is(err, service.ErrNotFound) {
-			t.Fatalf("update missing job: %v", err)
+		if err := d.SaveJobProgress(ctx, service.Job{ID: "nope"}); !errors.Is(err, service.ErrJobEnded) {
+			t.Fatalf("save a missing job: %v", err)
+		}
+	})
+
+	// Every write of a job's record by its own process is conditional on
+	// the record being pending or running: another process's verdict
+	// (failed) is never turned back, and a batch whose progress save is
+	// refused is rolled back whole.
+	t.Run("conditional job writes", func(t *testing.T) {
+		d := open(t)
+		j := service.Job{ID: "imp", Type: service.JobImport, Connection: "main", Status: service.JobPending, Total: 4,
+			CreatedAt: µs(t0), UpdatedAt: µs(t0)}
+		if err := d.InsertJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		touch := func(at time.Time, want bool) {
+			t.Helper()
+			alive, err := d.TouchJob(ctx, "imp", at)
+			if err != nil || alive != want {
+				t.Fatalf("TouchJob(%v) = %v, %v; want %v", at, alive, err, want)
+			}
+		}
+		record := func() service.Job {
+			t.Helper()
+			got, err := d.JobByID(ctx, "imp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		// Pending, then running: alive, and only updated_at moves.
+		touch(µs(t0.Add(time.Second)), true)
+		if got := record(); got.Status != service.JobPending || !got.UpdatedAt.Equal(µs(t0.Add(time.Second))) {
+			t.Fatalf("touched pending job = %+v", got)
+		}
+		if ok, err := d.StartJobIfSlot(ctx, "imp", 2, µs(t0.Add(2*time.Second))); err != nil || !ok {
+			t.Fatalf("StartJobIfSlot = %v, %v", ok, err)
+		}
+		touch(µs(t0.Add(2*time.Second)), true) // the same time again: still a match
+		touch(µs(t0.Add(3*time.Second)), true)
+		if got := record(); got.Status != service.JobRunning || !got.UpdatedAt.Equal(µs(t0.Add(3*time.Second))) || got.Done != 0 {
+			t.Fatalf("touched running job = %+v", got)
+		}
+		if alive, err := d.TouchJob(ctx, "nope", t0); err != nil || alive {
+			t.Fatalf("TouchJob of a missing job = %v, %v", alive, err)
+		}
+
+		user := func(i int) policy.User {
+			u := sampleUser(fmt.Sprint("main|", i), "main", fmt.Sprintf("u%d@x.io", i))
+			u.LastLogin = nil
+			return u
+		}
+		// batch inserts users and saves the job's progress in one
+		// transaction, as an import does; mid runs between the two.
+		batch := func(users []policy.User, mid func()) error {
+			return d.WithImportTx(ctx, func(tx service.ImportQueries) error {
+				perUser, err := tx.InsertUsers(ctx, users)
+				if err != nil {
+					return err
+				}
+				for _, e := range perUser {
+					if e != nil {
+						return e
+					}
+				}
+				if mid != nil {
+					mid()
+				}
+				next := j
+				next.Status, next.Done, next.Inserted, next.UpdatedAt = service.JobRunning, 2, 2, µs(t0.Add(4*time.Second))
+				return tx.SaveJobProgress(ctx, next)
+			})
+		}
+		if err := batch([]policy.User{user(1), user(2)}, nil); err != nil {
+			t.Fatalf("batch of a running job: %v", err)
+		}
+		if got := record(); got.Status != service.JobRunning || got.Done != 2 || got.Inserted != 2 {
+			t.Fatalf("after a batch: %+v", got)
+		}
+
+		// Another process takes the job for dead.
+		verdict := func() {
+			n, err := d.FailStaleJobs(ctx, t0.Add(time.Hour), t0.Add(time.Hour), "interrupted (another process)")
+			if err != nil || n != 1 {
+				t.Fatalf("FailStaleJobs = %d, %v", n, err)
+			}
+		}
+		failedAt := µs(t0.Add(time.Hour))
+		if d.Dialect() == DialectMySQL {
+			// On MySQL the verdict can land while the batch's transaction is
+			// open (on SQLite the transaction holds the write lock: the
+			// verdict comes before or after it, both covered below).
+			err := batch([]policy.User{user(3), user(4)}, verdict)
+			if !errors.Is(err, service.ErrJobEnded) {
+				t.Fatalf("batch after the verdict, in its transaction: %v, want ErrJobEnded", err)
+			}
+		} else {
+			verdict()
+		}
+		if err := batch([]policy.User{user(3), user(4)}, nil); !errors.Is(err, service.ErrJobEnded) {
+			t.Fatalf("batch after the verdict: %v, want ErrJobEnded", err)
+		}
+		// The refused batches were rolled back: only the first one's users.
+		if n, err := d.CountUsersOfConnection(ctx, "main"); err != nil || n != 2 {
+			t.Fatalf("users = %d, %v; want the 2 of the committed batch", n, err)
+		}
+		if _, err := d.UserByConnectionEmail(ctx, "main", "u3@x.io"); !errors.Is(err, service.ErrNotFound) {
+			t.Fatalf("a user of a refused batch: %v", err)
+		}
+		// Neither a heartbeat nor a save outside a transaction (an
+		// export's progress, the final status) touches the verdict.
+		touch(µs(t0.Add(2*time.Hour)), false)
+		done := j
+		done.Status, done.Done, done.Inserted, done.Message, done.UpdatedAt = service.JobCompleted, 4, 4, "", µs(t0.Add(2*time.Hour))
+		if err := d.SaveJobProgress(ctx, done); !errors.Is(err, service.ErrJobEnded) {
+			t.Fatalf("final save after the verdict: %v, want ErrJobEnded", err)
+		}
+		want := j
+		want.Status, want.Done, want.Inserted, want.Message, want.UpdatedAt = service.JobFailed, 2, 2, "interrupted (another process)", failedAt
+		want.Errors, want.Fields = []service.JobError{}, []string{}
+		if got := record(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("the verdict was not kept:\ngot  %+v\nwant %+v", got, want)
+		}
+
+		// A job its own process completed is ended too.
+		j2 := service.Job{ID: "exp", Type: service.JobExport, Status: service.JobRunning, CreatedAt: µs(t0), UpdatedAt: µs(t0)}
+		if err := d.InsertJob(ctx, j2); err != nil {
+			t.Fatal(err)
+		}
+		j2.Status, j2.UpdatedAt = service.JobCompleted, µs(t0.Add(time.Second))
+		if err := d.SaveJobProgress(ctx, j2); err != nil {
+			t.Fatalf("final save of a running job: %v", err)
+		}
+		if alive, err := d.TouchJob(ctx, "exp", t0.Add(time.Minute)); err != nil || alive {
+			t.Fatalf("TouchJob of a completed job = %v, %v", alive, err)
+		}
+		j2.Status = service.JobRunning
+		if err := d.SaveJobProgress(ctx, j2); !errors.Is(err, service.ErrJobEnded) {
+			t.Fatalf("save of a completed job: %v, want ErrJobEnded", err)
+		}
+		if got, _ := d.JobByID(ctx, "exp"); got.Status != service.JobCompleted || !got.UpdatedAt.Equal(µs(t0.Add(time.Second))) {
+			t.Fatalf("completed job = %+v", got)
 		}
 	})
 

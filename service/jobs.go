@@ -26,9 +26,12 @@ import (
 // the batch's transaction) and its process refreshes the record at least
 // every JobHeartbeat (jobs_heartbeat.go), however slow the job is: a
 // pending or running job whose record has not changed for the stale-after
-// (SetJobStaleAfter, default DefaultJobStaleAfter) belongs to a process
-// that died, and is marked failed (RecoverJobs, and lazily by Job) with its
-// counts kept — the rows it committed stay.
+// (Config.JobStaleAfter, default DefaultJobStaleAfter) belongs to a
+// process that died, and is marked failed (RecoverJobs, and lazily by Job)
+// with its counts kept — the rows it committed stay. Every write of a
+// job's record by its own process is conditional on the record still
+// being pending or running, so a failed status written by another process
+// is final (jobs_heartbeat.go).
 
 // Job limits and defaults.
 const (
@@ -188,54 +191,76 @@ func (s *Service) launchImport(ctx context.Context, id string, conn Connection, 
 		if owned {
 			defer os.Remove(path)
 		}
-		s.runJob(bg, j, func(ctx context.Context, j *Job, rec *jobRecord) error { return s.runImport(ctx, j, rec, conn, path) })
+		s.runJob(bg, j, func(ctx context.Context, j *Job) error { return s.runImport(ctx, j, conn, path) })
 	}()
 	return j, nil
 }
 
 // runJob waits for a slot, runs work with the job's heartbeat going and
-// records the outcome. work updates j (and saves progress itself, through
-// rec); a returned error fails the job with its message, keeping the
-// counts. work's ctx is cancelled when another process ends the job.
-func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Context, j *Job, rec *jobRecord) error) {
+// records the outcome (finishJob), and reports whether another process
+// ended the job first (its record is then left as that process wrote
+// it). work updates j and saves its progress itself (SaveJobProgress, or
+// in an import batch's transaction); a returned error fails the job with
+// its message, keeping the counts. work's ctx is cancelled when the
+// heartbeat finds the job ended by another process; a save refused for
+// that reason (ErrJobEnded) should end work with errJobEndedElsewhere.
+func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Context, j *Job) error) (endedElsewhere bool) {
 	for {
 		now := s.now()
 		ok, err := s.store.StartJobIfSlot(ctx, j.ID, MaxConcurrentJobs, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "start job", "job", j.ID, "err", err)
-			s.finishJob(ctx, &j, errors.New("the job could not start: the store failed"))
-			return
+			return s.finishJob(ctx, &j, errors.New("the job could not start: the store failed"))
 		}
 		if ok {
 			j.Status, j.UpdatedAt = JobRunning, now
 			break
 		}
-		// Still waiting: refresh the record so it does not look abandoned.
-		j.UpdatedAt = s.now()
-		if err := s.store.UpdateJob(ctx, j); err != nil {
+		// Still waiting: refresh the record so it does not look abandoned,
+		// unless another process ended the job meanwhile.
+		alive, err := s.store.TouchJob(ctx, j.ID, s.now())
+		switch {
+		case err != nil:
 			s.log.ErrorContext(ctx, "job heartbeat", "job", j.ID, "err", err)
+		case !alive:
+			s.log.WarnContext(ctx, "job ended by another process while pending; dropping it", "job", j.ID)
+			return s.finishJob(ctx, &j, errJobEndedElsewhere)
 		}
 		t := time.NewTimer(250 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			s.finishJob(ctx, &j, ctx.Err())
-			return
+			return s.finishJob(ctx, &j, ctx.Err())
 		case <-t.C:
 		}
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	rec := s.startJobRecord(ctx, j, cancel)
-	err := work(wctx, &j, rec)
-	rec.stop()
+	hb := s.startHeartbeat(ctx, j.ID, cancel)
+	err := work(wctx, &j)
+	hb.stop()
 	if err != nil && errors.Is(context.Cause(wctx), errJobEndedElsewhere) {
 		err = errJobEndedElsewhere
 	}
-	s.finishJob(ctx, &j, err)
+	return s.finishJob(ctx, &j, err)
 }
 
-func (s *Service) finishJob(ctx context.Context, j *Job, err error) {
+// finishJob records the job's outcome: completed, or failed with err's
+// message (keeping the counts). It reports whether the record had already
+// been ended by another process, in which case it writes nothing.
+//
+// The write is conditional (SaveJobProgress: only while the record is
+// pending or running), like every other write of the record, and must be:
+// the only status another process writes on a live job's record is
+// failed (FailStaleJobs, when it takes the job for dead), and an
+// unconditional write here would turn it into completed (a terminal
+// status changing after a client saw it and maybe retried the import) or
+// replace that process's message with this one's. Keeping that verdict is
+// consistent: since each batch's save is conditional and in the batch's
+// transaction, the failed record's counts are exactly the rows committed.
+// What this process did after the verdict is discarded: its batch was
+// rolled back, and an export's file is removed by the caller.
+func (s *Service) finishJob(ctx context.Context, j *Job, err error) (endedElsewhere bool) {
 	j.Status = JobCompleted
 	if err != nil {
 		j.Status = JobFailed
@@ -250,11 +275,18 @@ func (s *Service) finishJob(ctx context.Context, j *Job, err error) {
 		}
 	}
 	j.UpdatedAt = s.now()
-	if uerr := s.store.UpdateJob(ctx, *j); uerr != nil {
+	uerr := s.store.SaveJobProgress(ctx, *j)
+	switch {
+	case errors.Is(uerr, ErrJobEnded):
+		endedElsewhere = true
+		s.log.WarnContext(ctx, "job ended by another process before it finished: its record is kept", "job", j.ID,
+			"outcome", string(j.Status), "message", j.Message)
+	case uerr != nil:
 		s.log.ErrorContext(ctx, "record job outcome", "job", j.ID, "err", uerr)
 	}
 	s.log.InfoContext(ctx, "job finished", "job", j.ID, "type", string(j.Type), "status", string(j.Status),
-		"done", j.Done, "inserted", j.Inserted, "updated", j.Updated, "failed", j.Failed)
+		"ended_elsewhere", endedElsewhere, "done", j.Done, "inserted", j.Inserted, "updated", j.Updated, "failed", j.Failed)
+	return endedElsewhere
 }
 
 // importItem is one decoded row ready to write.
@@ -272,7 +304,7 @@ type importBatch struct {
 
 // runImport decodes the file in one goroutine and writes batches in
 // another, so parsing overlaps the store's round trips.
-func (s *Service) runImport(ctx context.Context, j *Job, rec *jobRecord, conn Connection, path string) error {
+func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open the import file: %w", err)
@@ -335,7 +367,11 @@ func (s *Service) runImport(ctx context.Context, j *Job, rec *jobRecord, conn Co
 			}
 			return fmt.Errorf("read the import file: %w", b.err)
 		}
-		if err := s.writeBatch(ctx, j, rec, conn, b.items); err != nil {
+		if err := s.writeBatch(ctx, j, conn, b.items); err != nil {
+			if errors.Is(err, ErrJobEnded) {
+				s.log.WarnContext(ctx, "job ended by another process; stopping it (its batch was rolled back)", "job", j.ID)
+				return errJobEndedElsewhere
+			}
 			s.log.ErrorContext(ctx, "import batch", "job", j.ID, "err", err)
 			return &Error{Code: CodeInternal, Message: "the store failed while writing a batch", Err: err}
 		}
@@ -364,16 +400,16 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 
 // writeBatch writes one batch and the job's new counts in one transaction
 // (so the record never counts rows that were rolled back), then updates j.
-// The heartbeat waits meanwhile (it would write the old counts).
-func (s *Service) writeBatch(ctx context.Context, j *Job, rec *jobRecord, conn Connection, items []importItem) error {
-	return rec.write(func() (Job, error) {
-		next, err := s.writeBatchTx(ctx, j, conn, items)
-		if err != nil {
-			return Job{}, err
-		}
-		*j = next
-		return next, nil
-	})
+// The counts are saved only while the job is pending or running: when
+// another process has ended it, the save fails with ErrJobEnded and the
+// whole batch is rolled back.
+func (s *Service) writeBatch(ctx context.Context, j *Job, conn Connection, items []importItem) error {
+	next, err := s.writeBatchTx(ctx, j, conn, items)
+	if err != nil {
+		return err
+	}
+	*j = next
+	return nil
 }
 
 func (s *Service) writeBatchTx(ctx context.Context, j *Job, conn Connection, items []importItem) (Job, error) {
@@ -686,14 +722,18 @@ func (s *Service) StartExport(ctx context.Context, connection string, format Exp
 	}
 	go func() {
 		bg := context.WithoutCancel(ctx)
-		s.runJob(bg, j, func(ctx context.Context, j *Job, rec *jobRecord) error { return s.runExport(ctx, j, rec, path) })
+		if s.runJob(bg, j, func(ctx context.Context, j *Job) error { return s.runExport(ctx, j, path) }) && o.out == "" {
+			// Another process failed the job: its file (if written) is
+			// unreachable (ExportFile serves completed exports only).
+			os.Remove(path)
+		}
 	}()
 	return j, nil
 }
 
 const exportPageSize = 1000
 
-func (s *Service) runExport(ctx context.Context, j *Job, rec *jobRecord, path string) (err error) {
+func (s *Service) runExport(ctx context.Context, j *Job, path string) (err error) {
 	tmp := path + ".part"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -736,10 +776,11 @@ func (s *Service) runExport(ctx context.Context, j *Job, rec *jobRecord, path st
 			break
 		}
 		after = us[len(us)-1].ID
-		if err := rec.write(func() (Job, error) {
-			j.UpdatedAt = s.now()
-			return *j, s.store.UpdateJob(ctx, *j)
-		}); err != nil {
+		j.UpdatedAt = s.now()
+		if err := s.store.SaveJobProgress(ctx, *j); errors.Is(err, ErrJobEnded) {
+			s.log.WarnContext(ctx, "job ended by another process; stopping it", "job", j.ID)
+			return errJobEndedElsewhere
+		} else if err != nil {
 			s.log.ErrorContext(ctx, "job progress", "job", j.ID, "err", err)
 		}
 	}

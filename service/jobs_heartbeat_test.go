@@ -48,6 +48,7 @@ type stalledImport struct {
 	store   *db.DB
 	svc     *service.Service
 	clk     *clock
+	log     *jobLog
 	id      string
 	first   int           // rows imported before the stall
 	total   int           // rows in the file
@@ -57,7 +58,59 @@ type stalledImport struct {
 
 const staleAfter = time.Second // the shortest: heartbeats every 166 ms
 
-func startStalledImport(t *testing.T, url string) *stalledImport {
+// jobLog is the service's log, read for the end of its jobs ("job
+// finished", logged once a job's goroutine is done with the store).
+type jobLog struct {
+	mu       sync.Mutex
+	finished map[string]chan slog.Record
+}
+
+func (l *jobLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *jobLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *jobLog) WithGroup(string) slog.Handler            { return l }
+
+func (l *jobLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "job finished" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "job" {
+			l.ch(a.Value.String()) <- r.Clone()
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+func (l *jobLog) ch(id string) chan slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.finished == nil {
+		l.finished = map[string]chan slog.Record{}
+	}
+	if l.finished[id] == nil {
+		l.finished[id] = make(chan slog.Record, 1)
+	}
+	return l.finished[id]
+}
+
+// waitFinished waits for the job's goroutine to end and returns the attrs
+// of its "job finished" line.
+func (si *stalledImport) waitFinished(t *testing.T) map[string]slog.Value {
+	t.Helper()
+	select {
+	case r := <-si.log.ch(si.id):
+		attrs := map[string]slog.Value{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
+		return attrs
+	case <-time.After(30 * time.Second): // a deadline, not a measurement
+		t.Fatal("the job did not finish within 30 s")
+		return nil
+	}
+}
+
+func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *stalledImport {
 	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, url)
@@ -66,14 +119,12 @@ func startStalledImport(t *testing.T, url string) *stalledImport {
 	}
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
-	svc := service.New(store, nil, nil, nil, service.Config{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
-	if err := svc.SetJobStaleAfter(staleAfter); err != nil {
-		t.Fatal(err)
-	}
+	log := &jobLog{}
+	svc := service.New(store, nil, nil, nil, service.Config{Now: clk.Now, Logger: slog.New(log), JobStaleAfter: staleAfter})
 	if _, err := svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}
-	si := &stalledImport{store: store, svc: svc, clk: clk, first: 2 * service.ImportBatchSize, total: 2*service.ImportBatchSize + 200,
+	si := &stalledImport{store: store, svc: svc, clk: clk, log: log, first: 2 * service.ImportBatchSize, total: 2*service.ImportBatchSize + 200,
 		release: make(chan struct{}), fed: make(chan error, 1)}
 	var head, tail bytes.Buffer
 	for i := range si.total {
@@ -165,7 +216,7 @@ func stores(t *testing.T, run func(t *testing.T, url string)) {
 func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 	stores(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		si := startStalledImport(t, url)
+		si := startStalledImport(t, url, staleAfter)
 		for range 3 {
 			now := si.clk.Advance(3 * staleAfter)
 			si.waitRecord(t, "the heartbeat refreshing the record", func(j service.Job) error {
@@ -211,49 +262,87 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 }
 
 // A job whose record another process ended (it took the job for dead)
-// stops at once: it writes no more rows and ends FAILED, saying why, with
-// the store holding exactly the users it recorded.
+// stops at once: it writes no more rows, and the record keeps that
+// process's verdict (FAILED, its message, the counts of the rows
+// committed), the store holding exactly the users recorded. One verdict
+// is enough: the job's own writes of its record are conditional, so none
+// can turn it back into RUNNING.
 func TestJobEndedElsewhereStops(t *testing.T) {
-	stores(t, func(t *testing.T, url string) {
-		ctx := context.Background()
-		si := startStalledImport(t, url)
-		// Another process takes the job for dead. A heartbeat caught
-		// between its read of the record and its write overwrites that
-		// verdict (RELIABILITY.md, "Not covered yet": the store has no
-		// conditional update), so the verdict is repeated until the job
-		// notices it.
-		verdict := func() int {
-			now := si.clk.Now()
-			n, err := si.store.FailStaleJobs(ctx, now.Add(time.Hour), now, "interrupted (another process)")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-		if n := verdict(); n != 1 {
-			t.Fatalf("FailStaleJobs = %d", n)
-		}
-		j := si.waitRecord(t, "the job stopping", func(j service.Job) error {
-			if j.Status == service.JobRunning {
-				verdict()
-				return fmt.Errorf("the verdict was overwritten by a heartbeat: %+v", j)
-			}
-			if j.Status != service.JobFailed || !strings.Contains(j.Message, "another process marked it failed") {
-				return fmt.Errorf("%+v", j)
-			}
-			return nil
+	const verdict = "interrupted (another process)"
+	for _, tc := range []struct {
+		name       string
+		staleAfter time.Duration
+		// releaseFirst sends the rest of the file right after the
+		// verdict, before the job can have stopped.
+		releaseFirst bool
+	}{
+		// The job waits for its file: its heartbeat (every 166 ms) finds
+		// the verdict and stops it.
+		{name: "heartbeat", staleAfter: staleAfter},
+		// The rest of the file comes at once and the heartbeat is 5 s
+		// away: the job usually meets the verdict when it saves its last
+		// batch's progress, which is refused and the batch rolled back (if
+		// the heartbeat is first, the outcome is the same).
+		{name: "batch", staleAfter: service.DefaultJobStaleAfter, releaseFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, url string) {
+				ctx := context.Background()
+				si := startStalledImport(t, url, tc.staleAfter)
+				now := si.clk.Now()
+				if n, err := si.store.FailStaleJobs(ctx, now.Add(time.Hour), now, verdict); err != nil || n != 1 {
+					t.Fatalf("FailStaleJobs = %d, %v", n, err)
+				}
+				if tc.releaseFirst {
+					close(si.release)
+				}
+				fin := si.waitFinished(t)
+				if !tc.releaseFirst {
+					close(si.release) // the rest of the file comes too late
+				}
+				<-si.fed // the job closed its end: an error or not
+				if !fin["ended_elsewhere"].Bool() {
+					t.Errorf("the job did not notice the verdict: %v", fin)
+				}
+				n, err := si.store.CountUsersOfConnection(ctx, "imp")
+				if err != nil {
+					t.Fatal(err)
+				}
+				j, err := si.svc.Job(ctx, si.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if j.Status != service.JobFailed || j.Message != verdict {
+					t.Fatalf("the other process's verdict was not kept: %+v", j)
+				}
+				if j.Done != int64(si.first) || j.Inserted != int64(si.first) || n != j.Inserted {
+					t.Fatalf("job = %+v, %d users in the store; want the %d recorded", j, n, si.first)
+				}
+			})
 		})
-		close(si.release) // the rest of the file comes too late
-		<-si.fed          // the job closed its end: an error or not
-		n, err := si.store.CountUsersOfConnection(ctx, "imp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.Done != int64(si.first) || j.Inserted != n || !strings.Contains(j.Message, fmt.Sprintf("the %d rows processed before stay", si.first)) {
-			t.Fatalf("job = %+v, %d users in the store", j, n)
-		}
-		if got, err := si.svc.Job(ctx, si.id); err != nil || got.Status != service.JobFailed || got.Inserted != n {
-			t.Fatalf("job = %+v, %v", got, err)
-		}
-	})
+	}
+}
+
+// Config.JobStaleAfter: zero is the default, a value ValidateJobStaleAfter
+// refuses is a programming error New reports at once.
+func TestConfigJobStaleAfter(t *testing.T) {
+	cfg := service.Config{Logger: slog.New(slog.DiscardHandler)}
+	if got := service.New(nil, nil, nil, nil, cfg).JobStaleAfter(); got != service.DefaultJobStaleAfter {
+		t.Fatalf("zero: %v, want %v", got, service.DefaultJobStaleAfter)
+	}
+	cfg.JobStaleAfter = 2 * time.Second
+	if got := service.New(nil, nil, nil, nil, cfg).JobStaleAfter(); got != 2*time.Second {
+		t.Fatalf("2s: %v", got)
+	}
+	for _, d := range []time.Duration{500 * time.Millisecond, -time.Second} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "at least 1s") {
+					t.Errorf("New with JobStaleAfter %v: panic %v, want one saying it must be at least 1s", d, r)
+				}
+			}()
+			cfg.JobStaleAfter = d
+			service.New(nil, nil, nil, nil, cfg)
+		}()
+	}
 }

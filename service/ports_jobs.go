@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/profiled/profiled/policy"
@@ -61,9 +62,19 @@ type Job struct {
 type JobStore interface {
 	// InsertJob returns ErrConflict when the id exists.
 	InsertJob(ctx context.Context, j Job) error
-	// UpdateJob writes j's status, counts, errors, message, location and
-	// updated_at; ErrNotFound when absent.
-	UpdateJob(ctx context.Context, j Job) error
+	// SaveJobProgress writes j's status, counts, errors, message, location
+	// and updated_at, in one conditional statement, only while the stored
+	// job is pending or running: once it has ended (another process marked
+	// it failed) or when there is no such job, it writes nothing and
+	// returns an error wrapping ErrJobEnded. A job's own process writes
+	// every change of its record with it (or TouchJob), so it never turns
+	// another process's verdict back.
+	SaveJobProgress(ctx context.Context, j Job) error
+	// TouchJob sets the updated_at of the job id to now (its heartbeat)
+	// while the job is pending or running, in one conditional statement,
+	// and reports whether it did: alive is false when the job has ended
+	// (another process marked it failed) or there is no such job.
+	TouchJob(ctx context.Context, id string, now time.Time) (alive bool, err error)
 	// JobByID returns ErrNotFound when absent.
 	JobByID(ctx context.Context, id string) (Job, error)
 	// StartJobIfSlot marks the pending job id running (updated_at = now)
@@ -100,7 +111,15 @@ type ImportQueries interface {
 	// verification, names, nickname, picture, metadata, password hash and
 	// updated_at) on the user with u.ID; ErrNotFound when absent.
 	UpdateImportedUser(ctx context.Context, u policy.User) error
-	// SaveJobProgress is JobStore.UpdateJob inside the transaction, so a
-	// job's counts always match the rows committed.
+	// SaveJobProgress is JobStore.SaveJobProgress inside the transaction,
+	// so a job's counts always match the rows committed. Its ErrJobEnded
+	// (the job was ended elsewhere meanwhile) must end the transaction
+	// with an error, so that the batch is rolled back: no row is written
+	// for a job whose record says it stopped.
 	SaveJobProgress(ctx context.Context, j Job) error
 }
+
+// ErrJobEnded is what the conditional job writes (SaveJobProgress)
+// return, wrapped, when the job is no longer pending or running in the
+// store: another process ended it, taking it for dead, or it is gone.
+var ErrJobEnded = errors.New("the job is no longer pending or running")

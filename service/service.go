@@ -88,6 +88,14 @@ type Config struct {
 	// AdminTokenTTL is the lifetime of the management token a login on a
 	// connection that grants admin scopes returns. Default 1 h.
 	AdminTokenTTL time.Duration
+	// JobStaleAfter is how long a pending or running job's record may go
+	// without a refresh before the job is taken for interrupted (its
+	// process died) and marked failed; running jobs are refreshed every
+	// JobHeartbeat(JobStaleAfter). Zero means DefaultJobStaleAfter; any
+	// other value must pass ValidateJobStaleAfter (New panics otherwise:
+	// validate what users give first, as `profiled serve` does). Every
+	// process sharing a store should use the same value.
+	JobStaleAfter time.Duration
 	Logger        *slog.Logger
 }
 
@@ -104,7 +112,9 @@ type Service struct {
 }
 
 // New builds the service. scripts may be nil (custom-database connections
-// then answer CONNECTION_UNAVAILABLE).
+// then answer CONNECTION_UNAVAILABLE). It panics on a Config.JobStaleAfter
+// that ValidateJobStaleAfter refuses (a programming error: callers
+// validate settings users give before building the service).
 func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config) *Service {
 	if cfg.Limits == (policy.Limits{}) {
 		cfg.Limits = policy.DefaultLimits()
@@ -123,6 +133,12 @@ func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config)
 	}
 	if cfg.AdminTokenTTL <= 0 {
 		cfg.AdminTokenTTL = DefaultAdminTokenTTL
+	}
+	if cfg.JobStaleAfter == 0 {
+		cfg.JobStaleAfter = DefaultJobStaleAfter
+	}
+	if err := ValidateJobStaleAfter(cfg.JobStaleAfter); err != nil {
+		panic(fmt.Sprintf("service.New: Config.JobStaleAfter: %v", err))
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -62,19 +62,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
-	jobStaleAfter := service.DefaultJobStaleAfter
+	cfg.JobStaleAfter = service.DefaultJobStaleAfter
 	if v := os.Getenv("PROFILED_JOB_STALE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return fmt.Errorf("PROFILED_JOB_STALE_AFTER=%q is not a duration (e.g. 30s, 2m): %w", v, err)
 		}
-		jobStaleAfter = d
+		cfg.JobStaleAfter = d
 	}
-	fs.DurationVar(&jobStaleAfter, "job-stale-after", jobStaleAfter, "how long an import/export job's record may go without a heartbeat before the job is marked failed (interrupted); at least 1s")
+	fs.DurationVar(&cfg.JobStaleAfter, "job-stale-after", cfg.JobStaleAfter, "how long an import/export job's record may go without a heartbeat before the job is marked failed (interrupted); at least 1s")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if err := service.ValidateJobStaleAfter(jobStaleAfter); err != nil {
+	// Checked here, before the store is opened (service.New would panic).
+	if err := service.ValidateJobStaleAfter(cfg.JobStaleAfter); err != nil {
 		return fmt.Errorf("--job-stale-after / PROFILED_JOB_STALE_AFTER: %w", err)
 	}
 	log := newLogger(stderr)
@@ -85,9 +86,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close(context.WithoutCancel(ctx))
-	if err := app.svc.SetJobStaleAfter(jobStaleAfter); err != nil {
-		return fmt.Errorf("--job-stale-after / PROFILED_JOB_STALE_AFTER: %w", err)
-	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
