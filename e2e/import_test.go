@@ -30,6 +30,7 @@ import (
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/db"
+	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/passwords"
 	"github.com/profiled/profiled/policy"
@@ -568,7 +569,7 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 			store, err = db.Open(ctx, url)
 			mustNoErr(t, err)
 			t.Cleanup(func() { store.Close() })
-			clk := &clock{now: now.Add(service.DefaultJobStaleAfter + time.Second)}
+			clk := testenv.NewClock(now.Add(service.DefaultJobStaleAfter + time.Second))
 			hasher, _ := passwords.New(passwords.Config{BcryptCost: 4})
 			svc := service.New(store, hasher, nil, nil, service.Config{Now: clk.Now})
 			n, err := svc.RecoverJobs(ctx)

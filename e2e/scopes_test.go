@@ -45,7 +45,7 @@ func TestScopeMatrix(t *testing.T) {
 		for _, op := range ops {
 			t.Run(op.name, func(t *testing.T) {
 				var others []policy.Scope
-				for _, s := range allManagementScopes {
+				for _, s := range policy.ManagementScopes {
 					if s != op.scope && !(op.scope == policy.ScopeUpdateUsers && s == policy.ScopeUpdateUsersAppMetadata) {
 						others = append(others, s)
 					}
@@ -78,7 +78,7 @@ func TestScopeMatrix(t *testing.T) {
 
 func TestBadTokens(t *testing.T) {
 	e := newEnv(t, sqliteStore, nil)
-	expired, err := e.keyring.IssueManagement(allManagementScopes, "x", time.Minute)
+	expired, err := e.keyring.IssueManagement(policy.ManagementScopes, "x", time.Minute)
 	mustNoErr(t, err)
 	e.clock.Advance(2 * time.Hour)
 	for name, tok := range map[string]string{

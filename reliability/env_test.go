@@ -3,12 +3,7 @@ package reliability
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,26 +14,15 @@ import (
 	"time"
 
 	"github.com/Khan/genqlient/graphql"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/profiled/profiled/auth"
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/db"
-	gql "github.com/profiled/profiled/graph"
+	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/testmysql"
-	"github.com/profiled/profiled/passwords"
 	"github.com/profiled/profiled/policy"
-	"github.com/profiled/profiled/sandbox"
-	"github.com/profiled/profiled/scriptbuild"
-	"github.com/profiled/profiled/scripting"
-	"github.com/profiled/profiled/server"
 	"github.com/profiled/profiled/service"
 )
-
-var allManagementScopes = []policy.Scope{
-	policy.ScopeReadUsers, policy.ScopeCreateUsers, policy.ScopeUpdateUsers, policy.ScopeUpdateUsersAppMetadata,
-	policy.ScopeDeleteUsers, policy.ScopeReadConnections, policy.ScopeCreateConnections, policy.ScopeUpdateConnections,
-}
 
 // envConfig says how to build an env. The zero value is SQLite, no
 // scripts, bcrypt cost 4, logs kept in memory.
@@ -56,17 +40,17 @@ type envConfig struct {
 	service service.Config
 }
 
-// env is one running service: the real handler on a loopback httptest
-// server, over a real store.
+// env is one running service (see testenv.Start), its logs kept, and an
+// HTTP client sized for load.
 type env struct {
 	t       testing.TB
 	store   *db.DB
-	svc     *service.Service
 	keyring *auth.Keyring
 	srv     *httptest.Server
-	admin   string
+	admin   string // a token with every management scope
 	logs    *logSink
 	http    *http.Client
+	gql     testenv.Client // over http
 }
 
 // logSink keeps every log line of the service (JSON, one per line).
@@ -89,185 +73,66 @@ func (s *logSink) String() string {
 
 func newEnv(t testing.TB, cfg envConfig) *env {
 	t.Helper()
-	ctx := context.Background()
 	url := cfg.storeURL
 	switch {
 	case url != "":
 	case cfg.sharedSQL:
 		url = testmysql.URL(t)
 	default:
-		url = "sqlite:" + filepath.Join(t.TempDir(), "profiled.db")
+		url = testenv.SQLiteURL(t)
 	}
-	store, err := db.Open(ctx, url, cfg.storeOpts...)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := testenv.OpenStore(t, url, cfg.storeOpts...)
 	sink := &logSink{}
 	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	keyring, err := auth.New(ctx, store, auth.Config{})
-	if err != nil {
-		t.Fatalf("keyring: %v", err)
-	}
-	if cfg.bcryptCost == 0 {
-		cfg.bcryptCost = 4
-	}
-	hasher, err := passwords.New(passwords.Config{BcryptCost: cfg.bcryptCost})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var scripts service.Scripts
 	if cfg.scripts {
-		rt, err := sandbox.New(ctx, sandbox.Config{CacheDir: filepath.Join(buildDir(t), "wazero-cache"), Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rt.Close(context.Background()) })
-		scripts = scripting.New(rt, store)
+		scripts = scriptCache.Runner(t, store, logger)
 	}
 	scfg := cfg.service
 	scfg.Logger = logger
-	svc := service.New(store, hasher, keyring, scripts, scfg)
-	var h http.Handler = server.New(server.Options{
-		Resolver: &gql.Resolver{Service: svc, Logger: logger},
-		Keyring:  keyring,
-		Store:    store,
-		Logger:   logger,
-	})
-	if cfg.wrap != nil {
-		h = cfg.wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	admin, err := keyring.IssueManagement(allManagementScopes, "test-admin", 240*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Start(t, store, testenv.Options{Scripts: scripts, BcryptCost: cfg.bcryptCost, Service: scfg, Wrap: cfg.wrap})
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 100
 	t.Cleanup(tr.CloseIdleConnections)
-	return &env{t: t, store: store, svc: svc, keyring: keyring, srv: srv, admin: admin, logs: sink,
-		http: &http.Client{Transport: tr, Timeout: 3 * time.Minute}}
+	hc := &http.Client{Transport: tr, Timeout: 3 * time.Minute}
+	return &env{t: t, store: s.Store, keyring: s.Keyring, srv: s.HTTP, admin: s.Admin, logs: sink, http: hc, gql: s.GraphQL(hc)}
 }
 
 // token issues a management token with just these scopes.
 func (e *env) token(scopes ...policy.Scope) string {
 	e.t.Helper()
-	tok, err := e.keyring.IssueManagement(scopes, "test", time.Hour)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
-
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	if b.token != "" {
-		r.Header.Set("Authorization", "Bearer "+b.token)
-	}
-	return b.base.RoundTrip(r)
+	return testenv.Token(e.t, e.keyring, scopes...)
 }
 
 // client returns a typed client sending token ("" = none).
-func (e *env) client(token string) graphql.Client {
-	hc := &http.Client{Transport: bearer{token: token, base: e.http.Transport}, Timeout: e.http.Timeout}
-	return graphql.NewClient(e.srv.URL+"/graphql", hc)
-}
+func (e *env) client(token string) graphql.Client { return e.gql.Typed(token) }
 
 func (e *env) adminClient() graphql.Client { return e.client(e.admin) }
 
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
+// gqlResponse is a GraphQL response as it came.
+type gqlResponse testenv.Response
 
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlError      `json:"errors"`
-	Status int             `json:"-"`
-	Raw    string          `json:"-"`
-}
-
-func (r gqlResponse) code() string {
-	if len(r.Errors) == 0 {
-		return ""
-	}
-	c, _ := r.Errors[0].Extensions["code"].(string)
-	return c
-}
+// code is the extensions.code of the first error ("" when none).
+func (r gqlResponse) code() string { return testenv.Response(r).Code() }
 
 // raw posts a GraphQL request and returns the response as it is.
 func (e *env) raw(token, query string, vars map[string]any) gqlResponse {
 	e.t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	res, err := e.post(token, "application/json", body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return res
+	return gqlResponse(e.gql.Query(e.t, token, query, vars))
 }
 
 // post sends a body to /graphql; transport errors are returned, a non-JSON
 // answer is an error too.
 func (e *env) post(token, contentType string, body []byte) (gqlResponse, error) {
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := e.http.Do(req)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	var out gqlResponse
-	if err := json.Unmarshal(b, &out); err != nil {
-		return gqlResponse{}, fmt.Errorf("response is not JSON (%d): %.300s", res.StatusCode, b)
-	}
-	out.Status, out.Raw = res.StatusCode, string(b)
-	return out, nil
+	r, err := e.gql.Post(token, contentType, body)
+	return gqlResponse(r), err
 }
 
-// code returns the extensions.code of a genqlient error ("" for nil).
-func code(err error) string {
-	if err == nil {
-		return ""
-	}
-	var l gqlerror.List
-	if errors.As(err, &l) && len(l) > 0 {
-		if c, ok := l[0].Extensions["code"].(string); ok {
-			return c
-		}
-	}
-	return "no code: " + err.Error()
-}
-
-func wantCode(t testing.TB, err error, want string) {
-	t.Helper()
-	if got := code(err); got != want {
-		t.Fatalf("error code = %q, want %q (err: %v)", got, want, err)
-	}
-}
-
-func mustNoErr(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var (
+	code      = testenv.Code     // the extensions.code of a genqlient error ("" for nil)
+	wantCode  = testenv.WantCode // fails unless a genqlient error carries a code
+	mustNoErr = testenv.NoError
+)
 
 func ptr[T any](v T) *T { return &v }
 
@@ -297,33 +162,13 @@ func createDBConnection(t testing.TB, e *env, name string) {
 
 // --- custom databases ---
 
-var (
-	buildMu   sync.Mutex
-	buildRoot string
-	built     = map[string][]byte{}
-)
-
-// buildDir is a directory shared by the test binary for compiled scripts
-// and wazero's cache (removed by TestMain).
-func buildDir(t testing.TB) string {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if buildRoot == "" {
-		d, err := os.MkdirTemp("", "profiled-reliability-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildRoot = d
-	}
-	return buildRoot
-}
+// scriptCache compiles the MySQL template once per test binary and holds
+// wazero's cache.
+var scriptCache = testenv.NewScriptCache("profiled-reliability-")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildRoot != "" {
-		os.RemoveAll(buildRoot)
-	}
+	scriptCache.Close()
 	if templateDir != "" {
 		os.RemoveAll(filepath.Dir(templateDir))
 	}
@@ -333,78 +178,31 @@ func TestMain(m *testing.M) {
 // templateScript builds templates/mysql once per test binary.
 func templateScript(t testing.TB) []byte {
 	t.Helper()
-	dir := buildDir(t)
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if b, ok := built["mysql"]; ok {
-		return b
-	}
-	out := filepath.Join(dir, "mysql.wasm")
-	if err := scriptbuild.Build(context.Background(), filepath.Join("..", "templates", "mysql"), out); err != nil {
-		t.Fatalf("build the MySQL template: %v", err)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	built["mysql"] = b
-	return b
+	return scriptCache.Build(t, "templates/mysql")
 }
 
-// legacySchema creates the template's users table through db.
-func legacySchema(t testing.TB, dsn string) {
-	t.Helper()
-	schema, err := os.ReadFile("../templates/mysql/schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := openSQL(dsn + "&multiStatements=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Exec(string(schema)); err != nil {
-		t.Fatalf("legacy schema: %v", err)
-	}
-}
+// legacySchema creates the template's users table in the database at dsn.
+var legacySchema = testenv.LegacySchema
 
 // customConnection creates a CUSTOM_DATABASE connection on databaseURL
-// with the MySQL template script.
+// with the MySQL template script (config nil: bcrypt cost 4).
 func customConnection(t testing.TB, e *env, name, databaseURL string, importMode bool, config map[string]any) {
 	t.Helper()
-	if config == nil {
-		config = map[string]any{"BCRYPT_COST": "4"}
+	in := client.ConnectionInput{Name: name, ImportMode: ptr(importMode), SyncUserProfile: ptr(true), DatabaseURL: ptr(databaseURL)}
+	if config != nil {
+		in.Configuration = obj(config)
 	}
-	_, err := client.CreateConnection(context.Background(), e.adminClient(), client.ConnectionInput{
-		Name: name, Strategy: client.StrategyCustomDatabase, ImportMode: ptr(importMode), SyncUserProfile: ptr(true),
-		DatabaseURL: ptr(databaseURL), Configuration: obj(config),
-	})
-	mustNoErr(t, err)
-	res := e.uploadScript(t, name, templateScript(t))
-	if len(res.Errors) > 0 {
-		t.Fatalf("upload: %s", res.Raw)
-	}
+	e.gql.CustomConnection(t, e.admin, in, templateScript(t))
 }
 
 // uploadScript calls setConnectionScript with a multipart request.
 func (e *env) uploadScript(t testing.TB, connection string, wasm []byte) gqlResponse {
 	t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	ops, _ := json.Marshal(map[string]any{
-		"query":     `mutation($c: String!, $f: Upload!) { setConnectionScript(connection: $c, wasm: $f) { name actions hasScript } }`,
-		"variables": map[string]any{"c": connection, "f": nil},
-	})
-	_ = w.WriteField("operations", string(ops))
-	_ = w.WriteField("map", `{"0": ["variables.f"]}`)
-	fw, _ := w.CreateFormFile("0", "script.wasm")
-	_, _ = fw.Write(wasm)
-	_ = w.Close()
-	res, err := e.post(e.admin, w.FormDataContentType(), body.Bytes())
+	r, err := e.gql.UploadScript(e.admin, connection, wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return gqlResponse(r)
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -72,8 +72,8 @@ func newTokenFixture(t *testing.T) *tokenFixture {
 // claims are a valid management token's claims; callers change them.
 func (f *tokenFixture) claims() jwt.MapClaims {
 	now := time.Now()
-	scopes := make([]string, len(allManagementScopes))
-	for i, s := range allManagementScopes {
+	scopes := make([]string, len(policy.ManagementScopes))
+	for i, s := range policy.ManagementScopes {
 		scopes[i] = string(s)
 	}
 	return jwt.MapClaims{

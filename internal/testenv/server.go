@@ -1,0 +1,115 @@
+package testenv
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/profiled/profiled/auth"
+	"github.com/profiled/profiled/db"
+	gql "github.com/profiled/profiled/graph"
+	"github.com/profiled/profiled/passwords"
+	"github.com/profiled/profiled/policy"
+	"github.com/profiled/profiled/server"
+	"github.com/profiled/profiled/service"
+)
+
+// SQLiteURL returns the store URL of a fresh SQLite file in t's temporary
+// directory. For a MariaDB store use testmysql.URL.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "profiled.db")
+}
+
+// OpenStore opens the store at url and closes it when t ends.
+func OpenStore(t testing.TB, url string, opts ...db.Option) *db.DB {
+	t.Helper()
+	store, err := db.Open(context.Background(), url, opts...)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// Options says how Start builds the service. The zero value is: no
+// custom-database scripts, bcrypt cost 4, real time, default logging.
+type Options struct {
+	// Scripts runs custom-database scripts (nil: none).
+	Scripts service.Scripts
+	// BcryptCost is the cost of new password hashes; 0 means 4.
+	BcryptCost int
+	// Service is the service's configuration. Its Now, when set, is also
+	// the keyring's clock; its Logger, when set, also logs for the GraphQL
+	// resolver and the HTTP server.
+	Service service.Config
+	// Wrap, when set, wraps the whole HTTP handler.
+	Wrap func(http.Handler) http.Handler
+}
+
+// Server is a running service: the real handler on a loopback httptest
+// server, over a real store.
+type Server struct {
+	Store   *db.DB
+	Service *service.Service
+	Keyring *auth.Keyring
+	HTTP    *httptest.Server
+	// Admin is a management token with every management scope, valid for
+	// ten days of the keyring's clock.
+	Admin string
+}
+
+// Start builds the keyring, the service and the HTTP handler on store and
+// serves them until t ends.
+func Start(t testing.TB, store *db.DB, opts Options) *Server {
+	t.Helper()
+	cfg := opts.Service
+	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now})
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	cost := opts.BcryptCost
+	if cost == 0 {
+		cost = 4
+	}
+	hasher, err := passwords.New(passwords.Config{BcryptCost: cost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(store, hasher, keyring, opts.Scripts, cfg)
+	var h http.Handler = server.New(server.Options{
+		Resolver: &gql.Resolver{Service: svc, Logger: cfg.Logger},
+		Keyring:  keyring,
+		Store:    store,
+		Logger:   cfg.Logger,
+	})
+	if opts.Wrap != nil {
+		h = opts.Wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	admin, err := keyring.IssueManagement(policy.ManagementScopes, "test-admin", 240*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{Store: store, Service: svc, Keyring: keyring, HTTP: srv, Admin: admin}
+}
+
+// GraphQL returns a client of the server's /graphql endpoint that sends
+// its requests through hc (nil: http.DefaultClient).
+func (s *Server) GraphQL(hc *http.Client) Client {
+	return Client{URL: s.HTTP.URL + "/graphql", HTTP: hc}
+}
+
+// Token issues a management token with just these scopes, valid for an
+// hour.
+func Token(t testing.TB, k *auth.Keyring, scopes ...policy.Scope) string {
+	t.Helper()
+	tok, err := k.IssueManagement(scopes, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
