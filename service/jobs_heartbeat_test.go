@@ -16,29 +16,11 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/db"
+	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/policy"
 	"github.com/profiled/profiled/service"
 )
-
-// clock is a test clock: it moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
 
 // stalledImport is an import job reading a named pipe the test feeds: the
 // job imports the first rows, then waits for the rest as long as the test
@@ -47,7 +29,7 @@ func (c *clock) Advance(d time.Duration) time.Time {
 type stalledImport struct {
 	store   *db.DB
 	svc     *service.Service
-	clk     *clock
+	clk     *testenv.Clock
 	log     *jobLog
 	id      string
 	first   int           // rows imported before the stall
@@ -118,7 +100,7 @@ func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *sta
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	log := &jobLog{}
 	svc := service.New(store, nil, nil, nil, service.Config{Now: clk.Now, Logger: slog.New(log), JobStaleAfter: staleAfter})
 	if _, err := svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
