@@ -148,10 +148,35 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		mustEqual(t, searchIDs(t, d, "app_metadata.legacy:yes"), []string{u.ID})
 	})
 
+	t.Run("numbers match as written, lists and objects match no value", func(t *testing.T) {
+		d := open(t)
+		u := sampleUser("auth0|num", "db", "num@example.com")
+		u.UserMetadata = policy.Metadata{"a": json.Number("1.50"), "b": json.Number("1e2"), "c": 1e21,
+			"tags": []any{"x", "y"}, "o": map[string]any{"k": "v"}}
+		must(t, d.InsertUser(ctx, u))
+		for q, want := range map[string][]string{
+			"user_metadata.a:1.50": {u.ID}, "user_metadata.a:1.5": nil,
+			"user_metadata.b:1e2": {u.ID}, "user_metadata.b:100": nil, "user_metadata.b:100.0": nil,
+			"user_metadata.c:1e+21": {u.ID},
+			`user_metadata.tags:"[\"x\",\"y\"]"`: nil, `user_metadata.o:"{\"k\":\"v\"}"`: nil,
+			"_exists_:user_metadata.tags": {u.ID}, "user_metadata.o.k:v": {u.ID},
+		} {
+			mustEqual(t, searchIDs(t, d, q), want)
+			s, err := buildSearch(d.Dialect(), service.SearchParams{Query: q, Limit: MaxPageSize}, "users", true)
+			must(t, err)
+			hits, _, err := d.runSearch(ctx, s)
+			must(t, err)
+			if got := hitIDs(hits); !slices.Equal(got, want) {
+				t.Errorf("%s: full scan %v, want %v", q, got, want)
+			}
+		}
+	})
+
 	t.Run("the index selects exactly what a full scan selects", func(t *testing.T) {
 		d := open(t)
 		r := rand.New(rand.NewPCG(7, 11))
 		vals := []any{"a", "b", "A", "a ", "", json.Number("1"), json.Number("1.5"), true, false, nil,
+			json.Number("1.50"), json.Number("1e2"), 1e21, 0.000001, []any{"a", "b"},
 			strings.Repeat("x", search.TermValueMax) + "1", strings.Repeat("x", search.TermValueMax) + "2",
 			map[string]any{"k": "a"}, []any{"a"}}
 		keys := []string{"k", "j", "k.k"}
@@ -179,6 +204,7 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 			for _, path := range []string{"k", "j", "k.k", "k.j", "j.k.k"} {
 				queries = append(queries, "_exists_:"+src+"."+path, "NOT _exists_:"+src+"."+path)
 				for _, v := range []string{"a", "b", "A", `"a "`, "1", "1.5", "true", "false", "null",
+					"1.50", "1e2", "100", "100.0", "1e+21", "1.0e+21", "1e-06", "1.0e-06", `"[\"a\",\"b\"]"`,
 					strings.Repeat("x", search.TermValueMax) + "1"} {
 					queries = append(queries, src+"."+path+":"+v)
 				}

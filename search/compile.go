@@ -232,14 +232,16 @@ func (c *compiler) meta(t *term) {
 			c.w(")), 'NULL') <> 'NULL'")
 			return
 		}
-		// JSON null unquotes to 'null': a null value is absent, as on SQLite.
+		// A scalar's text: JSON_UNQUOTE gives a string as is and a number
+		// as written; null, objects and lists match no value (null would
+		// unquote to 'null', a list to its JSON text).
 		c.w("JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
 		c.arg(t.path)
 		c.w(")) COLLATE utf8mb4_bin = ")
 		c.arg(t.v)
 		c.w(" AND JSON_TYPE(JSON_EXTRACT(", col, ", ")
 		c.arg(t.path)
-		c.w(")) <> 'NULL'")
+		c.w(")) NOT IN ('NULL', 'OBJECT', 'ARRAY')")
 		return
 	}
 	if t.op == opExists {
@@ -248,11 +250,16 @@ func (c *compiler) meta(t *term) {
 		c.w("), 'null') <> 'null'")
 		return
 	}
+	// A scalar's text: a string's value (json_extract), a number as written
+	// and true/false (->, the JSON text; json_extract would turn 1.50 into
+	// 1.5 and 1e2 into 100.0); null, objects and lists match no value.
 	c.w("CASE json_type(", col, ", ")
 	c.arg(t.path)
-	c.w(") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(", col, ", ")
+	c.w(") WHEN 'text' THEN json_extract(", col, ", ")
 	c.arg(t.path)
-	c.w(") AS TEXT) END = ")
+	c.w(") WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE ", col, " -> ")
+	c.arg(t.path)
+	c.w(" END = ")
 	c.arg(t.v)
 }
 

@@ -62,7 +62,7 @@
 //     false) with the term, exactly: user_metadata.age:30 matches 30 and "30".
 //     As in Auth0, wildcards and ranges are refused on metadata; paths do not
 //     descend into arrays. _exists_ on a path is false for a JSON null, and
-//     a null matches no value. Metadata terms are answered from an index the
+//     a null, an object or a list matches no value (_exists_ finds them). Metadata terms are answered from an index the
 //     store keeps beside the users (see TermsTable), not by reading every
 //     user's JSON.
 //   - Ranges [a TO b] are inclusive, {a TO b} exclusive, [a TO b} mixed; text

@@ -161,10 +161,10 @@ func TestCompileExact(t *testing.T) {
 		{`created_at:{2024-01-01 TO 2024-12-31}`, SQLite, `(created_at >= ? AND created_at < ?)`,
 			[]any{"2024-01-02 00:00:00.000000", "2024-12-31 00:00:00.000000"}},
 		{`last_login:2024-03-01T10:00:00+02:00`, SQLite, `(last_login = ?)`, []any{"2024-03-01 08:00:00.000000"}},
-		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) COLLATE utf8mb4_bin = ? AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) <> 'NULL')`,
+		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) COLLATE utf8mb4_bin = ? AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) NOT IN ('NULL', 'OBJECT', 'ARRAY'))`,
 			[]any{"u", "a.b", "x", `$."a"."b"`, "x", `$."a"."b"`}},
-		{`user_metadata.a:x`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CASE json_type(user_metadata, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(user_metadata, ?) AS TEXT) END = ?)`,
-			[]any{"u", "a", "x", `$."a"`, `$."a"`, "x"}},
+		{`user_metadata.a:x`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CASE json_type(user_metadata, ?) WHEN 'text' THEN json_extract(user_metadata, ?) WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE user_metadata -> ? END = ?)`,
+			[]any{"u", "a", "x", `$."a"`, `$."a"`, `$."a"`, "x"}},
 		{`_exists_:app_metadata.plan`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ?) AND COALESCE(JSON_TYPE(JSON_EXTRACT(app_metadata, ?)), 'NULL') <> 'NULL')`,
 			[]any{"a", "plan", `$."plan"`}},
 		{`NOT _exists_:last_login`, MySQL, `NOT COALESCE((last_login IS NOT NULL), 0)`, nil},
@@ -338,9 +338,10 @@ func TestInjection(t *testing.T) {
 }
 
 var (
-	sqlToken = regexp.MustCompile(`'[^']*'|[A-Za-z_][A-Za-z0-9_.]*|[0-9]+|<>|>=|<=|[()=<>?,*]|\s+`)
+	sqlToken = regexp.MustCompile(`'[^']*'|[A-Za-z_][A-Za-z0-9_.]*|[0-9]+|->|<>|>=|<=|[()=<>?,*]|\s+`)
 	sqlWords = map[string]bool{}
-	sqlLits  = map[string]bool{`''`: true, `'$[*]'`: true, `'$.connection'`: true, `'NULL'`: true, `'null'`: true, `'true'`: true, `'false'`: true}
+	sqlLits  = map[string]bool{`''`: true, `'$[*]'`: true, `'$.connection'`: true, `'NULL'`: true, `'null'`: true, `'true'`: true, `'false'`: true,
+		`'text'`: true, `'object'`: true, `'array'`: true, `'OBJECT'`: true, `'ARRAY'`: true}
 )
 
 func init() {
