@@ -157,7 +157,7 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		for q, want := range map[string][]string{
 			"user_metadata.a:1.50": {u.ID}, "user_metadata.a:1.5": nil,
 			"user_metadata.b:1e2": {u.ID}, "user_metadata.b:100": nil, "user_metadata.b:100.0": nil,
-			"user_metadata.c:1e+21": {u.ID},
+			"user_metadata.c:1e+21":              {u.ID},
 			`user_metadata.tags:"[\"x\",\"y\"]"`: nil, `user_metadata.o:"{\"k\":\"v\"}"`: nil,
 			"_exists_:user_metadata.tags": {u.ID}, "user_metadata.o.k:v": {u.ID},
 		} {
