@@ -48,6 +48,13 @@ const (
 	MaxExportFields = 30
 )
 
+// A pending job polls for a slot every pendingPoll, and fails the stale
+// jobs (RecoverJobs) every pendingRecoverEvery polls (about 5 s).
+const (
+	pendingPoll         = 250 * time.Millisecond
+	pendingRecoverEvery = 20
+)
+
 // interruptedMessage is what an interrupted job's record says.
 const interruptedMessage = "interrupted: the process running the job stopped (restart or crash); " +
 	"the rows counted in done were processed and stay (inserted/updated), the rest were not"
@@ -204,8 +211,13 @@ func (s *Service) launchImport(ctx context.Context, id string, conn Connection, 
 // its message, keeping the counts. work's ctx is cancelled when the
 // heartbeat finds the job ended by another process; a save refused for
 // that reason (ErrJobEnded) should end work with errJobEndedElsewhere.
+//
+// While it waits, it fails the stale jobs (RecoverJobs) at once and then
+// every pendingRecoverEvery polls: the slots may be held by jobs of a
+// process that died, and no other process may be there to fail them (two
+// interrupted CLI imports, no server).
 func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Context, j *Job) error) (endedElsewhere bool) {
-	for {
+	for polls := 0; ; polls++ {
 		now := s.now()
 		ok, err := s.store.StartJobIfSlot(ctx, j.ID, MaxConcurrentJobs, now)
 		if err != nil {
@@ -215,6 +227,14 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Conte
 		if ok {
 			j.Status, j.UpdatedAt = JobRunning, now
 			break
+		}
+		if polls%pendingRecoverEvery == 0 {
+			if n, err := s.RecoverJobs(ctx); err != nil {
+				s.log.WarnContext(ctx, "recover stale jobs while pending", "job", j.ID, "err", err)
+			} else if n > 0 {
+				s.log.WarnContext(ctx, "marked interrupted jobs failed while pending", "job", j.ID, "count", n)
+				continue // a slot may be free now
+			}
 		}
 		// Still waiting: refresh the record so it does not look abandoned,
 		// unless another process ended the job meanwhile.
@@ -226,7 +246,7 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Conte
 			s.log.WarnContext(ctx, "job ended by another process while pending; dropping it", "job", j.ID)
 			return s.finishJob(ctx, &j, errJobEndedElsewhere)
 		}
-		t := time.NewTimer(250 * time.Millisecond)
+		t := time.NewTimer(pendingPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -260,6 +280,9 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Conte
 // transaction, the failed record's counts are exactly the rows committed.
 // What this process did after the verdict is discarded: its batch was
 // rolled back, and an export's file is removed by the caller.
+//
+// A failed write is retried a few times (finishAttempts), except when the
+// record was ended elsewhere (ErrJobEnded) or ctx is done.
 func (s *Service) finishJob(ctx context.Context, j *Job, err error) (endedElsewhere bool) {
 	j.Status = JobCompleted
 	if err != nil {
@@ -274,20 +297,46 @@ func (s *Service) finishJob(ctx context.Context, j *Job, err error) (endedElsewh
 			j.Message += fmt.Sprintf("; the %d rows processed before stay (inserted %d, updated %d, failed %d)", j.Done, j.Inserted, j.Updated, j.Failed)
 		}
 	}
-	j.UpdatedAt = s.now()
-	uerr := s.store.SaveJobProgress(ctx, *j)
-	switch {
-	case errors.Is(uerr, ErrJobEnded):
-		endedElsewhere = true
-		s.log.WarnContext(ctx, "job ended by another process before it finished: its record is kept", "job", j.ID,
-			"outcome", string(j.Status), "message", j.Message)
-	case uerr != nil:
-		s.log.ErrorContext(ctx, "record job outcome", "job", j.ID, "err", uerr)
+	for attempt, wait := 1, finishRetryFirst; ; attempt, wait = attempt+1, 2*wait {
+		j.UpdatedAt = s.now()
+		actx, cancel := context.WithTimeout(ctx, s.JobStaleAfter())
+		uerr := s.store.SaveJobProgress(actx, *j)
+		cancel()
+		if uerr == nil {
+			break
+		}
+		if errors.Is(uerr, ErrJobEnded) {
+			endedElsewhere = true
+			s.log.WarnContext(ctx, "job ended by another process before it finished: its record is kept", "job", j.ID,
+				"outcome", string(j.Status), "message", j.Message)
+			break
+		}
+		if attempt == finishAttempts || ctx.Err() != nil {
+			s.log.ErrorContext(ctx, "record job outcome: giving up", "job", j.ID, "attempts", attempt, "err", uerr)
+			break
+		}
+		s.log.WarnContext(ctx, "record job outcome: retrying", "job", j.ID, "attempt", attempt, "retry_in", wait, "err", uerr)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	s.log.InfoContext(ctx, "job finished", "job", j.ID, "type", string(j.Type), "status", string(j.Status),
 		"ended_elsewhere", endedElsewhere, "done", j.Done, "inserted", j.Inserted, "updated", j.Updated, "failed", j.Failed)
 	return endedElsewhere
 }
+
+// The final write of a job's record is tried up to finishAttempts times,
+// finishRetryFirst apart and then twice as long each time (3.75 s in all),
+// so that a transient store error does not leave a finished job running
+// (to be marked interrupted once stale). Each attempt has the stale-after
+// as its timeout.
+const (
+	finishAttempts   = 5
+	finishRetryFirst = 250 * time.Millisecond
+)
 
 // importItem is one decoded row ready to write.
 type importItem struct {
