@@ -387,11 +387,25 @@ func migrate(ctx context.Context, x *sqlx.DB, dialect goose.Dialect, dir string)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// A binary older than the store's schema must not run on it: it would
+	// write without what later migrations added (the metadata term index,
+	// admin scopes) and break their guarantees for every other process.
+	have, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return translateIn("", err, "migrate", "")
+	}
+	if src := p.ListSources(); len(src) > 0 && have > src[len(src)-1].Version {
+		return fmt.Errorf("migrate: %w: the store's schema is at version %d, newer than this profiled knows (%d): upgrade profiled (every process sharing a store must run the same version or newer)",
+			ErrSchemaTooNew, have, src[len(src)-1].Version)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return translateIn("", err, "migrate", "")
 	}
 	return nil
 }
+
+// ErrSchemaTooNew: the store was migrated by a newer profiled than this one.
+var ErrSchemaTooNew = errors.New("store schema newer than this binary")
 
 // Dialect returns DialectSQLite or DialectMySQL.
 func (d *DB) Dialect() string { return d.cfg.Dialect }

@@ -2,6 +2,7 @@ package db
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/policy"
 	"github.com/profiled/profiled/search"
 	"github.com/profiled/profiled/service"
@@ -236,4 +238,27 @@ func gooseDialect(name string) goose.Dialect {
 		return goose.DialectMySQL
 	}
 	return goose.DialectSQLite3
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + t.TempDir() + "/p.db" }},
+		{"mysql", func(t *testing.T) string { return testmysql.URL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := tc.url(t)
+			d, err := Open(ctx, url)
+			must(t, err)
+			_, err = d.w.ExecContext(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, TRUE)")
+			must(t, err)
+			d.Close()
+			_, err = Open(ctx, url)
+			if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), "9999") {
+				t.Fatalf("Open on a newer schema: %v, want ErrSchemaTooNew naming version 9999", err)
+			}
+		})
+	}
 }
