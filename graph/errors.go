@@ -36,9 +36,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Extensions["field"] = field
 		}
 		if code == service.CodeInternal && errors.Is(err, service.ErrUnavailable) {
-			// The store cannot be reached (restarting, network): nothing
-			// was written, and the same request can be sent again.
-			gqlErr.Message = "the service cannot reach its store right now; nothing was changed, retry in a few seconds"
+			// The store cannot be reached (restarting, network). The
+			// condition is transient; the request's transaction was rolled
+			// back unless the store went away during its commit, and a
+			// custom-database script may already have run: a client
+			// retrying a write should read first.
+			gqlErr.Message = "the service cannot reach its store right now; retry in a few seconds (if the store went away while a change was being committed, it may have been applied: read before writing again)"
 			gqlErr.Extensions["retryable"] = true
 		}
 		return gqlErr

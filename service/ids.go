@@ -13,10 +13,11 @@ import (
 // ("auth0|65f1c0…"): 4 bytes of Unix seconds, 5 random bytes drawn once
 // per process, and a 3-byte counter that starts at a random value. Ids
 // made later sort after earlier ones, so new users append to the end of
-// the users table's primary key instead of splitting pages at random (a
-// bulk import of random ids runs at about half the speed on InnoDB); the
-// random part still keeps them unguessable across processes, and the
-// counter unique within one.
+// the users table's primary key instead of splitting pages at random
+// (measured: an import of 100k users ran at ≈10k users/s with random ids,
+// ≈11–12k with these). They are unique (the per-process random part across
+// processes, the counter within one) but, as ObjectIds are, predictable:
+// nothing may rely on a user id being secret.
 func newObjectID() string {
 	var b [12]byte
 	binary.BigEndian.PutUint32(b[0:4], uint32(time.Now().Unix()))
