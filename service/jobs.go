@@ -238,7 +238,9 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Conte
 		}
 		// Still waiting: refresh the record so it does not look abandoned,
 		// unless another process ended the job meanwhile.
-		alive, err := s.store.TouchJob(ctx, j.ID, s.now())
+		tctx, cancel := context.WithTimeout(ctx, s.JobStaleAfter()/2)
+		alive, err := s.store.TouchJob(tctx, j.ID, s.now())
+		cancel()
 		switch {
 		case err != nil:
 			s.log.ErrorContext(ctx, "job heartbeat", "job", j.ID, "err", err)

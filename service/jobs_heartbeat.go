@@ -108,9 +108,13 @@ func (h *heartbeat) run(ctx context.Context, every time.Duration) {
 // or running: TouchJob); false when the record was ended by another
 // process (the job is then cancelled and beats no more). A heartbeat
 // writes nothing else, so it can run alongside a batch's transaction
-// without ever writing older counts.
+// without ever writing older counts. Each beat has half the stale-after
+// as its timeout, so a store that does not answer cannot block stop (nor
+// the job's final write) for longer.
 func (h *heartbeat) beat(ctx context.Context) bool {
-	alive, err := h.s.store.TouchJob(ctx, h.id, h.s.now())
+	bctx, cancel := context.WithTimeout(ctx, h.s.JobStaleAfter()/2)
+	defer cancel()
+	alive, err := h.s.store.TouchJob(bctx, h.id, h.s.now())
 	if err != nil {
 		h.s.log.WarnContext(ctx, "job heartbeat", "job", h.id, "err", err)
 		return true

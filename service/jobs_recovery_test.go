@@ -29,7 +29,7 @@ type jobEnv struct {
 	log   *jobLog
 }
 
-func newJobEnv(t *testing.T, url string, wrap func(*db.DB) service.Store) *jobEnv {
+func newJobEnv(t *testing.T, url string, staleAfter time.Duration, wrap func(*db.DB) service.Store) *jobEnv {
 	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, url)
@@ -40,7 +40,7 @@ func newJobEnv(t *testing.T, url string, wrap func(*db.DB) service.Store) *jobEn
 		st = wrap(store)
 	}
 	e := &jobEnv{store: store, clk: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), log: &jobLog{}}
-	e.svc = service.New(st, nil, nil, nil, service.Config{Now: e.clk.Now, Logger: slog.New(e.log)})
+	e.svc = service.New(st, nil, nil, nil, service.Config{Now: e.clk.Now, Logger: slog.New(e.log), JobStaleAfter: staleAfter})
 	if _, err := e.svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func (e *jobEnv) waitFinished(t *testing.T, id string) map[string]slog.Value {
 func TestJobPendingFailsStaleJobsHoldingSlots(t *testing.T) {
 	stores(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		e := newJobEnv(t, url, nil)
+		e := newJobEnv(t, url, 0, nil)
 		var dead []string
 		for i := range service.MaxConcurrentJobs {
 			now := e.clk.Now()
@@ -151,7 +151,7 @@ func TestJobFinalWriteRetried(t *testing.T) {
 			stores(t, func(t *testing.T, url string) {
 				ctx := context.Background()
 				var fs *finalWriteStore
-				e := newJobEnv(t, url, func(d *db.DB) service.Store { fs = &finalWriteStore{DB: d, err: tc.err}; return fs })
+				e := newJobEnv(t, url, 0, func(d *db.DB) service.Store { fs = &finalWriteStore{DB: d, err: tc.err}; return fs })
 				j, err := e.svc.StartImportFile(ctx, "imp", importFile(t, 3), false)
 				testenv.NoError(t, err)
 				fin := e.waitFinished(t, j.ID)
@@ -168,4 +168,54 @@ func TestJobFinalWriteRetried(t *testing.T) {
 			})
 		})
 	}
+}
+
+// hangingTouchStore is a store whose TouchJob never answers (a network
+// blackhole) until its context ends; its import batches wait for a
+// heartbeat to be hanging, so the job ends while one is.
+type hangingTouchStore struct {
+	*db.DB
+	once     sync.Once
+	hanging  chan struct{}
+	mu       sync.Mutex
+	deadline bool // a hanging TouchJob ended by its deadline
+}
+
+func (s *hangingTouchStore) TouchJob(ctx context.Context, id string, now time.Time) (bool, error) {
+	s.once.Do(func() { close(s.hanging) })
+	<-ctx.Done()
+	s.mu.Lock()
+	s.deadline = s.deadline || errors.Is(ctx.Err(), context.DeadlineExceeded)
+	s.mu.Unlock()
+	return false, ctx.Err()
+}
+
+func (s *hangingTouchStore) WithImportTx(ctx context.Context, fn func(tx service.ImportQueries) error) error {
+	<-s.hanging
+	return s.DB.WithImportTx(ctx, fn)
+}
+
+// A heartbeat whose store does not answer times out: the job still
+// finishes and records its outcome (stop does not wait forever).
+func TestJobHeartbeatTimesOut(t *testing.T) {
+	stores(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		var hs *hangingTouchStore
+		e := newJobEnv(t, url, staleAfter, func(d *db.DB) service.Store {
+			hs = &hangingTouchStore{DB: d, hanging: make(chan struct{})}
+			return hs
+		})
+		j, err := e.svc.StartImportFile(ctx, "imp", importFile(t, 3), false)
+		testenv.NoError(t, err)
+		e.waitFinished(t, j.ID)
+		got, err := e.store.JobByID(ctx, j.ID)
+		if err != nil || got.Status != service.JobCompleted || got.Inserted != 3 {
+			t.Fatalf("job = %+v, %v; want completed with 3 inserted", got, err)
+		}
+		hs.mu.Lock()
+		defer hs.mu.Unlock()
+		if !hs.deadline {
+			t.Error("no hanging heartbeat ended by its deadline")
+		}
+	})
 }
