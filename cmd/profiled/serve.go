@@ -62,21 +62,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
-	cfg.JobStaleAfter = service.DefaultJobStaleAfter
-	if v := os.Getenv("PROFILED_JOB_STALE_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("PROFILED_JOB_STALE_AFTER=%q is not a duration (e.g. 30s, 2m): %w", v, err)
-		}
-		cfg.JobStaleAfter = d
+	staleAfter, err := jobStaleAfterFlag(fs)
+	if err != nil {
+		return err
 	}
-	fs.DurationVar(&cfg.JobStaleAfter, "job-stale-after", cfg.JobStaleAfter, "how long an import/export job's record may go without a heartbeat before the job is marked failed (interrupted); at least 1s")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	// Checked here, before the store is opened (service.New would panic).
-	if err := service.ValidateJobStaleAfter(cfg.JobStaleAfter); err != nil {
-		return fmt.Errorf("--job-stale-after / PROFILED_JOB_STALE_AFTER: %w", err)
+	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
+		return err
 	}
 	log := newLogger(stderr)
 	cfg.Logger = log
@@ -117,6 +111,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// jobStaleAfterFlag defines --job-stale-after on fs, defaulting to
+// PROFILED_JOB_STALE_AFTER (or service.DefaultJobStaleAfter); it fails
+// when that variable is not a duration. Once fs is parsed, get returns the
+// setting, or an error naming it when service.ValidateJobStaleAfter
+// refuses it (checked before the store is opened: service.New would
+// panic). Every command that runs jobs uses it (serve, users import and
+// export): processes sharing a store should agree on it.
+func jobStaleAfterFlag(fs *flag.FlagSet) (get func() (time.Duration, error), err error) {
+	d := service.DefaultJobStaleAfter
+	if v := os.Getenv("PROFILED_JOB_STALE_AFTER"); v != "" {
+		if d, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("PROFILED_JOB_STALE_AFTER=%q is not a duration (e.g. 30s, 2m): %w", v, err)
+		}
+	}
+	p := fs.Duration("job-stale-after", d, "how long an import/export job's record may go without a heartbeat before the job is marked failed (interrupted); at least 1s")
+	return func() (time.Duration, error) {
+		if err := service.ValidateJobStaleAfter(*p); err != nil {
+			return 0, fmt.Errorf("--job-stale-after / PROFILED_JOB_STALE_AFTER: %w", err)
+		}
+		return *p, nil
+	}, nil
 }
 
 // app is the wired service.

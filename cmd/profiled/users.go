@@ -50,7 +50,8 @@ func parseWithPositional(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // openService opens the store and a service on it for a CLI job, and
 // fails the jobs a dead process left running.
-func openService(ctx context.Context, dbURL string, stderr io.Writer) (*service.Service, func(), error) {
+// staleAfter is the job stale-after (--job-stale-after).
+func openService(ctx context.Context, dbURL string, staleAfter time.Duration, stderr io.Writer) (*service.Service, func(), error) {
 	store, err := db.Open(ctx, dbURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
@@ -61,7 +62,7 @@ func openService(ctx context.Context, dbURL string, stderr io.Writer) (*service.
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := service.New(store, hasher, nil, nil, service.Config{Logger: log})
+	svc := service.New(store, hasher, nil, nil, service.Config{Logger: log, JobStaleAfter: staleAfter})
 	if n, err := svc.RecoverJobs(ctx); err != nil {
 		store.Close()
 		return nil, nil, err
@@ -77,15 +78,23 @@ func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	conn := fs.String("connection", "", "the connection to import into (required)")
 	upsert := fs.Bool("upsert", false, "update users whose email the connection already has")
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
+	staleAfterOf, err := jobStaleAfterFlag(fs)
+	if err != nil {
+		return err
+	}
 	pos, err := parseWithPositional(fs, args)
 	if err != nil {
 		return errUsage
 	}
+	staleAfter, err := staleAfterOf()
+	if err != nil {
+		return err
+	}
 	if len(pos) != 1 || *conn == "" {
-		fmt.Fprintln(stderr, "usage: profiled users import FILE --connection NAME [--upsert] [--db URL]")
+		fmt.Fprintln(stderr, "usage: profiled users import FILE --connection NAME [--upsert] [--db URL] [--job-stale-after D]")
 		return errUsage
 	}
-	svc, closeStore, err := openService(ctx, *dbURL, stderr)
+	svc, closeStore, err := openService(ctx, *dbURL, staleAfter, stderr)
 	if err != nil {
 		return err
 	}
@@ -127,12 +136,20 @@ func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fields := fs.String("fields", "", "comma-separated fields, e.g. email,name,user_metadata.lang (default: every importable field; required for csv)")
 	out := fs.String("o", "", "the file to write (required)")
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
+	staleAfterOf, err := jobStaleAfterFlag(fs)
+	if err != nil {
+		return err
+	}
 	pos, err := parseWithPositional(fs, args)
 	if err != nil {
 		return errUsage
 	}
+	staleAfter, err := staleAfterOf()
+	if err != nil {
+		return err
+	}
 	if len(pos) != 0 || *out == "" {
-		fmt.Fprintln(stderr, "usage: profiled users export --connection NAME --format ndjson|csv [--fields a,b] -o OUT [--db URL]")
+		fmt.Fprintln(stderr, "usage: profiled users export --connection NAME --format ndjson|csv [--fields a,b] -o OUT [--db URL] [--job-stale-after D]")
 		return errUsage
 	}
 	var list []string
@@ -141,7 +158,7 @@ func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			list = append(list, f)
 		}
 	}
-	svc, closeStore, err := openService(ctx, *dbURL, stderr)
+	svc, closeStore, err := openService(ctx, *dbURL, staleAfter, stderr)
 	if err != nil {
 		return err
 	}
