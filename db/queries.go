@@ -276,6 +276,14 @@ const connectionReadColumns = `name, strategy, import_mode, sync_user_profile, a
 
 const (
 	qConnectionByName = `SELECT ` + connectionReadColumns + ` FROM connections WHERE name = ?`
+	// MySQL only; SQLite transactions hold the write lock from BEGIN
+	// (IMMEDIATE), so a plain read in one is already serialized.
+	qConnectionByNameForUpdate = qConnectionByName + ` FOR UPDATE`
+	qConnectionByNameForShare  = qConnectionByName + ` LOCK IN SHARE MODE`
+	// qConnectionInUse: does the connection have a user, or a pending or
+	// running import job (whose rows are not all written yet)?
+	qConnectionInUse = `SELECT (EXISTS (SELECT 1 FROM users WHERE connection = ?)
+	OR EXISTS (SELECT 1 FROM jobs WHERE connection = ? AND type = 'import' AND status IN ('pending', 'running'))) AS in_use`
 	qConnections      = `SELECT ` + connectionReadColumns + ` FROM connections ORDER BY name`
 	qConnectionScript = `SELECT script FROM connections WHERE name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
@@ -368,6 +376,40 @@ func (q *queries) ConnectionByName(ctx context.Context, name string) (service.Co
 		return service.Connection{}, translate(err, fmt.Sprintf("connection %q", name), "connections")
 	}
 	return row.connection()
+}
+
+// ConnectionByNameForUpdate: see service.Queries.
+func (q *queries) ConnectionByNameForUpdate(ctx context.Context, name string) (service.Connection, error) {
+	return q.lockedConnection(ctx, name, qConnectionByNameForUpdate, "for update")
+}
+
+// ConnectionByNameForShare: see service.Queries.
+func (q *queries) ConnectionByNameForShare(ctx context.Context, name string) (service.Connection, error) {
+	return q.lockedConnection(ctx, name, qConnectionByNameForShare, "for share")
+}
+
+// lockedConnection reads a connection through the writer (the
+// transaction), with lockedQuery on MySQL; on SQLite the transaction took
+// the database's write lock at BEGIN, so the plain read is as good.
+func (q *queries) lockedConnection(ctx context.Context, name, lockedQuery, mode string) (service.Connection, error) {
+	query := qConnectionByName
+	if q.dialect == DialectMySQL {
+		query = lockedQuery
+	}
+	var row connectionRow
+	if err := q.w.get(ctx, &row, query, name); err != nil {
+		return service.Connection{}, translate(err, fmt.Sprintf("connection %q %s", name, mode), "connections")
+	}
+	return row.connection()
+}
+
+// ConnectionInUse: see service.Queries.
+func (q *queries) ConnectionInUse(ctx context.Context, name string) (bool, error) {
+	var inUse bool
+	if err := q.w.get(ctx, &inUse, qConnectionInUse, name, name); err != nil {
+		return false, translate(err, fmt.Sprintf("users and imports of connection %q", name), "connections")
+	}
+	return inUse, nil
 }
 
 func (q *queries) Connections(ctx context.Context) ([]service.Connection, error) {

@@ -12,6 +12,9 @@ import (
 //
 //   - only a caller holding every scope in a connection's list may set or
 //     change it (CanGrantAdminScopes): nobody grants more than they hold;
+//   - scopes are added only while it has no user and no import in
+//     progress (CanAddAdminScopes): a grant must not reach accounts that
+//     joined before it, without its safeguards;
 //   - nobody signs up on it (CanSignup);
 //   - management writes on its users — create, update, password, email
 //     verification, delete, import — need every scope it grants
@@ -125,6 +128,48 @@ func CanGrantAdminScopes(caller Caller, scopes []Scope) error {
 			"granting adminScopes needs every scope granted, and this token lacks %s", scopeList(miss))
 	}
 	return nil
+}
+
+// AddedScopes lists, in the order of scopes, the scopes of scopes that old
+// lacks: what changing a connection's adminScopes from old to scopes
+// grants anew.
+func AddedScopes(old, scopes []Scope) []Scope {
+	var out []Scope
+	for _, s := range scopes {
+		found := false
+		for _, o := range old {
+			if o == s {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// CanAddAdminScopes decides whether connection c may grant the scopes
+// added (AddedScopes) to its users, given whether it is in use (has a
+// user, or a pending or running import). A grant reaches the users a
+// connection already has, and those joined without the grant's
+// safeguards: anyone could sign up, or be created or given a password by a
+// caller holding only create:users or update:users. So adding a scope is
+// refused, whoever asks, once the connection is in use — with
+// ReasonForbidden (field FieldAdminScopes): the request is well formed,
+// the connection's state forbids it, and no other input on this
+// connection would be accepted. Removing scopes, and creating a
+// connection with scopes (it has no user yet), are always allowed.
+func CanAddAdminScopes(c Connection, added []Scope, inUse bool) error {
+	if len(added) == 0 || !inUse {
+		return nil
+	}
+	return refuse(ReasonForbidden, FieldAdminScopes,
+		"connection %q already has users (or an import in progress); adding %s to its adminScopes would make administrators of accounts "+
+			"that joined without that grant's safeguards. Create a new connection for admins (with the adminScopes they need) and create "+
+			"their users there; removing adminScopes is always allowed",
+		c.Name, scopeList(added))
 }
 
 // CanManageUsersOf decides whether a management caller may write a user of

@@ -81,17 +81,32 @@ func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, 
 
 // UpdateConnection changes a connection's settings on behalf of caller:
 // BAD_USER_INPUT for an invalid value, FORBIDDEN when a changed adminScopes
-// names a scope the caller does not hold. Nothing changes on an error.
+// names a scope the caller does not hold, or adds a scope while the
+// connection has users or an import in progress (policy.CanAddAdminScopes).
+// Nothing changes on an error.
 func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, name string, spec ConnectionSpec) (Connection, error) {
 	var out Connection
 	err := s.store.WithTx(ctx, func(tx Queries) error {
-		c, err := tx.ConnectionByName(ctx, name)
+		// Locked until the end: this transaction writes every column back,
+		// and must neither undo a concurrent change (a revoked scope) nor
+		// count users a concurrent signup is adding.
+		c, err := tx.ConnectionByNameForUpdate(ctx, name)
 		if err != nil {
 			return storeErr("connection", err)
 		}
+		old := c.AdminScopes
 		spec.Strategy = c.Strategy
 		if err := applyConnectionSpec(&c, caller, spec); err != nil {
 			return err
+		}
+		if added := policy.AddedScopes(old, c.AdminScopes); len(added) > 0 {
+			inUse, err := tx.ConnectionInUse(ctx, name)
+			if err != nil {
+				return storeErr("connection", err)
+			}
+			if err := policy.CanAddAdminScopes(c.Connection, added, inUse); err != nil {
+				return err
+			}
 		}
 		c.UpdatedAt = s.now()
 		if err := tx.UpdateConnection(ctx, c); err != nil {
@@ -129,7 +144,7 @@ func (s *Service) SetConnectionScript(ctx context.Context, name string, wasm []b
 	sum := sha256.Sum256(wasm)
 	var out Connection
 	err = s.store.WithTx(ctx, func(tx Queries) error {
-		c, err := tx.ConnectionByName(ctx, name)
+		c, err := tx.ConnectionByNameForUpdate(ctx, name)
 		if err != nil {
 			return storeErr("connection", err)
 		}

@@ -108,6 +108,25 @@ type Queries interface {
 	// (Script) are not read — they can be megabytes and connections are
 	// read on every login; ScriptSHA256 tells whether one is set.
 	ConnectionByName(ctx context.Context, name string) (Connection, error)
+	// ConnectionByNameForUpdate is ConnectionByName inside a transaction
+	// that will write the connection: it locks the row until the
+	// transaction ends (SELECT ... FOR UPDATE on MySQL; SQLite transactions
+	// hold the write lock from BEGIN), so no concurrent update is lost or
+	// undone by this one's write of every column.
+	ConnectionByNameForUpdate(ctx context.Context, name string) (Connection, error)
+	// ConnectionByNameForShare is ConnectionByName inside a transaction
+	// that adds users to the connection: it reads the latest committed row
+	// and holds a shared lock on it until the transaction ends (LOCK IN
+	// SHARE MODE on MySQL; plain on SQLite, serialized at BEGIN), so a
+	// concurrent ConnectionByNameForUpdate waits for this transaction, and
+	// this read waits for that one.
+	ConnectionByNameForShare(ctx context.Context, name string) (Connection, error)
+	// ConnectionInUse reports whether the connection has any user or any
+	// pending or running import job. In a transaction that first took the
+	// connection with ConnectionByNameForUpdate, the answer holds until it
+	// ends: the writers of users take the connection with
+	// ConnectionByNameForShare, and an import checks it on every batch.
+	ConnectionInUse(ctx context.Context, name string) (bool, error)
 	// ConnectionScript returns the connection's module bytes (nil when
 	// none); ErrNotFound when there is no such connection.
 	ConnectionScript(ctx context.Context, name string) ([]byte, error)

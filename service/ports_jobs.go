@@ -111,6 +111,9 @@ type ImportQueries interface {
 	// verification, names, nickname, picture, metadata, password hash and
 	// updated_at) on the user with u.ID; ErrNotFound when absent.
 	UpdateImportedUser(ctx context.Context, u policy.User) error
+	// ConnectionByNameForShare is Queries.ConnectionByNameForShare in the
+	// batch's transaction.
+	ConnectionByNameForShare(ctx context.Context, name string) (Connection, error)
 	// SaveJobProgress is JobStore.SaveJobProgress inside the transaction,
 	// so a job's counts always match the rows committed. Its ErrJobEnded
 	// (the job was ended elsewhere meanwhile) must end the transaction

@@ -143,7 +143,9 @@ func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{store: store, hasher: hasher, tokens: tokens, scripts: scripts, cfg: cfg, log: cfg.Logger}
+	// importGuard: imports started by StartImportAs check their starter
+	// against the connection in every batch.
+	return &Service{store: importGuard{Store: store, now: cfg.Now}, hasher: hasher, tokens: tokens, scripts: scripts, cfg: cfg, log: cfg.Logger}
 }
 
 // DefaultAdminTokenTTL is the lifetime of the management token an admin

@@ -140,8 +140,25 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 	}
 	u = policy.NewLocalUser(policy.UserIDFor(conn.Name, newObjectID()), conn.Connection, in, s.now())
 	u.PasswordHash = hash
-	if err := s.store.InsertUser(ctx, u); err != nil {
-		return policy.User{}, storeErr("user", err)
+	// Decide again on the connection as it is when the user is written, and
+	// hold it (shared) until then: a grant of admin scopes committed since
+	// the first read must refuse this user, and a grant in progress waits
+	// for this insert, then finds the connection in use.
+	err = s.store.WithTx(ctx, func(tx Queries) error {
+		c, err := tx.ConnectionByNameForShare(ctx, connection)
+		if err != nil {
+			return connectionErr(err)
+		}
+		if err := authorize(c.Connection); err != nil {
+			return err
+		}
+		if err := tx.InsertUser(ctx, u); err != nil {
+			return storeErr("user", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return policy.User{}, err
 	}
 	return u, nil
 }
