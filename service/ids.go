@@ -27,6 +27,9 @@ func newObjectID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// newUserIDSource makes the id source of a new user (tests replace it).
+var newUserIDSource = newObjectID
+
 var (
 	objectIDProcess [5]byte
 	objectIDCounter atomic.Uint32

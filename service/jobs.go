@@ -440,7 +440,7 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 	}
 	src := rec.UserID
 	if src == "" {
-		src = newObjectID()
+		src = newUserIDSource()
 	}
 	u := policy.NewLocalUser(policy.UserIDFor(conn.Name, src), conn.Connection, rec.User, s.now())
 	u.PhoneVerified = rec.PhoneVerified

@@ -138,8 +138,12 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 			return policy.User{}, storeErr("password", err)
 		}
 	}
-	u = policy.NewLocalUser(policy.UserIDFor(conn.Name, newObjectID()), conn.Connection, in, s.now())
-	u.PasswordHash = hash
+	newUser := func() policy.User {
+		u := policy.NewLocalUser(policy.UserIDFor(conn.Name, newUserIDSource()), conn.Connection, in, s.now())
+		u.PasswordHash = hash
+		return u
+	}
+	u = newUser()
 	// Decide again on the connection as it is when the user is written, and
 	// hold it (shared) until then: a grant of admin scopes committed since
 	// the first read must refuse this user, and a grant in progress waits
@@ -151,6 +155,21 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 		}
 		if err := authorize(c.Connection); err != nil {
 			return err
+		}
+		// Ids are predictable (ObjectIds) and an import may bring its own:
+		// one already taken is replaced, not reported as USER_EXISTS.
+		for tries := 1; ; tries++ {
+			_, err := tx.UserByID(ctx, u.ID)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return storeErr("user", err)
+			}
+			if tries == 3 {
+				return &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("three new user ids were taken (last %q)", u.ID)}
+			}
+			u = newUser()
 		}
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return storeErr("user", err)
