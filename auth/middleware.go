@@ -29,9 +29,13 @@ type requestAuth struct {
 // context for CallerFrom and ClientFrom. It never rejects a request: no
 // header means anonymous, and a bad header or token is kept for the
 // resolvers to answer UNAUTHENTICATED (signup and login need no token).
-func Middleware(k *Keyring) func(http.Handler) http.Handler {
+func Middleware(k *Keyring, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	if k == nil {
 		panic("auth.Middleware: nil Keyring")
+	}
+	var o middlewareOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +51,11 @@ func Middleware(k *Keyring) func(http.Handler) http.Handler {
 			default:
 				if tok, ok := bearer(values[0]); ok {
 					ra.caller, ra.err = k.Verify(tok)
+					if ra.err == nil && o.recheck != nil && !ra.caller.Self {
+						if err := o.recheck(r.Context(), ra.caller); err != nil {
+							ra.caller, ra.err = policy.Caller{}, &TokenError{Reason: ReasonRevoked, Detail: err.Error()}
+						}
+					}
 				} else {
 					ra.err = refuse(ReasonBadHeader)
 				}
@@ -138,4 +147,20 @@ func truncate(s string, n int) string {
 	}
 	// Drop a UTF-8 sequence cut in half (and any other invalid bytes).
 	return strings.ToValidUTF8(s[:n], "")
+}
+
+// MiddlewareOption configures Middleware.
+type MiddlewareOption func(*middlewareOptions)
+
+type middlewareOptions struct {
+	recheck func(ctx context.Context, c policy.Caller) error
+}
+
+// Recheck has Middleware call check on every valid management token, after
+// its signature and claims: an error refuses the token (UNAUTHENTICATED,
+// ReasonRevoked, the error's text as the detail). It lets tokens issued to
+// a person — an admin connection's user — die with that person's rights,
+// not at their expiry.
+func Recheck(check func(ctx context.Context, c policy.Caller) error) MiddlewareOption {
+	return func(o *middlewareOptions) { o.recheck = check }
 }

@@ -55,15 +55,23 @@ const (
 	ReasonAudience    Reason = "wrong audience"
 	ReasonClaims      Reason = "missing or invalid claims"
 	ReasonTokenType   Reason = "not an access token"
+	ReasonRevoked     Reason = "token revoked"
 )
 
 // TokenError is a refused token (or Authorization header). Its message is
 // "unauthenticated: <reason>" and nothing more.
 type TokenError struct {
 	Reason Reason
+	// Detail, for ReasonRevoked, says why (safe to show the token's holder).
+	Detail string
 }
 
-func (e *TokenError) Error() string { return "unauthenticated: " + string(e.Reason) }
+func (e *TokenError) Error() string {
+	if e.Detail != "" {
+		return "unauthenticated: " + string(e.Reason) + ": " + e.Detail
+	}
+	return "unauthenticated: " + string(e.Reason)
+}
 
 // Is makes errors.Is(err, ErrUnauthenticated) true.
 func (e *TokenError) Is(target error) bool { return target == ErrUnauthenticated }

@@ -20,6 +20,7 @@ import (
 	"github.com/profiled/profiled/auth"
 	"github.com/profiled/profiled/dashboard"
 	"github.com/profiled/profiled/graph"
+	"github.com/profiled/profiled/policy"
 	"github.com/profiled/profiled/service"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	Limits       graph.Limits
 	// Extra handlers mounted as they are (e.g. the dashboard at /dashboard/).
 	Extra map[string]http.Handler
+	// RecheckManagement, when set, is asked about every valid management
+	// token on every request (auth.Recheck); service.RecheckManagementCaller
+	// makes admin users' tokens die with their rights.
+	RecheckManagement func(ctx context.Context, c policy.Caller) error
 }
 
 // New returns the service's HTTP handler.
@@ -88,7 +93,11 @@ func New(o Options) http.Handler {
 	for p, h := range o.Extra {
 		mux.Handle(p, h)
 	}
-	return m.instrument(o.Logger, auth.Middleware(o.Keyring)(mux))
+	var authOpts []auth.MiddlewareOption
+	if o.RecheckManagement != nil {
+		authOpts = append(authOpts, auth.Recheck(o.RecheckManagement))
+	}
+	return m.instrument(o.Logger, auth.Middleware(o.Keyring, authOpts...)(mux))
 }
 
 // maxUploadBytes bounds a multipart request (a script module or an import

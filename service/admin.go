@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/profiled/profiled/policy"
@@ -114,4 +115,42 @@ func (t guardedImportTx) SaveJobProgress(ctx context.Context, j Job) error {
 		return errImportRefused
 	}
 	return t.ImportQueries.SaveJobProgress(ctx, j)
+}
+
+// RecheckManagementCaller decides whether a valid management token is
+// still good. Tokens issued to an admin connection's user (subject
+// ManagementSubject(id)) carry that user's rights at login; they stop
+// working as soon as the user is deleted or blocked, or their connection no
+// longer grants every scope the token carries — not an hour later at
+// expiry. Other management tokens (operators' `profiled token create`) are
+// not tied to a user and pass. A store error refuses the token too (fail
+// closed).
+func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) error {
+	id, ok := strings.CutPrefix(c.Subject, managementSubjectPrefix)
+	if !ok {
+		return nil
+	}
+	u, err := s.store.UserByID(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return errors.New("its user no longer exists")
+	case err != nil:
+		return errors.New("its user could not be checked")
+	case u.Blocked:
+		return errors.New("its user is blocked")
+	}
+	conn, err := s.store.ConnectionByName(ctx, u.Connection)
+	if err != nil {
+		return errors.New("its user's connection could not be checked")
+	}
+	granted := map[policy.Scope]bool{}
+	for _, sc := range conn.AdminScopes {
+		granted[sc] = true
+	}
+	for sc, on := range c.Scopes {
+		if on && !granted[sc] {
+			return fmt.Errorf("connection %q no longer grants %s", conn.Name, sc)
+		}
+	}
+	return nil
 }

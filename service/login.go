@@ -27,7 +27,9 @@ type AuthResult struct {
 
 // ManagementSubject is the subject of the management token issued to the
 // user with this id when they log in on an admin connection.
-func ManagementSubject(userID string) string { return "user:" + userID }
+func ManagementSubject(userID string) string { return managementSubjectPrefix + userID }
+
+const managementSubjectPrefix = "user:"
 
 // Login authenticates a user of a connection.
 //

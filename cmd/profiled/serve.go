@@ -177,6 +177,9 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		Keyring:  keyring,
 		Store:    store,
 		Logger:   log,
+		// Admin users' tokens die with their rights (blocked, deleted,
+		// scopes withdrawn), not at expiry.
+		RecheckManagement: a.svc.RecheckManagementCaller,
 	})
 	return a, nil
 }

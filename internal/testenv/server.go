@@ -80,10 +80,11 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	}
 	svc := service.New(store, hasher, keyring, opts.Scripts, cfg)
 	var h http.Handler = server.New(server.Options{
-		Resolver: &gql.Resolver{Service: svc, Logger: cfg.Logger},
-		Keyring:  keyring,
-		Store:    store,
-		Logger:   cfg.Logger,
+		Resolver:          &gql.Resolver{Service: svc, Logger: cfg.Logger},
+		Keyring:           keyring,
+		Store:             store,
+		Logger:            cfg.Logger,
+		RecheckManagement: svc.RecheckManagementCaller,
 	})
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
