@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/profiled/profiled/service"
 )
@@ -143,6 +144,47 @@ func BenchmarkSQLitePools(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkEventsOfAPage compares reading the newest 6 events of each of
+// 50 users (a users page showing each user's history) with one query per
+// user (EventsByUser, what User.logs did alone) and with one window query
+// (EventsByUsers, what its dataloader does). Each user has 20 events.
+//
+//	go test -run '^$' -bench EventsOfAPage -benchtime 200x ./db/
+func BenchmarkEventsOfAPage(b *testing.B) {
+	for _, s := range benchStores {
+		b.Run(s.name, func(b *testing.B) {
+			d := s.open(b)
+			ids := make([]string, 50)
+			for u := range ids {
+				ids[u] = fmt.Sprintf("user-%05d", u)
+				for e := range 20 {
+					if err := d.InsertEvent(ctx, service.Event{ID: fmt.Sprintf("ev-%05d-%03d", u, e), Time: µs(t0).Add(time.Duration(e) * time.Minute), Type: "login", UserID: ids[u]}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			var perUser, batched time.Duration
+			for b.Loop() {
+				start := time.Now()
+				for _, id := range ids {
+					if _, err := d.EventsByUser(ctx, id, service.ListEventsParams{Limit: 6}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perUser += time.Since(start)
+				start = time.Now()
+				if _, err := d.EventsByUsers(ctx, ids, 6); err != nil {
+					b.Fatal(err)
+				}
+				batched += time.Since(start)
+			}
+			b.ReportMetric(float64(perUser.Microseconds())/float64(b.N), "per-user-µs/page")
+			b.ReportMetric(float64(batched.Microseconds())/float64(b.N), "batched-µs/page")
+			b.ReportMetric(float64(perUser)/float64(batched), "x_faster")
 		})
 	}
 }

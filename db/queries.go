@@ -541,9 +541,58 @@ func (q *queries) EventsByUser(ctx context.Context, userID string, p service.Lis
 	}
 	out := make([]service.Event, len(rows))
 	for i, r := range rows {
-		out[i] = service.Event{
-			ID: r.ID, Time: r.Time.Time, Type: r.Type, UserID: r.UserID, Connection: r.Connection,
-			IP: r.IP, UserAgent: r.UserAgent, Success: r.Success, Detail: r.Detail,
+		out[i] = r.event()
+	}
+	return out, nil
+}
+
+func (r eventRow) event() service.Event {
+	return service.Event{
+		ID: r.ID, Time: r.Time.Time, Type: r.Type, UserID: r.UserID, Connection: r.Connection,
+		IP: r.IP, UserAgent: r.UserAgent, Success: r.Success, Detail: r.Detail,
+	}
+}
+
+// maxEventsUsers bounds the users of one EventsByUsers statement.
+const maxEventsUsers = 500
+
+// EventsByUsers returns the newest limit events of each user, newest
+// first. On MySQL it is one statement per maxEventsUsers users: a window
+// function numbers each user's events (through idx_events_user_id_id) and
+// keeps the first limit, one round trip instead of one per user. On SQLite
+// there is no round trip to save and the window costs more than the
+// separate cached LIMIT queries (BenchmarkEventsOfAPage: 3.1 ms vs 1.2 ms
+// for 50 users), so it runs those.
+func (q *queries) EventsByUsers(ctx context.Context, userIDs []string, limit int) (map[string][]service.Event, error) {
+	out := make(map[string][]service.Event, len(userIDs))
+	if q.dialect == DialectSQLite {
+		for _, id := range userIDs {
+			es, err := q.EventsByUser(ctx, id, service.ListEventsParams{Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			if len(es) > 0 {
+				out[id] = es
+			}
+		}
+		return out, nil
+	}
+	for len(userIDs) > 0 {
+		chunk := userIDs[:min(len(userIDs), maxEventsUsers)]
+		userIDs = userIDs[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		args = append(args, pageSize(limit))
+		query := `SELECT ` + eventColumns + ` FROM (SELECT ` + eventColumns + `, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn
+			FROM events WHERE user_id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)) AS e WHERE rn <= ? ORDER BY user_id, id DESC`
+		var rows []eventRow
+		if err := q.searchRunner().sel(ctx, &rows, query, args...); err != nil {
+			return nil, translate(err, fmt.Sprintf("events of %d users", len(chunk)), "events")
+		}
+		for _, r := range rows {
+			out[r.UserID] = append(out[r.UserID], r.event())
 		}
 	}
 	return out, nil

@@ -459,6 +459,24 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		must(t, err)
 		mustEqual(t, len(none), 0)
 
+		// Several users' newest events in one query.
+		byUser, err := d.EventsByUsers(ctx, []string{"u1", "u2", "nobody"}, 3)
+		must(t, err)
+		mustEqual(t, len(byUser), 2)
+		mustEqual(t, byUser["u1"], []service.Event{all[6], all[5], all[4]})
+		mustEqual(t, len(byUser["u2"]), 1)
+		mustEqual(t, byUser["u2"][0].ID, "ev-100")
+		// More users than one statement takes.
+		many := []string{"u2"}
+		for i := range 2*maxEventsUsers + 3 {
+			many = append(many, fmt.Sprintf("ghost-%d", i))
+		}
+		many = append(many, "u1")
+		byUser, err = d.EventsByUsers(ctx, many, 2)
+		must(t, err)
+		mustEqual(t, len(byUser), 2)
+		mustEqual(t, byUser["u1"], []service.Event{all[6], all[5]})
+
 		// Retention: events strictly older than the cut.
 		n, err := d.DeleteEventsBefore(ctx, t0.Add(2*time.Hour))
 		must(t, err)

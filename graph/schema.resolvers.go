@@ -302,8 +302,15 @@ func (r *userResolver) Logs(ctx context.Context, obj *model.User, first *int, af
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "first", Message: "first must be between 1 and 100"}
 		}
 	}
-	events, more, err := r.Service.Logs(ctx, obj.U.ID, before, n)
-	if err != nil {
+	var events []service.Event
+	var more bool
+	if before == "" {
+		page, err := r.firstLogs(ctx, obj.U.ID, n)
+		if err != nil {
+			return nil, err
+		}
+		events, more = page.Events, page.More
+	} else if events, more, err = r.Service.Logs(ctx, obj.U.ID, before, n); err != nil {
 		return nil, err
 	}
 	out := &model.LogConnection{Edges: make([]model.LogEdge, len(events)), PageInfo: &model.PageInfo{HasNextPage: more}}

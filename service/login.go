@@ -395,6 +395,37 @@ func (s *Service) Logs(ctx context.Context, userID, before string, limit int) ([
 	return es, false, nil
 }
 
+// LogsPage is the first page of one user's events.
+type LogsPage struct {
+	Events []Event
+	More   bool // there are older events
+}
+
+// FirstLogs is Logs' first page (no cursor) for several users at once, in
+// one store query: what a list of users showing each one's history needs.
+func (s *Service) FirstLogs(ctx context.Context, userIDs []string, limit int) (map[string]LogsPage, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		return nil, &Error{Code: CodeBadUserInput, Field: "first", Message: fmt.Sprintf("first must be between 1 and %d", MaxPageSize)}
+	}
+	byUser, err := s.store.EventsByUsers(ctx, userIDs, limit+1)
+	if err != nil {
+		return nil, storeErr("events", err)
+	}
+	out := make(map[string]LogsPage, len(userIDs))
+	for _, id := range userIDs {
+		es := byUser[id]
+		if len(es) > limit {
+			out[id] = LogsPage{Events: es[:limit], More: true}
+		} else {
+			out[id] = LogsPage{Events: es}
+		}
+	}
+	return out, nil
+}
+
 // PurgeEvents deletes events past the retention window.
 func (s *Service) PurgeEvents(ctx context.Context) (int64, error) {
 	return s.store.DeleteEventsBefore(ctx, s.now().Add(-s.cfg.EventRetention))

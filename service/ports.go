@@ -148,6 +148,9 @@ type Queries interface {
 	// EventsByUser lists a user's events newest first; Before is an
 	// exclusive cursor (an event ID) or "".
 	EventsByUser(ctx context.Context, userID string, p ListEventsParams) ([]Event, error)
+	// EventsByUsers returns, for each of the users, their newest limit
+	// events newest first (a user without events is absent from the map).
+	EventsByUsers(ctx context.Context, userIDs []string, limit int) (map[string][]Event, error)
 	// DeleteEventsBefore removes events older than t (retention).
 	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
 
