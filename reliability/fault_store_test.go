@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/client"
+	"github.com/profiled/profiled/internal/testenv"
 )
 
 // requestDeadline is the longest any request may take, outage or not: a
@@ -73,8 +74,12 @@ func (l *faultLoad) record(k opKind, err error, lat time.Duration) bool {
 	ph[k].failed.Add(1)
 	c := code(err)
 	l.codes[k.String()+": "+c]++
-	if !acceptableOutage[c] {
+	switch {
+	case !acceptableOutage[c]:
 		l.badCodes = append(l.badCodes, fmt.Sprintf("%s: %s (%v)", k, c, err))
+	case c == "INTERNAL" && !testenv.Retryable(err):
+		// The store being down must read as such (extensions.retryable).
+		l.badCodes = append(l.badCodes, fmt.Sprintf("%s: INTERNAL without retryable (%v)", k, err))
 	}
 	return false
 }

@@ -164,6 +164,17 @@ func Field(err error) string {
 	return ""
 }
 
+// Retryable reports whether a genqlient error's first GraphQL error carries
+// extensions.retryable = true (the store could not be reached).
+func Retryable(err error) bool {
+	var l gqlerror.List
+	if errors.As(err, &l) && len(l) > 0 {
+		r, _ := l[0].Extensions["retryable"].(bool)
+		return r
+	}
+	return false
+}
+
 // WantCode fails t unless err carries the code want (see Code).
 func WantCode(t testing.TB, err error, want string) {
 	t.Helper()
