@@ -42,7 +42,7 @@ func pageSize(n int) int {
 // (which runs the transactions).
 var sqliteQueries = []string{
 	qUserByID, qUserByConnectionEmail, qUsersByEmail, qListUsers, qCountUsers,
-	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID, qDeleteTerms,
+	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID,
 	qConnectionByName, qConnections, qConnectionScript, qInsertConnection, qUpdateConnection, qUpdateConnectionKeepScript,
 	qSigningKeys, qInsertSigningKey,
 	qInsertEvent, qEventsByUser, qEventsByUserBefore, qDeleteEventsBefore,
@@ -244,6 +244,9 @@ func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
 }
 
 func (q *queries) DeleteUser(ctx context.Context, id string) error {
+	if err := q.unindexUser(ctx, id); err != nil {
+		return err
+	}
 	res, err := q.w.exec(ctx, qDeleteUser, id)
 	return affectedOne(res, err, fmt.Sprintf("delete user %q", id), "users")
 }

@@ -15,14 +15,16 @@ import (
 )
 
 // The metadata term index (search.TermsTable): the store writes a user's
-// rows with the user, in the same transaction, and rewrites a source's rows
-// whenever that metadata changes. Rows go with their user (ON DELETE
-// CASCADE). The *DB methods that write users run in a transaction of their
+// rows with the user, in the same transaction, updates a source's rows
+// (the changed paths only) whenever that metadata changes, and deletes them
+// with the user. The table has its primary key only — no index by user, no
+// foreign key: every row to delete is computed from the stored metadata, so
+// each indexed value costs one index entry. (A row left behind could only
+// add a candidate, which the search's exact test on the users row drops.) The *DB methods that write users run in a transaction of their
 // own when called outside one (see db.go), so the rows never lag.
 
 const (
 	qUserMetadataByID = `SELECT user_metadata, app_metadata FROM users WHERE id = ?`
-	qDeleteTerms      = `DELETE FROM ` + search.TermsTable + ` WHERE user_id = ? AND source = ?`
 	termColumns       = 4
 	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
 	// limits (32,766 and 65,535).
@@ -137,12 +139,74 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 	return nil
 }
 
-// replaceTerms rewrites the rows of one source of a user.
-func (q *queries) replaceTerms(ctx context.Context, source, userID string, m map[string]any) error {
-	if _, err := q.w.exec(ctx, qDeleteTerms, userID, source); err != nil {
-		return translate(err, "unindex metadata", search.TermsTable)
+// replaceTerms brings the rows of one source of a user from those of the
+// stored metadata (old, JSON) to those of m: it deletes the rows only old
+// has and inserts the rows only m has, by primary key (the table has no
+// other index to keep up).
+func (q *queries) replaceTerms(ctx context.Context, source, userID, old string, m map[string]any) error {
+	oldM, err := decodeObject(old)
+	if err != nil {
+		oldM = nil // unreadable stored metadata had no rows
 	}
-	return q.insertTerms(ctx, metadataTerms(nil, source, userID, m))
+	was := metadataTerms(nil, source, userID, oldM)
+	now := metadataTerms(nil, source, userID, m)
+	in := func(rows []termRow) map[termRow]bool {
+		set := make(map[termRow]bool, len(rows))
+		for _, r := range rows {
+			set[r] = true
+		}
+		return set
+	}
+	wasSet, nowSet := in(was), in(now)
+	var gone, added []termRow
+	for _, r := range was {
+		if !nowSet[r] {
+			gone = append(gone, r)
+		}
+	}
+	for _, r := range now {
+		if !wasSet[r] {
+			added = append(added, r)
+		}
+	}
+	if err := q.deleteTerms(ctx, gone); err != nil {
+		return err
+	}
+	return q.insertTerms(ctx, added)
+}
+
+// deleteTerms deletes rows by primary key, maxTermRows at a time.
+func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
+	for len(rows) > 0 {
+		n := min(len(rows), maxTermRows)
+		var b strings.Builder
+		b.WriteString("DELETE FROM " + search.TermsTable + " WHERE ")
+		args := make([]any, 0, n*termColumns)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString("(source = ? AND path = ? AND value = ? AND user_id = ?)")
+			args = append(args, r.source, r.path, r.value, r.userID)
+		}
+		if _, err := q.w.exec(ctx, b.String(), args...); err != nil {
+			return translate(err, "unindex metadata", search.TermsTable)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// storedMetadata reads a user's stored metadata columns as they are.
+func (q *queries) storedMetadata(ctx context.Context, id string) (um, am string, err error) {
+	var stored struct {
+		UM string `db:"user_metadata"`
+		AM string `db:"app_metadata"`
+	}
+	if err := q.w.get(ctx, &stored, qUserMetadataByID, id); err != nil {
+		return "", "", translate(err, fmt.Sprintf("user %q", id), "users")
+	}
+	return stored.UM, stored.AM, nil
 }
 
 // syncTerms rewrites the rows of the metadata objects of u that differ
@@ -150,24 +214,34 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID string, m map
 // written. A user whose metadata did not change (a login refresh, a
 // profile edit) costs one primary-key read.
 func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string) error {
-	var stored struct {
-		UM string `db:"user_metadata"`
-		AM string `db:"app_metadata"`
+	storedUM, storedAM, err := q.storedMetadata(ctx, u.ID)
+	if err != nil {
+		return err
 	}
-	if err := q.w.get(ctx, &stored, qUserMetadataByID, u.ID); err != nil {
-		return translate(err, fmt.Sprintf("user %q", u.ID), "users")
-	}
-	if stored.UM != um {
-		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, u.UserMetadata); err != nil {
+	if storedUM != um {
+		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, storedUM, u.UserMetadata); err != nil {
 			return err
 		}
 	}
-	if stored.AM != am {
-		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, u.AppMetadata); err != nil {
+	if storedAM != am {
+		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, storedAM, u.AppMetadata); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unindexUser deletes the rows of a user about to be deleted; ErrNotFound
+// when there is no such user.
+func (q *queries) unindexUser(ctx context.Context, id string) error {
+	um, am, err := q.storedMetadata(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := q.replaceTerms(ctx, search.SourceUser, id, um, nil); err != nil {
+		return err
+	}
+	return q.replaceTerms(ctx, search.SourceApp, id, am, nil)
 }
 
 // The user writes of the store outside a transaction: each runs in one of
@@ -235,4 +309,8 @@ func storedTermsPage(ctx context.Context, tx *sql.Tx, after string, page int) (n
 		n, last = n+1, id
 	}
 	return n, last, terms, rows.Err()
+}
+
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.DeleteUser(ctx, id) })
 }
