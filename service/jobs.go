@@ -39,7 +39,7 @@ const (
 	// exports) across the store.
 	MaxConcurrentJobs = 2
 	// ImportBatchSize is the number of rows written per transaction.
-	ImportBatchSize = 500
+	ImportBatchSize = 2000
 	// MaxJobErrors bounds the row errors a job keeps (Failed counts all).
 	MaxJobErrors = 100
 	// DefaultMaxImportBytes bounds an import file (JobMaxBytes changes it).
