@@ -118,21 +118,34 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 	if dialect == DialectMySQL {
 		verb = "INSERT IGNORE INTO "
 	}
+	return eachTermStatement(rows, verb+search.TermsTable+" (source, path, value, user_id) VALUES ", ", ", "(?, ?, ?, ?)",
+		func(query string, args []any) error {
+			if _, err := exec(ctx, query, args...); err != nil {
+				return translate(err, "index metadata", search.TermsTable)
+			}
+			return nil
+		})
+}
+
+// eachTermStatement builds head + one (sep one)... for at most maxTermRows
+// rows at a time, one's four placeholders bound to a row's columns, and
+// hands each statement to run.
+func eachTermStatement(rows []termRow, head, sep, one string, run func(query string, args []any) error) error {
 	for len(rows) > 0 {
 		n := min(len(rows), maxTermRows)
 		var b strings.Builder
-		b.Grow(64 + n*14)
-		b.WriteString(verb + search.TermsTable + " (source, path, value, user_id) VALUES ")
+		b.Grow(len(head) + n*(len(sep)+len(one)))
+		b.WriteString(head)
 		args := make([]any, 0, n*termColumns)
 		for i, r := range rows[:n] {
 			if i > 0 {
-				b.WriteString(", ")
+				b.WriteString(sep)
 			}
-			b.WriteString("(?, ?, ?, ?)")
+			b.WriteString(one)
 			args = append(args, r.source, r.path, r.value, r.userID)
 		}
-		if _, err := exec(ctx, b.String(), args...); err != nil {
-			return translate(err, "index metadata", search.TermsTable)
+		if err := run(b.String(), args); err != nil {
+			return err
 		}
 		rows = rows[n:]
 	}
@@ -177,24 +190,13 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID, old string, 
 
 // deleteTerms deletes rows by primary key, maxTermRows at a time.
 func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
-	for len(rows) > 0 {
-		n := min(len(rows), maxTermRows)
-		var b strings.Builder
-		b.WriteString("DELETE FROM " + search.TermsTable + " WHERE ")
-		args := make([]any, 0, n*termColumns)
-		for i, r := range rows[:n] {
-			if i > 0 {
-				b.WriteString(" OR ")
+	return eachTermStatement(rows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)",
+		func(query string, args []any) error {
+			if _, err := q.w.exec(ctx, query, args...); err != nil {
+				return translate(err, "unindex metadata", search.TermsTable)
 			}
-			b.WriteString("(source = ? AND path = ? AND value = ? AND user_id = ?)")
-			args = append(args, r.source, r.path, r.value, r.userID)
-		}
-		if _, err := q.w.exec(ctx, b.String(), args...); err != nil {
-			return translate(err, "unindex metadata", search.TermsTable)
-		}
-		rows = rows[n:]
-	}
-	return nil
+			return nil
+		})
 }
 
 // storedMetadata reads a user's stored metadata columns as they are.
