@@ -307,6 +307,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	args := make([]any, 0, len(users)*cols)
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	n := 0
+	var terms []termRow
 	for i, u := range users {
 		vals, err := userValues(u)
 		if err != nil {
@@ -319,6 +320,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 		b.WriteString(row)
 		args = append(args, u.ID)
 		args = append(args, vals...)
+		terms = userTerms(terms, u.ID, vals[12].(string), vals[13].(string))
 		n++
 	}
 	if n == 0 {
@@ -326,12 +328,6 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	}
 	_, err := q.w.exec(ctx, b.String(), args...)
 	if err == nil {
-		var terms []termRow
-		for i, u := range users {
-			if perUser[i] == nil {
-				terms = userTerms(terms, u)
-			}
-		}
 		return q.insertTerms(ctx, terms)
 	}
 	if !errors.Is(translate(err, "insert users", "users"), service.ErrConflict) {

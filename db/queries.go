@@ -227,7 +227,7 @@ func (q *queries) InsertUser(ctx context.Context, u policy.User) error {
 	if _, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...); err != nil {
 		return translate(err, op, "users")
 	}
-	return q.insertTerms(ctx, userTerms(nil, u))
+	return q.insertTerms(ctx, userTerms(nil, u.ID, vals[12].(string), vals[13].(string)))
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {

@@ -125,7 +125,12 @@ func seedSearchBench(b *testing.B, d *DB, n int) {
 		}
 		var terms []termRow
 		for i := start; i < end; i++ {
-			terms = userTerms(terms, searchBenchUser(i))
+			u := searchBenchUser(i)
+			vals, err := userValues(u)
+			if err != nil {
+				b.Fatal(err)
+			}
+			terms = userTerms(terms, u.ID, vals[12].(string), vals[13].(string))
 		}
 		if err := d.queries.insertTerms(ctx, terms); err != nil {
 			b.Fatal(err)

@@ -29,6 +29,9 @@ const (
 	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
 	// limits (32,766 and 65,535).
 	maxTermRows = 4000
+	// maxTermDeleteRows keeps one DELETE's WHERE (an OR of ANDs) far under
+	// SQLite's expression depth limit (1,000: it refuses 997 rows).
+	maxTermDeleteRows = 200
 )
 
 // termRow is one row of the index.
@@ -101,10 +104,23 @@ func termValue(v any) (value string, container, ok bool) {
 	return string(b), false, true
 }
 
-// userTerms returns the rows of both of u's metadata objects.
-func userTerms(rows []termRow, u policy.User) []termRow {
-	rows = metadataTerms(rows, search.SourceUser, u.ID, u.UserMetadata)
-	return metadataTerms(rows, search.SourceApp, u.ID, u.AppMetadata)
+// encodedTerms appends the rows of one metadata object as stored (JSON):
+// every row is made from the stored form, read back as the store reads it,
+// so the rows a write inserts are exactly those a later write computes to
+// delete (whatever Go types or invalid UTF-8 the caller's map held).
+// Unreadable JSON makes no rows.
+func encodedTerms(rows []termRow, source, userID, encoded string) []termRow {
+	m, err := decodeObject(encoded)
+	if err != nil {
+		return rows
+	}
+	return metadataTerms(rows, source, userID, m)
+}
+
+// userTerms returns the rows of both of a user's stored metadata objects.
+func userTerms(rows []termRow, userID, um, am string) []termRow {
+	rows = encodedTerms(rows, search.SourceUser, userID, um)
+	return encodedTerms(rows, search.SourceApp, userID, am)
 }
 
 // insertTerms writes rows, in statements of at most maxTermRows rows. A
@@ -118,7 +134,7 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 	if dialect == DialectMySQL {
 		verb = "INSERT IGNORE INTO "
 	}
-	return eachTermStatement(rows, verb+search.TermsTable+" (source, path, value, user_id) VALUES ", ", ", "(?, ?, ?, ?)",
+	return eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id) VALUES ", ", ", "(?, ?, ?, ?)",
 		func(query string, args []any) error {
 			if _, err := exec(ctx, query, args...); err != nil {
 				return translate(err, "index metadata", search.TermsTable)
@@ -127,12 +143,12 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 		})
 }
 
-// eachTermStatement builds head + one (sep one)... for at most maxTermRows
-// rows at a time, one's four placeholders bound to a row's columns, and
+// eachTermStatement builds head + one (sep one)... for at most max rows at
+// a time, one's four placeholders bound to a row's columns, and
 // hands each statement to run.
-func eachTermStatement(rows []termRow, head, sep, one string, run func(query string, args []any) error) error {
+func eachTermStatement(rows []termRow, max int, head, sep, one string, run func(query string, args []any) error) error {
 	for len(rows) > 0 {
-		n := min(len(rows), maxTermRows)
+		n := min(len(rows), max)
 		var b strings.Builder
 		b.Grow(len(head) + n*(len(sep)+len(one)))
 		b.WriteString(head)
@@ -153,16 +169,12 @@ func eachTermStatement(rows []termRow, head, sep, one string, run func(query str
 }
 
 // replaceTerms brings the rows of one source of a user from those of the
-// stored metadata (old, JSON) to those of m: it deletes the rows only old
-// has and inserts the rows only m has, by primary key (the table has no
-// other index to keep up).
-func (q *queries) replaceTerms(ctx context.Context, source, userID, old string, m map[string]any) error {
-	oldM, err := decodeObject(old)
-	if err != nil {
-		oldM = nil // unreadable stored metadata had no rows
-	}
-	was := metadataTerms(nil, source, userID, oldM)
-	now := metadataTerms(nil, source, userID, m)
+// stored metadata (old) to those of the new (now), both as stored (JSON):
+// it deletes the rows only old has and inserts the rows only now has, by
+// primary key (the table has no other index to keep up).
+func (q *queries) replaceTerms(ctx context.Context, source, userID, old, now string) error {
+	was := encodedTerms(nil, source, userID, old)
+	will := encodedTerms(nil, source, userID, now)
 	in := func(rows []termRow) map[termRow]bool {
 		set := make(map[termRow]bool, len(rows))
 		for _, r := range rows {
@@ -170,14 +182,14 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID, old string, 
 		}
 		return set
 	}
-	wasSet, nowSet := in(was), in(now)
+	wasSet, willSet := in(was), in(will)
 	var gone, added []termRow
 	for _, r := range was {
-		if !nowSet[r] {
+		if !willSet[r] {
 			gone = append(gone, r)
 		}
 	}
-	for _, r := range now {
+	for _, r := range will {
 		if !wasSet[r] {
 			added = append(added, r)
 		}
@@ -190,7 +202,7 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID, old string, 
 
 // deleteTerms deletes rows by primary key, maxTermRows at a time.
 func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
-	return eachTermStatement(rows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)",
+	return eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)",
 		func(query string, args []any) error {
 			if _, err := q.w.exec(ctx, query, args...); err != nil {
 				return translate(err, "unindex metadata", search.TermsTable)
@@ -205,7 +217,13 @@ func (q *queries) storedMetadata(ctx context.Context, id string) (um, am string,
 		UM string `db:"user_metadata"`
 		AM string `db:"app_metadata"`
 	}
-	if err := q.w.get(ctx, &stored, qUserMetadataByID, id); err != nil {
+	query := qUserMetadataByID
+	if q.dialect == DialectMySQL {
+		// The rows to delete are computed from what this reads: it must
+		// be the latest committed metadata, held until the write.
+		query += " FOR UPDATE"
+	}
+	if err := q.w.get(ctx, &stored, query, id); err != nil {
 		return "", "", translate(err, fmt.Sprintf("user %q", id), "users")
 	}
 	return stored.UM, stored.AM, nil
@@ -221,12 +239,12 @@ func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string) e
 		return err
 	}
 	if storedUM != um {
-		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, storedUM, u.UserMetadata); err != nil {
+		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, storedUM, um); err != nil {
 			return err
 		}
 	}
 	if storedAM != am {
-		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, storedAM, u.AppMetadata); err != nil {
+		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, storedAM, am); err != nil {
 			return err
 		}
 	}
@@ -240,10 +258,10 @@ func (q *queries) unindexUser(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := q.replaceTerms(ctx, search.SourceUser, id, um, nil); err != nil {
+	if err := q.replaceTerms(ctx, search.SourceUser, id, um, "{}"); err != nil {
 		return err
 	}
-	return q.replaceTerms(ctx, search.SourceApp, id, am, nil)
+	return q.replaceTerms(ctx, search.SourceApp, id, am, "{}")
 }
 
 // The user writes of the store outside a transaction: each runs in one of
@@ -299,15 +317,7 @@ func storedTermsPage(ctx context.Context, tx *sql.Tx, after string, page int) (n
 		if err := rows.Scan(&id, &ums, &ams); err != nil {
 			return 0, "", nil, err
 		}
-		um, err := decodeObject(ums)
-		if err != nil {
-			return 0, "", nil, fmt.Errorf("user %q: user_metadata is not a JSON object", id)
-		}
-		am, err := decodeObject(ams)
-		if err != nil {
-			return 0, "", nil, fmt.Errorf("user %q: app_metadata is not a JSON object", id)
-		}
-		terms = userTerms(terms, policy.User{ID: id, UserMetadata: um, AppMetadata: am})
+		terms = userTerms(terms, id, ums, ams)
 		n, last = n+1, id
 	}
 	return n, last, terms, rows.Err()

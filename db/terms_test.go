@@ -150,6 +150,29 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		mustEqual(t, searchIDs(t, d, "app_metadata.legacy:yes"), []string{u.ID})
 	})
 
+	t.Run("many paths and trailing spaces", func(t *testing.T) {
+		d := open(t)
+		u := sampleUser("auth0|big", "db", "big@example.com")
+		big := map[string]any{"tag": "a", "tag ": "a"}
+		for i := range 1500 {
+			big[fmt.Sprintf("k%d", i)] = "v"
+		}
+		u.UserMetadata, u.AppMetadata = big, nil
+		must(t, d.InsertUser(ctx, u))
+		mustEqual(t, termCount(t, d, u.ID), 1502)
+		// "tag " goes; "tag" must still be found (the two are distinct keys).
+		u.UserMetadata = policy.Metadata{"tag": "a"}
+		must(t, d.UpdateUser(ctx, u))
+		mustEqual(t, termCount(t, d, u.ID), 1)
+		mustEqual(t, searchIDs(t, d, "user_metadata.tag:a"), []string{u.ID})
+		mustEqual(t, searchIDs(t, d, `user_metadata.tag:"a "`), []string(nil))
+		mustEqual(t, searchIDs(t, d, "NOT user_metadata.tag:a"), []string(nil))
+		u.UserMetadata = big
+		must(t, d.UpdateUser(ctx, u))
+		must(t, d.DeleteUser(ctx, u.ID)) // 1,502 rows deleted
+		mustEqual(t, termCount(t, d, u.ID), 0)
+	})
+
 	t.Run("numbers match as written, lists and objects match no value", func(t *testing.T) {
 		d := open(t)
 		u := sampleUser("auth0|num", "db", "num@example.com")
@@ -230,7 +253,9 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		// No row is left behind, none is missing.
 		want := 0
 		for _, u := range users {
-			want += len(userTerms(nil, u))
+			vals, err := userValues(u)
+			must(t, err)
+			want += len(userTerms(nil, u.ID, vals[12].(string), vals[13].(string)))
 		}
 		var got int
 		must(t, d.w.GetContext(ctx, &got, "SELECT COUNT(*) FROM metadata_terms"))

@@ -235,11 +235,12 @@ func (c *compiler) meta(t *term) {
 		// A scalar's text: JSON_UNQUOTE gives a string as is and a number
 		// as written; null, objects and lists match no value (null would
 		// unquote to 'null', a list to its JSON text).
-		c.w("JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
+		// As bytes: utf8mb4_bin would ignore trailing spaces ("a" = "a ").
+		c.w("CAST(JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
 		c.arg(t.path)
-		c.w(")) COLLATE utf8mb4_bin = ")
+		c.w(")) AS BINARY) = CAST(")
 		c.arg(t.v)
-		c.w(" AND JSON_TYPE(JSON_EXTRACT(", col, ", ")
+		c.w(" AS BINARY) AND JSON_TYPE(JSON_EXTRACT(", col, ", ")
 		c.arg(t.path)
 		c.w(")) NOT IN ('NULL', 'OBJECT', 'ARRAY')")
 		return

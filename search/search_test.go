@@ -161,7 +161,7 @@ func TestCompileExact(t *testing.T) {
 		{`created_at:{2024-01-01 TO 2024-12-31}`, SQLite, `(created_at >= ? AND created_at < ?)`,
 			[]any{"2024-01-02 00:00:00.000000", "2024-12-31 00:00:00.000000"}},
 		{`last_login:2024-03-01T10:00:00+02:00`, SQLite, `(last_login = ?)`, []any{"2024-03-01 08:00:00.000000"}},
-		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) COLLATE utf8mb4_bin = ? AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) NOT IN ('NULL', 'OBJECT', 'ARRAY'))`,
+		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CAST(JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) AS BINARY) = CAST(? AS BINARY) AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) NOT IN ('NULL', 'OBJECT', 'ARRAY'))`,
 			[]any{"u", "a.b", "x", `$."a"."b"`, "x", `$."a"."b"`}},
 		{`user_metadata.a:x`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CASE json_type(user_metadata, ?) WHEN 'text' THEN json_extract(user_metadata, ?) WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE user_metadata -> ? END = ?)`,
 			[]any{"u", "a", "x", `$."a"`, `$."a"`, `$."a"`, "x"}},
@@ -348,7 +348,7 @@ func init() {
 	for _, w := range strings.Fields(`AND OR NOT COALESCE LOWER IS NULL EXISTS SELECT FROM JSON_TABLE
 		users.identities COLUMNS c VARCHAR COLLATE utf8mb4_bin PATH AS ic WHERE ic.c json_each json_extract
 		ic.value JSON_UNQUOTE JSON_EXTRACT JSON_TYPE json_type CASE WHEN THEN ELSE CAST TEXT END
-		user_metadata app_metadata 0 1 255 users.id IN user_id metadata_terms source path value`) {
+		user_metadata app_metadata 0 1 255 users.id IN user_id metadata_terms source path value BINARY`) {
 		sqlWords[w] = true
 	}
 	for _, f := range rootFields {
