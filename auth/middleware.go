@@ -2,12 +2,14 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 
 	"github.com/profiled/profiled/policy"
+	"github.com/profiled/profiled/service"
 )
 
 // maxUserAgent bounds the User-Agent kept in the context (it ends up in
@@ -53,7 +55,7 @@ func Middleware(k *Keyring, opts ...MiddlewareOption) func(http.Handler) http.Ha
 					ra.caller, ra.err = k.Verify(tok)
 					if ra.err == nil && o.recheck != nil && !ra.caller.Self {
 						if err := o.recheck(r.Context(), ra.caller); err != nil {
-							ra.caller, ra.err = policy.Caller{}, &TokenError{Reason: ReasonRevoked, Detail: err.Error()}
+							ra.caller, ra.err = policy.Caller{}, recheckRefusal(err)
 						}
 					}
 				} else {
@@ -157,10 +159,26 @@ type middlewareOptions struct {
 }
 
 // Recheck has Middleware call check on every valid management token, after
-// its signature and claims: an error refuses the token (UNAUTHENTICATED,
-// ReasonRevoked, the error's text as the detail). It lets tokens issued to
+// its signature and claims. An error refuses the token: one that has a
+// RevocationReason() method is UNAUTHENTICATED, ReasonRevoked, with that
+// reason as the detail; one wrapping service.ErrUnavailable (the check
+// could not be made) is returned as it is, so the request fails as a store
+// outage does (INTERNAL, retryable) instead of signing the holder out; any
+// other is ReasonRevoked without detail. It lets tokens issued to
 // a person — an admin connection's user — die with that person's rights,
 // not at their expiry.
 func Recheck(check func(ctx context.Context, c policy.Caller) error) MiddlewareOption {
 	return func(o *middlewareOptions) { o.recheck = check }
+}
+
+// recheckRefusal is the request's auth error for a failed recheck.
+func recheckRefusal(err error) error {
+	var r interface{ RevocationReason() string }
+	switch {
+	case errors.As(err, &r):
+		return &TokenError{Reason: ReasonRevoked, Detail: r.RevocationReason()}
+	case errors.Is(err, service.ErrUnavailable):
+		return err
+	}
+	return &TokenError{Reason: ReasonRevoked}
 }

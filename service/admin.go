@@ -133,15 +133,18 @@ func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) 
 	u, err := s.store.UserByID(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return errors.New("its user no longer exists")
+		return revoked("its user no longer exists")
 	case err != nil:
-		return errors.New("its user could not be checked")
+		return fmt.Errorf("recheck a management token: %w", err) // ErrUnavailable stays visible
 	case u.Blocked:
-		return errors.New("its user is blocked")
+		return revoked("its user is blocked")
 	}
 	conn, err := s.store.ConnectionByName(ctx, u.Connection)
-	if err != nil {
-		return errors.New("its user's connection could not be checked")
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return revoked("its user's connection no longer exists")
+	case err != nil:
+		return fmt.Errorf("recheck a management token: %w", err)
 	}
 	granted := map[policy.Scope]bool{}
 	for _, sc := range conn.AdminScopes {
@@ -149,8 +152,16 @@ func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) 
 	}
 	for sc, on := range c.Scopes {
 		if on && !granted[sc] {
-			return fmt.Errorf("connection %q no longer grants %s", conn.Name, sc)
+			return revoked(fmt.Sprintf("connection %q no longer grants %s", conn.Name, sc))
 		}
 	}
 	return nil
 }
+
+// revocation is why a management token was revoked, safe to tell its
+// holder (auth shows RevocationReason()).
+type revocation struct{ why string }
+
+func revoked(why string) error                 { return &revocation{why} }
+func (r *revocation) Error() string            { return "management token revoked: " + r.why }
+func (r *revocation) RevocationReason() string { return r.why }

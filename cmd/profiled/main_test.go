@@ -34,6 +34,7 @@ func TestTokenCreatePrintsOnlyAToken(t *testing.T) {
 		{"token", "create", "--db", db},
 		{"token", "create", "--scope", "read:everything", "--db", db},
 		{"token", "create", "--scope", "read:users", "--ttl", "-1h", "--db", db},
+		{"token", "create", "--scope", "read:users", "--subject", "user:main|x", "--db", db},
 	} {
 		out.Reset()
 		if err := run(context.Background(), bad, &out, &errOut); err == nil || out.Len() != 0 {

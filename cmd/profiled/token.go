@@ -36,6 +36,11 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *ttl <= 0 {
 		return fmt.Errorf("--ttl must be positive")
 	}
+	if strings.HasPrefix(*subject, "user:") {
+		// Reserved for the tokens login gives admin connections' users,
+		// which every request checks against that user's rights.
+		return fmt.Errorf(`--subject: "user:" is reserved for admin users' tokens; choose another subject`)
+	}
 	store, err := db.Open(ctx, *dbURL)
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", redactURL(*dbURL), err)
