@@ -2,10 +2,11 @@
 # Short runs of every Go fuzz target in the repository, FUZZTIME each
 # (CI: a few seconds; on demand: FUZZTIME=5m make fuzz).
 #
-# Go's fuzz coordinator can end a run that found nothing with "context
-# deadline exceeded" when -fuzztime elapses while a worker is mid-call
-# (golang/go#48127 family). That is not a finding: the run is repeated once.
-# A real crash writes its input under testdata/fuzz and fails at once.
+# Go's fuzz coordinator once ended a run of abi.FuzzDecoder that found
+# nothing with "context deadline exceeded" right as -fuzztime elapsed (CI,
+# 2026-11-21; no failing input was written). That is not a finding: such a
+# run is repeated once. A real crash writes its input under testdata/fuzz,
+# says "Failing input written", and fails at once.
 set -euo pipefail
 FUZZTIME="${FUZZTIME:-10s}"
 cd "$(dirname "$0")/.."
