@@ -3,18 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/profiled/profiled/auth"
 	"github.com/profiled/profiled/db"
-	gql "github.com/profiled/profiled/graph"
 	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/passwords"
-	"github.com/profiled/profiled/policy"
-	"github.com/profiled/profiled/server"
 	"github.com/profiled/profiled/service"
 )
 
@@ -40,18 +34,12 @@ func (c *countingEvents) EventsByUsers(ctx context.Context, ids []string, limit 
 func TestUserLogsOnAListAreBatched(t *testing.T) {
 	for _, k := range []storeKind{sqliteStore, mysqlStore} {
 		t.Run(string(k), func(t *testing.T) {
-			ctx := context.Background()
-			store := testenv.OpenStore(t, storeURL(t, k))
-			counting := &countingEvents{DB: store}
-			keyring, err := auth.New(ctx, store, auth.Config{})
-			mustNoErr(t, err)
-			hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
-			mustNoErr(t, err)
-			svc := service.New(counting, hasher, keyring, nil, service.Config{})
-			srv := httptest.NewServer(server.New(server.Options{Resolver: &gql.Resolver{Service: svc}, Keyring: keyring, Store: store}))
-			t.Cleanup(srv.Close)
-			c := testenv.Client{URL: srv.URL + "/graphql"}
-			admin := testenv.Token(t, keyring, policy.ManagementScopes...)
+			var counting *countingEvents
+			srv := testenv.Start(t, testenv.OpenStore(t, storeURL(t, k)), testenv.Options{
+				WrapStore: func(d *db.DB) service.Store { counting = &countingEvents{DB: d}; return counting },
+			})
+			c := srv.GraphQL(nil)
+			admin := srv.Admin
 
 			r := c.Query(t, admin, `mutation { createConnection(input: {name: "main", strategy: DATABASE}) { name } }`, nil)
 			if len(r.Errors) > 0 {

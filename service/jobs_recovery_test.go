@@ -16,6 +16,7 @@ import (
 
 	"github.com/profiled/profiled/db"
 	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/passwords"
 	"github.com/profiled/profiled/policy"
 	"github.com/profiled/profiled/service"
 )
@@ -40,7 +41,9 @@ func newJobEnv(t *testing.T, url string, staleAfter time.Duration, wrap func(*db
 		st = wrap(store)
 	}
 	e := &jobEnv{store: store, clk: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), log: &jobLog{}}
-	e.svc = service.New(st, nil, nil, nil, service.Config{Now: e.clk.Now, Logger: slog.New(e.log), JobStaleAfter: staleAfter})
+	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
+	testenv.NoError(t, err)
+	e.svc = service.New(st, hasher, nil, nil, service.Config{Now: e.clk.Now, Logger: slog.New(e.log), JobStaleAfter: staleAfter})
 	if _, err := e.svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ type Options struct {
 	Service service.Config
 	// Wrap, when set, wraps the whole HTTP handler.
 	Wrap func(http.Handler) http.Handler
+	// WrapStore, when set, gives the service a store around the real one
+	// (e.g. counting or failing some calls); the keyring and the server's
+	// health check keep the real one.
+	WrapStore func(*db.DB) service.Store
 }
 
 // Server is a running service: the real handler on a loopback httptest
@@ -78,7 +82,11 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(store, hasher, keyring, opts.Scripts, cfg)
+	var svcStore service.Store = store
+	if opts.WrapStore != nil {
+		svcStore = opts.WrapStore(store)
+	}
+	svc := service.New(svcStore, hasher, keyring, opts.Scripts, cfg)
 	var h http.Handler = server.New(server.Options{
 		Resolver:          &gql.Resolver{Service: svc, Logger: cfg.Logger},
 		Keyring:           keyring,
