@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/profiled/profiled/sandbox"
-	"github.com/profiled/profiled/scriptbuild"
-	"github.com/profiled/profiled/scripting"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/sandbox"
+	"github.com/profiled/profiled/internal/scriptbuild"
+	"github.com/profiled/profiled/internal/scripting"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // scriptBuild compiles a Go custom-database script into a module.

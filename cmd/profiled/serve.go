@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/profiled/profiled/auth"
-	"github.com/profiled/profiled/db"
-	"github.com/profiled/profiled/graph"
-	"github.com/profiled/profiled/passwords"
-	"github.com/profiled/profiled/server"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/auth"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/server"
+	"github.com/profiled/profiled/internal/service"
 )
 
 func env(name, def string) string {

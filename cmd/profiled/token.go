@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/profiled/profiled/auth"
-	"github.com/profiled/profiled/db"
-	"github.com/profiled/profiled/policy"
+	"github.com/profiled/profiled/internal/auth"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/policy"
 )
 
 var managementScopes = []policy.Scope{

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/profiled/profiled/db"
-	"github.com/profiled/profiled/passwords"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // usersCmd runs `profiled users import|export`: the same jobs the API

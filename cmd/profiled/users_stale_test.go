@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profiled/profiled/db"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // A bad job stale-after stops `users import|export` before they open the

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profiled/profiled/db"
+	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/testmysql"
-	"github.com/profiled/profiled/policy"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // seedConnections creates DATABASE connections in the store at url.

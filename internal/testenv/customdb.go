@@ -15,10 +15,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/profiled/profiled/client"
-	"github.com/profiled/profiled/db"
-	"github.com/profiled/profiled/sandbox"
-	"github.com/profiled/profiled/scriptbuild"
-	"github.com/profiled/profiled/scripting"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/sandbox"
+	"github.com/profiled/profiled/internal/scriptbuild"
+	"github.com/profiled/profiled/internal/scripting"
 )
 
 // ScriptCache compiles custom-database scripts (Go to wasm takes seconds)

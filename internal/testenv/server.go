@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profiled/profiled/auth"
-	"github.com/profiled/profiled/db"
-	gql "github.com/profiled/profiled/graph"
-	"github.com/profiled/profiled/passwords"
-	"github.com/profiled/profiled/policy"
-	"github.com/profiled/profiled/server"
-	"github.com/profiled/profiled/service"
+	"github.com/profiled/profiled/internal/auth"
+	"github.com/profiled/profiled/internal/db"
+	gql "github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/server"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // SQLiteURL returns the store URL of a fresh SQLite file in t's temporary

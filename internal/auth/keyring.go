@@ -1,0 +1,305 @@
+// Package auth issues and verifies Profiled's tokens: RS256 JWTs signed
+// with a key the service generates on first use and keeps in its store.
+//
+// Management tokens (IssueManagement, `profiled token create`) carry
+// management scopes; user tokens (IssueUser, the login mutation) act on
+// their own user only. Verify turns a token into a policy.Caller, and
+// Middleware does so for each HTTP request without ever rejecting the
+// request itself: signup and login need no token, so a missing or bad token
+// is recorded in the context for the resolvers to answer UNAUTHENTICATED.
+//
+// auth imports service only for the store port's types; it does not import
+// db, graph or sandbox.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/profiled/profiled/internal/service"
+)
+
+// KeyStore is the part of the service's store auth needs: service.Store
+// (and service.Queries) satisfy it.
+type KeyStore interface {
+	// SigningKeys lists the keys, oldest first.
+	SigningKeys(ctx context.Context) ([]service.SigningKey, error)
+	// InsertSigningKey returns an error wrapping service.ErrConflict when
+	// the kid exists.
+	InsertSigningKey(ctx context.Context, k service.SigningKey) error
+}
+
+// Config configures a Keyring. Zero fields take the documented defaults.
+type Config struct {
+	Issuer   string // iss of every token; default "profiled"
+	Audience string // aud of every token; default "profiled"
+	// Now is the clock used to issue and verify; default time.Now.
+	Now func() time.Time
+	// ManagementTTL is the lifetime of a management token when
+	// IssueManagement is given 0; default 24h.
+	ManagementTTL time.Duration
+	// UserTTL is the lifetime of the tokens IssueUser returns; default 1h.
+	UserTTL time.Duration
+	// TrustProxy makes Middleware take the client IP from X-Forwarded-For
+	// (the address the nearest proxy appended, i.e. the last entry) instead
+	// of the connection's remote address. Only set it behind a proxy that
+	// appends to that header.
+	TrustProxy bool
+}
+
+// Defaults.
+const (
+	DefaultIssuer        = "profiled"
+	DefaultAudience      = "profiled"
+	DefaultManagementTTL = 24 * time.Hour
+	DefaultUserTTL       = time.Hour
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway = 30 * time.Second
+	// BootstrapKID is the kid of the key created on first use. It is fixed,
+	// not derived from the key, so that InsertSigningKey is a
+	// compare-and-set: of two processes racing on an empty store exactly one
+	// insert succeeds, the other gets ErrConflict, and both reload and use
+	// the one stored key.
+	BootstrapKID = "profiled-1"
+	// keyBits is the modulus size of generated keys.
+	keyBits = 2048
+	// minKeyBits is the smallest stored key accepted.
+	minKeyBits = 2048
+)
+
+// Keyring signs and verifies tokens. It is safe for concurrent use.
+type Keyring struct {
+	cfg    Config
+	store  KeyStore
+	parser *jwt.Parser
+	keys   atomic.Pointer[keySet]
+}
+
+// keySet is an immutable snapshot of the store's keys.
+type keySet struct {
+	signKID string
+	sign    *rsa.PrivateKey
+	pub     map[string]*rsa.PublicKey
+	jwks    []byte
+}
+
+// New returns a Keyring using the store's oldest key, creating and storing
+// a key first when the store has none. Two processes doing this at once on
+// an empty store end up using the same key (see BootstrapKID).
+func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
+	if store == nil {
+		return nil, errors.New("auth: nil key store")
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = DefaultAudience
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ManagementTTL <= 0 {
+		cfg.ManagementTTL = DefaultManagementTTL
+	}
+	if cfg.UserTTL <= 0 {
+		cfg.UserTTL = DefaultUserTTL
+	}
+	k := &Keyring{cfg: cfg, store: store}
+	k.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(),
+	)
+
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: loading signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		if err := createKey(ctx, store, cfg.Now()); err != nil {
+			return nil, err
+		}
+		// Whether our insert won or lost, use what the store now holds.
+		if keys, err = store.SigningKeys(ctx); err != nil {
+			return nil, fmt.Errorf("auth: loading signing keys: %w", err)
+		}
+		if len(keys) == 0 {
+			return nil, errors.New("auth: no signing key in the store after inserting one")
+		}
+	}
+	ks, err := newKeySet(keys)
+	if err != nil {
+		return nil, err
+	}
+	k.keys.Store(ks)
+	return k, nil
+}
+
+func createKey(ctx context.Context, store KeyStore, now time.Time) error {
+	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
+	if err != nil {
+		return fmt.Errorf("auth: generating signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return fmt.Errorf("auth: encoding signing key: %w", err)
+	}
+	sk := service.SigningKey{
+		KID:        BootstrapKID,
+		PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
+		CreatedAt:  now.UTC(),
+	}
+	if err := store.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, service.ErrConflict) {
+		return fmt.Errorf("auth: storing signing key: %w", err)
+	}
+	return nil
+}
+
+// Reload re-reads the store's keys: tokens signed by keys added since are
+// then accepted, and the oldest key signs. Keys that fail to load leave the
+// Keyring unchanged.
+func (k *Keyring) Reload(ctx context.Context) error {
+	keys, err := k.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: loading signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		return errors.New("auth: the store holds no signing key")
+	}
+	ks, err := newKeySet(keys)
+	if err != nil {
+		return err
+	}
+	k.keys.Store(ks)
+	return nil
+}
+
+// KID returns the kid of the key that signs new tokens.
+func (k *Keyring) KID() string { return k.keys.Load().signKID }
+
+// Config returns the Keyring's configuration with defaults filled in.
+func (k *Keyring) Config() Config { return k.cfg }
+
+func newKeySet(keys []service.SigningKey) (*keySet, error) {
+	keys = slices.Clone(keys)
+	// The store lists oldest first; sort anyway (stable, so the store's
+	// order breaks ties) so every process picks the same key.
+	slices.SortStableFunc(keys, func(a, b service.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
+
+	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys))}
+	var jwks jwkSet
+	for _, sk := range keys {
+		priv, err := parsePrivateKey(sk)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := ks.pub[sk.KID]; dup {
+			return nil, fmt.Errorf("auth: duplicate signing key id %q", sk.KID)
+		}
+		ks.pub[sk.KID] = &priv.PublicKey
+		if ks.sign == nil {
+			ks.sign, ks.signKID = priv, sk.KID
+		}
+		jwks.Keys = append(jwks.Keys, jwkFor(sk.KID, &priv.PublicKey))
+	}
+	b, err := json.Marshal(jwks)
+	if err != nil {
+		return nil, fmt.Errorf("auth: encoding JWKS: %w", err)
+	}
+	ks.jwks = b
+	return ks, nil
+}
+
+// parsePrivateKey decodes a stored key; errors name the kid, never the key.
+func parsePrivateKey(sk service.SigningKey) (*rsa.PrivateKey, error) {
+	if sk.KID == "" {
+		return nil, errors.New("auth: stored signing key has an empty kid")
+	}
+	block, _ := pem.Decode(sk.PrivatePEM)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("auth: signing key %q: not a PKCS#8 PEM private key", sk.KID)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing key %q: unreadable PKCS#8", sk.KID)
+	}
+	priv, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("auth: signing key %q: not an RSA key", sk.KID)
+	}
+	if priv.N.BitLen() < minKeyBits {
+		return nil, fmt.Errorf("auth: signing key %q: RSA key shorter than %d bits", sk.KID, minKeyBits)
+	}
+	return priv, nil
+}
+
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+func jwkFor(kid string, pub *rsa.PublicKey) jwk {
+	return jwk{
+		Kty: "RSA",
+		Kid: kid,
+		Use: "sig",
+		Alg: jwt.SigningMethodRS256.Alg(),
+		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}
+}
+
+// JWKSCacheControl is the Cache-Control header JWKSHandler sends.
+const JWKSCacheControl = "public, max-age=300"
+
+// JWKSHandler serves the public keys as a JWK Set (RFC 7517):
+// {"keys":[{"kty":"RSA","kid":...,"use":"sig","alg":"RS256","n":...,"e":...}]}.
+// Mount it at /.well-known/jwks.json. It answers GET and HEAD.
+func (k *Keyring) JWKSHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body := k.keys.Load().jwks
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", JWKSCacheControl)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	})
+}

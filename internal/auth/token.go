@@ -1,0 +1,308 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/profiled/profiled/internal/policy"
+)
+
+// Token kinds, in the "token_use" claim. Access tokens also carry the JWT
+// header typ "at+jwt" (RFC 9068); ID tokens carry "JWT" and token_use "id",
+// so an ID token is never accepted as an access token.
+const (
+	TokenUseManagement = "management"
+	TokenUseUser       = "user"
+	TokenUseID         = "id"
+
+	typAccessToken = "at+jwt"
+	typIDToken     = "JWT"
+	// maxTokenBytes bounds what Verify will parse.
+	maxTokenBytes = 8 << 10
+)
+
+// UserScopes are the scopes of a user (self-service) token.
+var UserScopes = []policy.Scope{policy.ScopeReadCurrentUser, policy.ScopeUpdateCurrentUserMetadata}
+
+// ErrUnauthenticated is matched (errors.Is) by every error meaning "no
+// valid credentials": ErrNoCredentials and every *TokenError. The API maps
+// it to UNAUTHENTICATED.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// ErrNoCredentials: the request carried no token.
+var ErrNoCredentials = fmt.Errorf("%w: no credentials", ErrUnauthenticated)
+
+// Reason says in a few words why a token was refused. Reasons are safe to
+// show to the caller: they reveal nothing about keys or internals.
+type Reason string
+
+// The reasons of a *TokenError.
+const (
+	ReasonBadHeader   Reason = "malformed authorization header"
+	ReasonMalformed   Reason = "malformed token"
+	ReasonAlgorithm   Reason = "unsupported signing algorithm"
+	ReasonUnknownKey  Reason = "unknown signing key"
+	ReasonSignature   Reason = "invalid signature"
+	ReasonExpired     Reason = "token expired"
+	ReasonNotYetValid Reason = "token not valid yet"
+	ReasonIssuer      Reason = "wrong issuer"
+	ReasonAudience    Reason = "wrong audience"
+	ReasonClaims      Reason = "missing or invalid claims"
+	ReasonTokenType   Reason = "not an access token"
+	ReasonRevoked     Reason = "token revoked"
+)
+
+// TokenError is a refused token (or Authorization header). Its message is
+// "unauthenticated: <reason>" and nothing more.
+type TokenError struct {
+	Reason Reason
+	// Detail, for ReasonRevoked, says why (safe to show the token's holder).
+	Detail string
+}
+
+func (e *TokenError) Error() string {
+	if e.Detail != "" {
+		return "unauthenticated: " + string(e.Reason) + ": " + e.Detail
+	}
+	return "unauthenticated: " + string(e.Reason)
+}
+
+// Is makes errors.Is(err, ErrUnauthenticated) true.
+func (e *TokenError) Is(target error) bool { return target == ErrUnauthenticated }
+
+func refuse(r Reason) *TokenError { return &TokenError{Reason: r} }
+
+// IssueManagement signs a management access token carrying scopes
+// (space-separated in the "scope" claim) for subject (who or what it was
+// issued to, e.g. "cli"; required). ttl 0 means Config.ManagementTTL.
+func (k *Keyring) IssueManagement(scopes []policy.Scope, subject string, ttl time.Duration) (string, error) {
+	if subject == "" {
+		return "", errors.New("auth: a management token needs a subject")
+	}
+	if ttl < 0 {
+		return "", errors.New("auth: negative token lifetime")
+	}
+	if ttl == 0 {
+		ttl = k.cfg.ManagementTTL
+	}
+	seen := make(map[policy.Scope]bool, len(scopes))
+	list := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if s == "" || strings.ContainsFunc(string(s), isSpaceOrControl) {
+			return "", fmt.Errorf("auth: invalid scope %q", s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			list = append(list, string(s))
+		}
+	}
+	return k.signAccess(TokenUseManagement, subject, strings.Join(list, " "), ttl)
+}
+
+func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// IssueUser signs the tokens the login mutation returns for user: an access
+// token (sub = user.ID, scope "read:current_user
+// update:current_user_metadata", marked a user token) and an OIDC ID token
+// with the user's profile claims. Both expire after Config.UserTTL, which
+// is returned as expiresIn.
+func (k *Keyring) IssueUser(user policy.User) (accessToken, idToken string, expiresIn time.Duration, err error) {
+	if user.ID == "" {
+		return "", "", 0, errors.New("auth: a user token needs a user id")
+	}
+	ttl := k.cfg.UserTTL
+	scopes := make([]string, len(UserScopes))
+	for i, s := range UserScopes {
+		scopes[i] = string(s)
+	}
+	accessToken, err = k.signAccess(TokenUseUser, user.ID, strings.Join(scopes, " "), ttl)
+	if err != nil {
+		return "", "", 0, err
+	}
+
+	now := k.cfg.Now()
+	c := jwt.MapClaims{
+		"iss":       k.cfg.Issuer,
+		"aud":       k.cfg.Audience,
+		"sub":       user.ID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"token_use": TokenUseID,
+	}
+	putString := func(name, v string) {
+		if v != "" {
+			c[name] = v
+		}
+	}
+	putString("email", user.Email)
+	if user.Email != "" {
+		c["email_verified"] = user.EmailVerified
+	}
+	putString("name", user.Name)
+	putString("given_name", user.GivenName)
+	putString("family_name", user.FamilyName)
+	putString("nickname", user.Nickname)
+	putString("picture", user.Picture)
+	if !user.UpdatedAt.IsZero() {
+		c["updated_at"] = user.UpdatedAt.Unix()
+	}
+	idToken, err = k.sign(typIDToken, c)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return accessToken, idToken, ttl, nil
+}
+
+func (k *Keyring) signAccess(use, subject, scope string, ttl time.Duration) (string, error) {
+	jti, err := newJTI()
+	if err != nil {
+		return "", err
+	}
+	now := k.cfg.Now()
+	c := jwt.MapClaims{
+		"iss":       k.cfg.Issuer,
+		"aud":       k.cfg.Audience,
+		"sub":       subject,
+		"iat":       now.Unix(),
+		"nbf":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"jti":       jti,
+		"token_use": use,
+	}
+	if scope != "" {
+		c["scope"] = scope
+	}
+	return k.sign(typAccessToken, c)
+}
+
+func (k *Keyring) sign(typ string, c jwt.MapClaims) (string, error) {
+	ks := k.keys.Load()
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["kid"] = ks.signKID
+	t.Header["typ"] = typ
+	s, err := t.SignedString(ks.sign)
+	if err != nil {
+		return "", fmt.Errorf("auth: signing token: %w", err)
+	}
+	return s, nil
+}
+
+func newJTI() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("auth: token id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// accessClaims are the claims Verify reads.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Scope    string `json:"scope"`
+	TokenUse string `json:"token_use"`
+}
+
+// errors the key function returns, mapped to reasons by Verify.
+var (
+	errAlg        = errors.New("alg")
+	errType       = errors.New("typ")
+	errUnknownKid = errors.New("kid")
+)
+
+// Verify checks token and returns who it speaks for. Only RS256 signatures
+// by one of the store's keys (looked up by the kid header) are accepted;
+// iss, aud, exp (required), nbf and iat are checked against the Keyring's
+// clock with Leeway; the token must be an access token (typ "at+jwt",
+// token_use "management" or "user") with a subject. Any failure is a
+// *TokenError (errors.Is ErrUnauthenticated).
+//
+// A user token yields Self = true, Subject = the user id and at most the
+// UserScopes; a management token yields Self = false and its scopes.
+func (k *Keyring) Verify(token string) (policy.Caller, error) {
+	if token == "" || len(token) > maxTokenBytes {
+		return policy.Caller{}, refuse(ReasonMalformed)
+	}
+	ks := k.keys.Load()
+	var c accessClaims
+	tok, err := k.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		if alg, _ := t.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() || t.Method != jwt.SigningMethodRS256 {
+			return nil, errAlg
+		}
+		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, typAccessToken) && !strings.EqualFold(typ, "application/"+typAccessToken) {
+			return nil, errType
+		}
+		kid, _ := t.Header["kid"].(string)
+		pub, ok := ks.pub[kid]
+		if !ok {
+			return nil, errUnknownKid
+		}
+		return pub, nil
+	})
+	if err != nil {
+		return policy.Caller{}, refuse(reasonFor(tok, err))
+	}
+
+	if c.TokenUse != TokenUseManagement && c.TokenUse != TokenUseUser {
+		return policy.Caller{}, refuse(ReasonTokenType)
+	}
+	if c.Subject == "" || c.ExpiresAt == nil || c.IssuedAt == nil {
+		return policy.Caller{}, refuse(ReasonClaims)
+	}
+	caller := policy.Caller{Subject: c.Subject, Scopes: map[policy.Scope]bool{}, Self: c.TokenUse == TokenUseUser}
+	for _, s := range strings.Fields(c.Scope) {
+		caller.Scopes[policy.Scope(s)] = true
+	}
+	if caller.Self {
+		// A user token never carries more than the self-service scopes,
+		// whatever it says.
+		allowed := map[policy.Scope]bool{}
+		for _, s := range UserScopes {
+			if caller.Scopes[s] {
+				allowed[s] = true
+			}
+		}
+		caller.Scopes = allowed
+	}
+	return caller, nil
+}
+
+func reasonFor(tok *jwt.Token, err error) Reason {
+	switch {
+	case errors.Is(err, errAlg):
+		return ReasonAlgorithm
+	case errors.Is(err, errType):
+		return ReasonTokenType
+	case errors.Is(err, errUnknownKid):
+		return ReasonUnknownKey
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ReasonMalformed
+	}
+	// Refused before the key function ran: the alg is not RS256 (the
+	// parser's method allow-list) or not one jwt knows.
+	if tok != nil {
+		if alg, _ := tok.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
+			return ReasonAlgorithm
+		}
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return ReasonSignature
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ReasonIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return ReasonAudience
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ReasonNotYetValid
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing), errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return ReasonClaims
+	}
+	return ReasonMalformed
+}

@@ -1,0 +1,328 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/search"
+	"github.com/profiled/profiled/internal/service"
+)
+
+// The metadata term index (search.TermsTable): the store writes a user's
+// rows with the user, in the same transaction, updates a source's rows
+// (the changed paths only) whenever that metadata changes, and deletes them
+// with the user. The table has its primary key only — no index by user, no
+// foreign key: every row to delete is computed from the stored metadata, so
+// each indexed value costs one index entry. (A row left behind could only
+// add a candidate, which the search's exact test on the users row drops.) The *DB methods that write users run in a transaction of their
+// own when called outside one (see db.go), so the rows never lag.
+
+const (
+	qUserMetadataByID = `SELECT user_metadata, app_metadata FROM users WHERE id = ?`
+	termColumns       = 4
+	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
+	// limits (32,766 and 65,535).
+	maxTermRows = 4000
+	// maxTermDeleteRows keeps one DELETE's WHERE (an OR of ANDs) far under
+	// SQLite's expression depth limit (1,000: it refuses 997 rows).
+	maxTermDeleteRows = 200
+)
+
+// termRow is one row of the index.
+type termRow struct{ source, path, value, userID string }
+
+// metadataTerms appends the rows of one metadata object: one per path that
+// holds a value (objects and lists with an empty value, then their
+// members), none for nulls.
+func metadataTerms(rows []termRow, source, userID string, m map[string]any) []termRow {
+	seen := map[[2]string]bool{}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := k
+			if prefix != "" {
+				path = prefix + "." + k
+			}
+			value, container, ok := termValue(v)
+			if !ok {
+				continue
+			}
+			key := [2]string{search.TermPrefix(path, search.TermPathMax), search.TermPrefix(value, search.TermValueMax)}
+			if !seen[key] {
+				seen[key] = true
+				rows = append(rows, termRow{source, key[0], key[1], userID})
+			}
+			if container {
+				switch sub := v.(type) {
+				case map[string]any:
+					walk(path, sub)
+				case policy.Metadata:
+					walk(path, sub)
+				}
+			}
+		}
+	}
+	walk("", m)
+	return rows
+}
+
+// termValue is the indexed text of a metadata value: what the search's
+// exact test reads at its path (JSON_UNQUOTE / CAST of the value), "" for
+// an object or a list (container), and !ok for null.
+func termValue(v any) (value string, container, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", false, false
+	case string:
+		return v, false, true
+	case bool:
+		if v {
+			return "true", false, true
+		}
+		return "false", false, true
+	case json.Number:
+		return string(v), false, true
+	case map[string]any, policy.Metadata, []any:
+		return "", true, true
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] == '{' || b[0] == '[' {
+		return "", true, true
+	}
+	if b[0] == '"' {
+		var s string
+		if json.Unmarshal(b, &s) == nil {
+			return s, false, true
+		}
+	}
+	return string(b), false, true
+}
+
+// encodedTerms appends the rows of one metadata object as stored (JSON):
+// every row is made from the stored form, read back as the store reads it,
+// so the rows a write inserts are exactly those a later write computes to
+// delete (whatever Go types or invalid UTF-8 the caller's map held).
+// Unreadable JSON makes no rows.
+func encodedTerms(rows []termRow, source, userID, encoded string) []termRow {
+	m, err := decodeObject(encoded)
+	if err != nil {
+		return rows
+	}
+	return metadataTerms(rows, source, userID, m)
+}
+
+// userTerms returns the rows of both of a user's stored metadata objects.
+func userTerms(rows []termRow, userID, um, am string) []termRow {
+	rows = encodedTerms(rows, search.SourceUser, userID, um)
+	return encodedTerms(rows, search.SourceApp, userID, am)
+}
+
+// insertTerms writes rows, in statements of at most maxTermRows rows. A
+// row already there is left as it is.
+func (q *queries) insertTerms(ctx context.Context, rows []termRow) error {
+	return insertTerms(ctx, q.dialect, q.w.exec, rows)
+}
+
+func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Context, query string, args ...any) (sql.Result, error), rows []termRow) error {
+	verb := "INSERT OR IGNORE INTO "
+	if dialect == DialectMySQL {
+		verb = "INSERT IGNORE INTO "
+	}
+	return eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id) VALUES ", ", ", "(?, ?, ?, ?)",
+		func(query string, args []any) error {
+			if _, err := exec(ctx, query, args...); err != nil {
+				return translate(err, "index metadata", search.TermsTable)
+			}
+			return nil
+		})
+}
+
+// eachTermStatement builds head + one (sep one)... for at most max rows at
+// a time, one's four placeholders bound to a row's columns, and
+// hands each statement to run.
+func eachTermStatement(rows []termRow, max int, head, sep, one string, run func(query string, args []any) error) error {
+	for len(rows) > 0 {
+		n := min(len(rows), max)
+		var b strings.Builder
+		b.Grow(len(head) + n*(len(sep)+len(one)))
+		b.WriteString(head)
+		args := make([]any, 0, n*termColumns)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(one)
+			args = append(args, r.source, r.path, r.value, r.userID)
+		}
+		if err := run(b.String(), args); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// replaceTerms brings the rows of one source of a user from those of the
+// stored metadata (old) to those of the new (now), both as stored (JSON):
+// it deletes the rows only old has and inserts the rows only now has, by
+// primary key (the table has no other index to keep up).
+func (q *queries) replaceTerms(ctx context.Context, source, userID, old, now string) error {
+	was := encodedTerms(nil, source, userID, old)
+	will := encodedTerms(nil, source, userID, now)
+	in := func(rows []termRow) map[termRow]bool {
+		set := make(map[termRow]bool, len(rows))
+		for _, r := range rows {
+			set[r] = true
+		}
+		return set
+	}
+	wasSet, willSet := in(was), in(will)
+	var gone, added []termRow
+	for _, r := range was {
+		if !willSet[r] {
+			gone = append(gone, r)
+		}
+	}
+	for _, r := range will {
+		if !wasSet[r] {
+			added = append(added, r)
+		}
+	}
+	if err := q.deleteTerms(ctx, gone); err != nil {
+		return err
+	}
+	return q.insertTerms(ctx, added)
+}
+
+// deleteTerms deletes rows by primary key, maxTermRows at a time.
+func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
+	return eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)",
+		func(query string, args []any) error {
+			if _, err := q.w.exec(ctx, query, args...); err != nil {
+				return translate(err, "unindex metadata", search.TermsTable)
+			}
+			return nil
+		})
+}
+
+// storedMetadata reads a user's stored metadata columns as they are.
+func (q *queries) storedMetadata(ctx context.Context, id string) (um, am string, err error) {
+	var stored struct {
+		UM string `db:"user_metadata"`
+		AM string `db:"app_metadata"`
+	}
+	query := qUserMetadataByID
+	if q.dialect == DialectMySQL {
+		// The rows to delete are computed from what this reads: it must
+		// be the latest committed metadata, held until the write.
+		query += " FOR UPDATE"
+	}
+	if err := q.w.get(ctx, &stored, query, id); err != nil {
+		return "", "", translate(err, fmt.Sprintf("user %q", id), "users")
+	}
+	return stored.UM, stored.AM, nil
+}
+
+// syncTerms rewrites the rows of the metadata objects of u that differ
+// from what is stored (um and am: u's encoded objects), before u is
+// written. A user whose metadata did not change (a login refresh, a
+// profile edit) costs one primary-key read.
+func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string) error {
+	storedUM, storedAM, err := q.storedMetadata(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if storedUM != um {
+		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, storedUM, um); err != nil {
+			return err
+		}
+	}
+	if storedAM != am {
+		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, storedAM, am); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unindexUser deletes the rows of a user about to be deleted; ErrNotFound
+// when there is no such user.
+func (q *queries) unindexUser(ctx context.Context, id string) error {
+	um, am, err := q.storedMetadata(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := q.replaceTerms(ctx, search.SourceUser, id, um, "{}"); err != nil {
+		return err
+	}
+	return q.replaceTerms(ctx, search.SourceApp, id, am, "{}")
+}
+
+// The user writes of the store outside a transaction: each runs in one of
+// its own, so a user and its index rows are written together. (Inside
+// WithTx, the transaction's queries are used as they are.)
+
+func (d *DB) InsertUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.InsertUser(ctx, u) })
+}
+
+func (d *DB) UpdateUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.UpdateUser(ctx, u) })
+}
+
+// indexStoredMetadata is migration 13: it fills the metadata term index
+// (created by migration 12) for the users already stored, a page of users
+// at a time, in the migration's transaction (on SQLite the migration holds
+// the only write connection). Rows already there are kept.
+func indexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		d := DialectSQLite
+		if dialect == goose.DialectMySQL {
+			d = DialectMySQL
+		}
+		const page = 1000
+		after := ""
+		for {
+			n, last, terms, err := storedTermsPage(ctx, tx, after, page)
+			if err != nil {
+				return fmt.Errorf("index stored metadata: %w", err)
+			}
+			if err := insertTerms(ctx, d, tx.ExecContext, terms); err != nil {
+				return fmt.Errorf("index stored metadata: %w", err)
+			}
+			if n < page {
+				return nil
+			}
+			after = last
+		}
+	}
+}
+
+// storedTermsPage reads up to page users with ids after after and returns
+// how many, the last id and their index rows.
+func storedTermsPage(ctx context.Context, tx *sql.Tx, after string, page int) (n int, last string, terms []termRow, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, user_metadata, app_metadata FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, page)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, ums, ams string
+		if err := rows.Scan(&id, &ums, &ams); err != nil {
+			return 0, "", nil, err
+		}
+		terms = userTerms(terms, id, ums, ams)
+		n, last = n+1, id
+	}
+	return n, last, terms, rows.Err()
+}
+
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.DeleteUser(ctx, id) })
+}

@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/profiled/profiled/internal/auth"
+	"github.com/profiled/profiled/internal/graph/model"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/service"
+)
+
+// management returns the caller when it holds a management token with every
+// scope named; UNAUTHENTICATED without a valid token, FORBIDDEN otherwise.
+func management(ctx context.Context, scopes ...policy.Scope) (policy.Caller, error) {
+	c, err := auth.CallerFrom(ctx)
+	if err != nil {
+		return policy.Caller{}, err
+	}
+	if c.Self {
+		return policy.Caller{}, &service.Error{Code: service.CodeForbidden, Message: "a user token cannot call management operations"}
+	}
+	return c, requireScopes(c, scopes...)
+}
+
+// managementAny is management with at least one of the scopes.
+func managementAny(ctx context.Context, scopes ...policy.Scope) (policy.Caller, error) {
+	c, err := management(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, s := range scopes {
+		if c.Has(s) {
+			return c, nil
+		}
+	}
+	return policy.Caller{}, forbidden(scopes, "one of ")
+}
+
+// self returns the caller of a user (self-service) token holding scope.
+func self(ctx context.Context, scope policy.Scope) (policy.Caller, error) {
+	c, err := auth.CallerFrom(ctx)
+	if err != nil {
+		return policy.Caller{}, err
+	}
+	if !c.Self {
+		return policy.Caller{}, &service.Error{Code: service.CodeForbidden, Message: "this operation needs a user token (from login)"}
+	}
+	return c, requireScopes(c, scope)
+}
+
+func requireScopes(c policy.Caller, scopes ...policy.Scope) error {
+	for _, s := range scopes {
+		if !c.Has(s) {
+			return forbidden(scopes, "")
+		}
+	}
+	return nil
+}
+
+func forbidden(scopes []policy.Scope, prefix string) error {
+	names := make([]string, len(scopes))
+	for i, s := range scopes {
+		names[i] = string(s)
+	}
+	return &service.Error{Code: service.CodeForbidden, Message: fmt.Sprintf("this operation needs the scope %s%s", prefix, strings.Join(names, " "))}
+}
+
+// appMetadataGuard lets management callers that read or write users read
+// appMetadata; user tokens never do.
+func appMetadataGuard(ctx context.Context) error {
+	_, err := managementAny(ctx, policy.ScopeReadUsers, policy.ScopeUpdateUsers, policy.ScopeCreateUsers, policy.ScopeUpdateUsersAppMetadata)
+	if err != nil {
+		return &service.Error{Code: service.CodeForbidden, Field: policy.FieldAppMetadata, Message: "appMetadata is readable with a management token only"}
+	}
+	return nil
+}
+
+func userView(u policy.User) *model.User {
+	return &model.User{U: u, AppMetadataGuard: appMetadataGuard}
+}
+
+func userViews(us []policy.User) []model.User {
+	out := make([]model.User, len(us))
+	for i, u := range us {
+		out[i] = model.User{U: u, AppMetadataGuard: appMetadataGuard}
+	}
+	return out
+}

@@ -1,0 +1,607 @@
+// Package importer reads bulk user-import files: a JSON array or NDJSON of
+// users in the field names of the normalized profile (email,
+// email_verified, username, given_name, ..., user_metadata, app_metadata)
+// plus password_hash (bcrypt) or custom_password_hash (see
+// passwords.FromCustom). Unknown fields are errors (the schema has
+// additionalProperties: false).
+//
+// It streams: a Decoder holds one row at a time (bounded by
+// Options.MaxRowBytes for NDJSON), never the file, so memory stays flat as
+// files grow. A bad row is reported as a Record with Errors (row number,
+// field, reason) and decoding goes on; only a JSON array that is not
+// well-formed JSON stops decoding (*SyntaxError), since no later row can be
+// found reliably. NDJSON recovers from any bad line.
+//
+// It validates rows with the policy package's rules (email, metadata) and
+// the passwords package (hashes); it does no I/O besides reading its input
+// and imports neither service nor db.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/policy"
+)
+
+// Field names of an import row (and of an export).
+const (
+	FieldEmail              = "email"
+	FieldEmailVerified      = "email_verified"
+	FieldUsername           = "username"
+	FieldGivenName          = "given_name"
+	FieldFamilyName         = "family_name"
+	FieldName               = "name"
+	FieldNickname           = "nickname"
+	FieldPicture            = "picture"
+	FieldBlocked            = "blocked"
+	FieldPhoneNumber        = "phone_number"
+	FieldPhoneVerified      = "phone_verified"
+	FieldUserID             = "user_id"
+	FieldUserMetadata       = "user_metadata"
+	FieldAppMetadata        = "app_metadata"
+	FieldPasswordHash       = "password_hash"
+	FieldCustomPasswordHash = "custom_password_hash"
+)
+
+// Fields lists every field an import row may hold, in export order.
+var Fields = []string{
+	FieldUserID, FieldEmail, FieldEmailVerified, FieldUsername, FieldPhoneNumber, FieldPhoneVerified,
+	FieldName, FieldGivenName, FieldFamilyName, FieldNickname, FieldPicture, FieldBlocked,
+	FieldUserMetadata, FieldAppMetadata, FieldPasswordHash, FieldCustomPasswordHash,
+}
+
+var fieldBit = func() map[string]FieldSet {
+	m := make(map[string]FieldSet, len(Fields))
+	for i, f := range Fields {
+		m[f] = 1 << i
+	}
+	return m
+}()
+
+// FieldSet is the set of fields a row gave (with a non-null value).
+type FieldSet uint32
+
+// Has reports whether the row gave field f.
+func (s FieldSet) Has(f string) bool { return s&fieldBit[f] != 0 }
+
+// Bounds on field values (the store's column sizes).
+const (
+	MaxUserIDBytes   = 200
+	MaxUsernameRunes = 255
+	MaxNameRunes     = 1024
+	MaxPictureBytes  = 2048
+	// MaxStoredHashLen is the longest stored password hash (the column).
+	MaxStoredHashLen = 255
+)
+
+// Error is one problem of one row. Reason never repeats a password hash.
+type Error struct {
+	Row    int    // 1-based position of the row in the file
+	Field  string // the field ("" when the row as a whole is wrong); nested as "custom_password_hash.salt.value"
+	Reason string
+}
+
+func (e Error) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("row %d: %s", e.Row, e.Reason)
+	}
+	return fmt.Sprintf("row %d: %s: %s", e.Row, e.Field, e.Reason)
+}
+
+// Record is one decoded row. When Errors is non-empty the row is invalid
+// and the other fields are partial.
+type Record struct {
+	Row int
+	// User holds the profile fields (Password unused; Email normalized).
+	User          policy.Create
+	PhoneVerified bool
+	// UserID is the id the file gives ("" = let the service make one).
+	UserID string
+	// PasswordHash is the hash in its stored form ("" = none).
+	PasswordHash string
+	// Given is the set of fields the row gave (upserts overwrite those).
+	Given  FieldSet
+	Errors []Error
+}
+
+// SyntaxError: the input is not well-formed JSON where a row should start
+// (a JSON array, or the file's first bytes); decoding cannot go on.
+type SyntaxError struct {
+	Row    int   // the row being read
+	Offset int64 // byte offset in the input
+	Err    error
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("the file is not valid JSON at row %d (byte %d): %v", e.Row, e.Offset, e.Err)
+}
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+// Options configure a Decoder.
+type Options struct {
+	// Limits are the policy limits (metadata size); zero: the defaults.
+	Limits policy.Limits
+	// MaxRowBytes bounds one NDJSON line (default 1 MiB): a longer line is
+	// a row error and is skipped.
+	MaxRowBytes int
+}
+
+// Decoder reads rows one at a time.
+type Decoder struct {
+	br     *bufio.Reader
+	opt    Options
+	row    int
+	array  bool
+	start  bool
+	done   bool
+	dec    *json.Decoder // JSON array
+	line   []byte
+	offset int64
+}
+
+// NewDecoder reads a JSON array or NDJSON from r; the format is told by the
+// first non-space byte ('[' = array).
+func NewDecoder(r io.Reader, opt Options) *Decoder {
+	if opt.MaxRowBytes <= 0 {
+		opt.MaxRowBytes = 1 << 20
+	}
+	return &Decoder{br: bufio.NewReaderSize(r, 64<<10), opt: opt}
+}
+
+// Next returns the next row; io.EOF after the last; a *SyntaxError (or a
+// read error) when decoding cannot go on.
+func (d *Decoder) Next() (Record, error) {
+	if d.done {
+		return Record{}, io.EOF
+	}
+	if !d.start {
+		if err := d.begin(); err != nil {
+			d.done = true
+			return Record{}, err
+		}
+	}
+	var raw []byte
+	var rec Record
+	var err error
+	if d.array {
+		raw, err = d.nextElement()
+	} else {
+		raw, rec, err = d.nextLine()
+	}
+	if err != nil {
+		d.done = true
+		return Record{}, err
+	}
+	if rec.Errors != nil {
+		return rec, nil
+	}
+	return ParseRow(raw, d.row, d.opt.Limits), nil
+}
+
+// begin skips a UTF-8 BOM and white space and tells the format.
+func (d *Decoder) begin() error {
+	d.start = true
+	if b, err := d.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = d.br.Discard(3)
+		d.offset += 3
+	}
+	for {
+		b, err := d.br.Peek(1)
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		if err != nil {
+			return err
+		}
+		if !isSpace(b[0]) {
+			d.array = b[0] == '['
+			break
+		}
+		_, _ = d.br.Discard(1)
+		d.offset++
+	}
+	if d.array {
+		d.dec = json.NewDecoder(d.br)
+		if _, err := d.dec.Token(); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return &SyntaxError{Row: 1, Offset: d.offset, Err: err}
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) nextElement() ([]byte, error) {
+	if !d.dec.More() {
+		t, err := d.dec.Token()
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the array is not closed
+		}
+		if err != nil {
+			return nil, &SyntaxError{Row: d.row + 1, Offset: d.offset + d.dec.InputOffset(), Err: err}
+		}
+		if t != json.Delim(']') {
+			return nil, &SyntaxError{Row: d.row + 1, Offset: d.offset + d.dec.InputOffset(), Err: fmt.Errorf("unexpected %v", t)}
+		}
+		// Only white space may follow the array.
+		rest := io.MultiReader(d.dec.Buffered(), d.br)
+		buf := make([]byte, 512)
+		for {
+			n, err := rest.Read(buf)
+			for _, b := range buf[:n] {
+				if !isSpace(b) {
+					return nil, &SyntaxError{Row: d.row + 1, Offset: d.offset + d.dec.InputOffset(), Err: errors.New("data after the closing ']'")}
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	d.row++
+	var raw json.RawMessage
+	if err := d.dec.Decode(&raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &SyntaxError{Row: d.row, Offset: d.offset + d.dec.InputOffset(), Err: err}
+		}
+		return nil, err
+	}
+	return raw, nil
+}
+
+// nextLine returns the next non-blank NDJSON line, or a Record with an
+// error for a line over MaxRowBytes.
+func (d *Decoder) nextLine() ([]byte, Record, error) {
+	for {
+		d.line = d.line[:0]
+		tooLong := false
+		for {
+			chunk, err := d.br.ReadSlice('\n')
+			d.offset += int64(len(chunk))
+			if !tooLong {
+				if len(d.line)+len(chunk) > d.opt.MaxRowBytes {
+					tooLong = true
+				} else {
+					d.line = append(d.line, chunk...)
+				}
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				if len(d.line) == 0 && !tooLong {
+					return nil, Record{}, io.EOF
+				}
+				break
+			}
+			if err != nil {
+				return nil, Record{}, err
+			}
+			break
+		}
+		if tooLong {
+			d.row++
+			return nil, Record{Row: d.row, Errors: []Error{{Row: d.row, Reason: fmt.Sprintf("the row is longer than %d bytes", d.opt.MaxRowBytes)}}}, nil
+		}
+		line := bytes.TrimSpace(d.line)
+		if len(line) == 0 {
+			continue
+		}
+		d.row++
+		return line, Record{}, nil
+	}
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// ParseRow validates one row (a JSON value) of the file; row is its
+// 1-based position.
+func ParseRow(raw []byte, row int, lim policy.Limits) Record {
+	rec := Record{Row: row}
+	bad := func(field, format string, args ...any) {
+		rec.Errors = append(rec.Errors, Error{Row: row, Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		if !json.Valid(raw) {
+			bad("", "the row is not valid JSON")
+		} else {
+			bad("", "the row is not a JSON object")
+		}
+		return rec
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var custom json.RawMessage
+	for _, k := range keys {
+		v := obj[k]
+		bit, known := fieldBit[k]
+		if !known {
+			if k == "mfa_factors" {
+				bad(k, "is not supported by this service")
+			} else {
+				bad(k, "is not a known field")
+			}
+			continue
+		}
+		if string(v) == "null" {
+			continue
+		}
+		rec.Given |= bit
+		switch k {
+		case FieldEmailVerified, FieldBlocked, FieldPhoneVerified:
+			var b bool
+			if json.Unmarshal(v, &b) != nil {
+				bad(k, "must be a boolean")
+				continue
+			}
+			switch k {
+			case FieldEmailVerified:
+				rec.User.EmailVerified = b
+			case FieldBlocked:
+				rec.User.Blocked = b
+			default:
+				rec.PhoneVerified = b
+			}
+		case FieldUserMetadata, FieldAppMetadata:
+			m, err := decodeObject(v)
+			if err != nil {
+				bad(k, "must be a JSON object")
+				continue
+			}
+			if err := policy.ValidateMetadata(m, k == FieldAppMetadata, lim); err != nil {
+				bad(k, "%s", refusalMessage(err))
+				continue
+			}
+			if k == FieldAppMetadata {
+				rec.User.AppMetadata = m
+			} else {
+				rec.User.UserMetadata = m
+			}
+		case FieldCustomPasswordHash:
+			custom = v
+		default:
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				bad(k, "must be a string")
+				continue
+			}
+			if s == "" {
+				rec.Given &^= bit
+				continue
+			}
+			if reason := checkString(k, s); reason != "" {
+				bad(k, "%s", reason)
+				continue
+			}
+			switch k {
+			case FieldEmail:
+				e, err := policy.ValidateEmail(s)
+				if err != nil {
+					bad(k, "%s", refusalMessage(err))
+					continue
+				}
+				rec.User.Email = e
+			case FieldUsername:
+				rec.User.Username = s
+			case FieldGivenName:
+				rec.User.GivenName = s
+			case FieldFamilyName:
+				rec.User.FamilyName = s
+			case FieldName:
+				rec.User.Name = s
+			case FieldNickname:
+				rec.User.Nickname = s
+			case FieldPicture:
+				rec.User.Picture = s
+			case FieldPhoneNumber:
+				rec.User.PhoneNumber = s
+			case FieldUserID:
+				rec.UserID = s
+			case FieldPasswordHash:
+				if !strings.HasPrefix(s, "$2") {
+					bad(k, "must be a bcrypt hash ($2a$, $2b$ or $2y$); use custom_password_hash for other algorithms")
+					continue
+				}
+				if err := passwords.Check(s); err != nil {
+					bad(k, "%s", hashReason(err))
+					continue
+				}
+				rec.PasswordHash = s
+			}
+		}
+	}
+	if !rec.Given.Has(FieldEmail) {
+		if !hasErrorOn(rec.Errors, FieldEmail) {
+			bad(FieldEmail, "is required")
+		}
+	}
+	if custom != nil {
+		if rec.Given.Has(FieldPasswordHash) {
+			bad(FieldCustomPasswordHash, "password_hash and custom_password_hash are mutually exclusive")
+		} else if stored, errs := parseCustom(custom, row); len(errs) > 0 {
+			rec.Errors = append(rec.Errors, errs...)
+		} else {
+			rec.PasswordHash = stored
+		}
+	}
+	return rec
+}
+
+func hasErrorOn(errs []Error, field string) bool {
+	for _, e := range errs {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// checkString applies the per-field format and length rules; "" = fine.
+func checkString(field, s string) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	switch field {
+	case FieldUserID:
+		if len(s) > MaxUserIDBytes {
+			return fmt.Sprintf("must be at most %d bytes", MaxUserIDBytes)
+		}
+		for _, r := range s {
+			if unicode.IsControl(r) || unicode.IsSpace(r) {
+				return "must not contain spaces or control characters"
+			}
+		}
+	case FieldUsername:
+		if utf8.RuneCountInString(s) > MaxUsernameRunes {
+			return fmt.Sprintf("must be at most %d characters", MaxUsernameRunes)
+		}
+	case FieldGivenName, FieldFamilyName, FieldName, FieldNickname:
+		if utf8.RuneCountInString(s) > MaxNameRunes {
+			return fmt.Sprintf("must be at most %d characters", MaxNameRunes)
+		}
+	case FieldPicture:
+		if len(s) > MaxPictureBytes {
+			return fmt.Sprintf("must be at most %d bytes", MaxPictureBytes)
+		}
+	case FieldPhoneNumber:
+		if !e164(s) {
+			return "must be in E.164 format (+ and 1 to 15 digits)"
+		}
+	}
+	return ""
+}
+
+func e164(s string) bool {
+	if len(s) < 2 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func refusalMessage(err error) string {
+	var r *policy.Refusal
+	if errors.As(err, &r) {
+		return r.Message
+	}
+	return "is invalid"
+}
+
+// hashReason explains a hash the passwords package refused, without the
+// value.
+func hashReason(err error) string {
+	var pe *passwords.ParamsError
+	if errors.As(err, &pe) {
+		return strings.TrimPrefix(pe.Error(), "passwords: ")
+	}
+	if errors.Is(err, passwords.ErrUnsupportedHash) {
+		return "uses an unsupported algorithm or variant"
+	}
+	return "is not a well-formed hash"
+}
+
+func decodeObject(v json.RawMessage) (policy.Metadata, error) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, errors.New("not an object")
+	}
+	return policy.Metadata(m), nil
+}
+
+// customHash is custom_password_hash as the file gives it.
+type customHash struct {
+	Algorithm string `json:"algorithm"`
+	Hash      *struct {
+		Value    string `json:"value"`
+		Encoding string `json:"encoding"`
+	} `json:"hash"`
+	Salt *struct {
+		Value    string `json:"value"`
+		Encoding string `json:"encoding"`
+		Position string `json:"position"`
+	} `json:"salt"`
+	Password *struct {
+		Encoding string `json:"encoding"`
+	} `json:"password"`
+}
+
+func parseCustom(v json.RawMessage, row int) (string, []Error) {
+	const f = FieldCustomPasswordHash
+	fail := func(field, reason string) (string, []Error) {
+		if field != "" {
+			field = f + "." + field
+		} else {
+			field = f
+		}
+		return "", []Error{{Row: row, Field: field, Reason: reason}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	var c customHash
+	if err := dec.Decode(&c); err != nil {
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ute) && ute.Field != "":
+			return fail(ute.Field, "has the wrong type")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fail(name, "is not a known field")
+		}
+		return fail("", "must be an object {algorithm, hash {value, encoding}, salt {value, encoding, position}}")
+	}
+	if c.Hash == nil {
+		return fail("hash", "is required")
+	}
+	if c.Password != nil {
+		switch strings.ToLower(c.Password.Encoding) {
+		case "", "utf8", "ascii":
+		default:
+			return fail("password.encoding", "only utf8 (and its subset ascii) is supported")
+		}
+	}
+	in := passwords.Custom{Algorithm: c.Algorithm, Hash: c.Hash.Value, HashEncoding: c.Hash.Encoding}
+	if c.Salt != nil {
+		in.Salt, in.SaltEncoding, in.SaltPosition = c.Salt.Value, c.Salt.Encoding, c.Salt.Position
+		if in.Salt == "" {
+			return fail("salt.value", "is required when salt is given")
+		}
+	}
+	stored, err := passwords.FromCustom(in)
+	if err != nil {
+		var ce *passwords.CustomError
+		if errors.As(err, &ce) {
+			return fail(ce.Field, ce.Reason)
+		}
+		return fail("", "is invalid")
+	}
+	if len(stored) > MaxStoredHashLen {
+		return fail("hash.value", fmt.Sprintf("is too long to store (over %d characters)", MaxStoredHashLen))
+	}
+	return stored, nil
+}

@@ -1,0 +1,415 @@
+package sandbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/profiled/profiled/internal/policy"
+)
+
+// The hostile corpus: testdata/scripts/hostile misbehaves in the way the
+// login email names. Timing assertions are deliberately generous (the
+// machine is shared and noisy): they check that a call stops, not how fast.
+const slack = 5 * time.Second
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type hostile struct {
+	r  *Runtime
+	m  *Module
+	db *sql.DB
+}
+
+func hostileModule(t testing.TB, cfg Config, timeout time.Duration) *hostile {
+	t.Helper()
+	url, db := legacyDB(t, ann)
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	r := newRuntime(t, cfg)
+	m := mustModule(t, r, Spec{Connection: "hostile", Wasm: script(t, "hostile"), DatabaseURL: url, Timeout: timeout})
+	return &hostile{r: r, m: m, db: db}
+}
+
+func (h *hostile) login(email string) (Result, error) {
+	return h.m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: email, Password: "pw"})
+}
+
+// loginWithin calls login under the caller's deadline d (the module's own
+// timeout stays long, so the check that it still serves afterwards is not
+// bound by d on a loaded machine).
+func (h *hostile) loginWithin(d time.Duration, email string) (Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return h.m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "pw"})
+}
+
+// stillServes checks that the module answers a good call after the bad one.
+func (h *hostile) stillServes(t *testing.T) {
+	t.Helper()
+	if res, err := h.login("ok"); err != nil || res.Profile == nil {
+		t.Fatalf("the module no longer serves: %v", err)
+	}
+}
+
+func wantScriptError(t *testing.T, err error, contains string) *ScriptError {
+	t.Helper()
+	var se *ScriptError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a ScriptError, got %T %v", err, err)
+	}
+	if !strings.Contains(se.Message, contains) {
+		t.Fatalf("ScriptError %q does not mention %q", se.Message, contains)
+	}
+	return se
+}
+
+func wantTimeout(t *testing.T, err error, elapsed, deadline time.Duration) {
+	t.Helper()
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want ErrTimeout (and context.DeadlineExceeded), got %T %v", err, err)
+	}
+	if elapsed > deadline+slack {
+		t.Fatalf("stopped after %v, deadline %v", elapsed, deadline)
+	}
+	t.Logf("stopped %v after the %v deadline", elapsed-deadline, deadline)
+}
+
+func TestHostileInfiniteLoop(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	h := hostileModule(t, Config{}, 20*time.Second)
+	start := time.Now()
+	_, err := h.loginWithin(deadline, "loop")
+	wantTimeout(t, err, time.Since(start), deadline)
+	h.stillServes(t)
+}
+
+func TestHostileCallTreeWithoutLoops(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	h := hostileModule(t, Config{}, 20*time.Second)
+	start := time.Now()
+	_, err := h.loginWithin(deadline, "tree") // 2^62 calls, no loop anywhere
+	wantTimeout(t, err, time.Since(start), deadline)
+	h.stillServes(t)
+}
+
+func TestHostileSlowQueryIsCancelledAtTheDeadline(t *testing.T) {
+	const deadline = 500 * time.Millisecond
+	h := hostileModule(t, Config{}, 20*time.Second)
+	start := time.Now()
+	_, err := h.loginWithin(deadline, "sleepquery") // SELECT SLEEP(30)
+	wantTimeout(t, err, time.Since(start), deadline)
+	h.stillServes(t)
+}
+
+func TestHostileMemoryBomb(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("bomb")
+	wantScriptError(t, err, "out of memory")
+	h.stillServes(t)
+}
+
+func TestHostileDeepRecursion(t *testing.T) {
+	// A 16 MiB cap makes the stack hit it quickly even under -race on a
+	// loaded machine (with the default 64 MiB it can take the whole deadline).
+	h := hostileModule(t, Config{MemoryLimitPages: 256}, 20*time.Second)
+	_, err := h.login("recursion")
+	se := wantScriptError(t, err, "")
+	t.Logf("deep recursion: %s", firstLine(se.Message))
+	h.stillServes(t)
+}
+
+func TestHostilePanic(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("panic")
+	wantScriptError(t, err, "assignment to entry in nil map")
+	h.stillServes(t)
+}
+
+func TestHostileExit(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("exit")
+	wantScriptError(t, err, "exited with code 3")
+	h.stillServes(t)
+}
+
+func TestHostileOpenFile(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	res, err := h.login("file")
+	se := wantScriptError(t, err, "/etc/passwd")
+	if strings.Contains(se.Message, "root:") || res.Profile != nil {
+		t.Fatal("the script read the host's /etc/passwd")
+	}
+	os.Remove("/tmp/profiled-hostile")
+	_, err = h.login("write")
+	wantScriptError(t, err, "profiled-hostile")
+	if _, statErr := os.Stat("/tmp/profiled-hostile"); statErr == nil {
+		t.Fatal("the script wrote a file on the host")
+	}
+}
+
+func TestHostileOpenSocket(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	res, err := h.login("socket") // net.Dial("tcp", "127.0.0.1:3306"): a real server listens there
+	se := wantScriptError(t, err, "dial tcp")
+	if res.Profile != nil {
+		t.Fatal("the script connected to a socket")
+	}
+	t.Logf("socket: %s", se.Message)
+}
+
+func TestHostileSQLInjectionThroughEmail(t *testing.T) {
+	m, db := templateModule(t, ann)
+	ctx := context.Background()
+	for _, email := range []string{"' OR '1'='1", "x' OR 1=1 -- ", `" OR ""="`, "ann@example.com' -- "} {
+		if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "anything"}); !errors.Is(err, ErrWrongCredentials) {
+			t.Errorf("login %q: want ErrWrongCredentials, got %v", email, err)
+		}
+		if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: email}); !errors.Is(err, ErrUserNotFound) {
+			t.Errorf("get_user %q: want ErrUserNotFound, got %v", email, err)
+		}
+	}
+	evil := "a@b.c'); DROP TABLE users; -- "
+	if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: map[string]any{"email": evil, "password": "pw123456"}}); err != nil {
+		t.Fatalf("create with a hostile email: %v", err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM users WHERE email = ?", evil).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the hostile email was not stored literally (table intact?): n=%d err=%v", n, err)
+	}
+	// A script cannot smuggle a second statement either.
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("multistatement")
+	wantScriptError(t, err, "")
+	if err := h.db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+		t.Fatalf("users table gone after a multi-statement attempt: %v", err)
+	}
+}
+
+func TestHostileHugeResult(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("huge") // a 4 MiB profile
+	wantScriptError(t, err, "over the limit")
+	_, err = h.login("manyrows") // 5000 rows
+	wantScriptError(t, err, "more than 1000 rows")
+	h.stillServes(t)
+}
+
+func TestHostileMissingID(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("noid")
+	wantScriptError(t, err, "no user id")
+}
+
+func TestHostileHostCallCap(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	_, err := h.login("manyqueries")
+	wantScriptError(t, err, "more than 32")
+	// Ignoring the limit error and returning success does not help.
+	_, err = h.login("swallow")
+	wantScriptError(t, err, "more than 32")
+	h.stillServes(t)
+}
+
+func TestHostileExtremeHashCostsAreRefused(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	start := time.Now()
+	_, err := h.login("bcryptcost") // a $2a$31$ hash: days of CPU if verified
+	wantScriptError(t, err, "over the limit of 15")
+	_, err = h.login("argon2mem") // m = 4 GiB
+	wantScriptError(t, err, "memory")
+	if d := time.Since(start); d > slack {
+		t.Fatalf("refusing took %v: was the hash verified?", d)
+	}
+}
+
+func TestHostileLogFloodIsBounded(t *testing.T) {
+	h := hostileModule(t, Config{}, 20*time.Second)
+	res, err := h.login("logflood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Logs) > maxLogLines+1 || !strings.Contains(res.Logs[len(res.Logs)-1], "dropped") {
+		t.Fatalf("%d log lines, last %q", len(res.Logs), res.Logs[len(res.Logs)-1])
+	}
+}
+
+// TestGlobalStateStaysWithinOneConnection: package variables survive
+// between calls of one connection (like Auth0's global) but an instance
+// never serves another connection.
+func TestGlobalStateStaysWithinOneConnection(t *testing.T) {
+	r := newRuntime(t, Config{MaxInstances: 1, Logger: quiet})
+	wasm := script(t, "hostile")
+	url := sqliteURL(t)
+	a := mustModule(t, r, Spec{Connection: "a", Wasm: wasm, DatabaseURL: url})
+	b := mustModule(t, r, Spec{Connection: "b", Wasm: wasm, DatabaseURL: url})
+	ctx := context.Background()
+	id := func(m *Module) string {
+		res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "global"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Profile.UserID
+	}
+	if got := []string{id(a), id(a), id(b), id(a)}; strings.Join(got, ",") != "1,2,1,3" {
+		t.Fatalf("counters %v, want 1,2,1,3", got)
+	}
+}
+
+// TestPoolWaitIsBoundedByTheDeadline: with every instance busy, a caller
+// waits at most until its own deadline.
+func TestPoolWaitIsBoundedByTheDeadline(t *testing.T) {
+	h := hostileModule(t, Config{MaxInstances: 1}, time.Second)
+	busy := make(chan error, 1)
+	go func() { _, err := h.login("loop"); busy <- err }()
+	for len(h.m.slots) == 0 { // wait until the looping call holds the only instance
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := h.m.Run(ctx, Call{Action: policy.ActionLogin, Email: "ok"})
+	wantTimeout(t, err, time.Since(start), 200*time.Millisecond)
+	if err := <-busy; !errors.Is(err, ErrTimeout) {
+		t.Fatalf("the looping call: %v", err)
+	}
+	h.stillServes(t)
+}
+
+// TestThousandHostileCallsLeaveNoGoroutines runs 1,000 hostile calls in a
+// row (traps, panics, exits, timeouts, limit hits, memory bombs) and checks
+// that the goroutines are back to their baseline; memory is reported.
+func TestThousandHostileCallsLeaveNoGoroutines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 hostile calls")
+	}
+	deadline := 20 * time.Millisecond // most calls fail fast; loops run to it
+	if raceEnabled {
+		deadline = 300 * time.Millisecond
+	}
+	h := hostileModule(t, Config{MemoryLimitPages: 256}, deadline)
+	kinds := []string{"panic", "noid", "huge", "exit", "manyqueries", "bcryptcost", "loop", "tree", "file", "socket", "write", "multistatement"}
+	// One warm-up round, so the baseline includes what legitimately stays
+	// (the database pool's connections and its cleaner goroutine).
+	for _, kind := range kinds {
+		h.login(kind)
+	}
+	h.stillServes(t)
+	baseline := goroutines(h)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	counts := map[string]int{}
+	for i := 0; i < 1000; i++ {
+		kind := kinds[i%len(kinds)]
+		switch i % 50 {
+		case 24:
+			kind = "bomb"
+		case 49:
+			kind = "recursion"
+		}
+		if _, err := h.login(kind); err == nil {
+			t.Fatalf("call %d (%s) succeeded", i, kind)
+		}
+		counts[kind]++
+	}
+	h.stillServes(t)
+
+	var after int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		runtime.GC()
+		if after = goroutines(h); after <= baseline || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("calls per kind: %v", counts)
+	t.Logf("goroutines (less DB connections): baseline %d, after %d", baseline, after)
+	t.Logf("heap in use: %.1f MiB before, %.1f MiB after; sys %.1f MiB",
+		float64(before.HeapInuse)/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20))
+	if after > baseline {
+		pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+		t.Fatalf("goroutines leaked: baseline %d, after %d", baseline, after)
+	}
+}
+
+// goroutines counts goroutines less one per open MySQL connection (the
+// driver's per-connection watcher), whose number the pool decides.
+func goroutines(h *hostile) int {
+	return runtime.NumGoroutine() - h.m.db.db.Stats().OpenConnections
+}
+
+// TestHammerPool runs many goroutines through one module with few
+// instances, mixing good calls, typed errors and panics (which discard
+// instances), and checks every outcome and the instance bound. Run with
+// -race.
+func TestHammerPool(t *testing.T) {
+	const maxInst = 3
+	r := newRuntime(t, Config{MaxInstances: maxInst, Logger: quiet})
+	spec := Spec{Connection: "hammer", Wasm: script(t, "trivial"), DatabaseURL: sqliteURL(t),
+		Configuration: map[string]any{"greeting": "hi"}}
+	mustModule(t, r, spec)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var maxLive atomic.Int64
+	var failures atomic.Int64
+	for g := 0; g < 12; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 40; i++ {
+				m, err := r.Module(ctx, spec) // the cached module, concurrently
+				if err != nil {
+					failures.Add(1)
+					t.Error(err)
+					return
+				}
+				if n := int64(len(m.slots)); n > maxLive.Load() {
+					maxLive.Store(n)
+				}
+				var want func(Result, error) bool
+				var c Call
+				switch (g + i) % 4 {
+				case 0:
+					c = Call{Action: policy.ActionLogin, Email: "noop@example.com"}
+					want = func(r Result, err error) bool { return err == nil && r.Profile.UserID == "1" }
+				case 1:
+					c = Call{Action: policy.ActionLogin, Email: "config@example.com"}
+					want = func(r Result, err error) bool { return err == nil && r.Profile.Name == "hi" }
+				case 2:
+					c = Call{Action: policy.ActionLogin, Email: "validation@example.com"}
+					want = func(_ Result, err error) bool { var ve *ValidationError; return errors.As(err, &ve) }
+				case 3:
+					c = Call{Action: policy.ActionLogin, Email: "panic@example.com"}
+					want = func(_ Result, err error) bool { var se *ScriptError; return errors.As(err, &se) }
+				}
+				res, err := m.Run(ctx, c)
+				if !want(res, err) {
+					failures.Add(1)
+					t.Errorf("goroutine %d call %d (%s): %+v %v", g, i, c.Email, res.Profile, err)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if maxLive.Load() > maxInst {
+		t.Fatalf("%d live instances, bound %d", maxLive.Load(), maxInst)
+	}
+	if failures.Load() > 0 {
+		t.Fatalf("%d failures", failures.Load())
+	}
+}

@@ -1,0 +1,119 @@
+package sandbox
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/profiled/profiled/internal/scriptbuild"
+)
+
+// testDir holds, for the whole test binary, the scripts built from
+// testdata/scripts and ../../templates and wazero's compilation cache: each
+// script is compiled once (Go→wasm takes seconds), whatever the number of
+// tests using it.
+var testDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "sandbox-test-")
+	if err != nil {
+		panic(err)
+	}
+	testDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]*buildResult{}
+)
+
+type buildResult struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+// script returns the module built from testdata/scripts/NAME (or, for
+// "template:NAME", from ../../templates/NAME), building it on first use.
+func script(t testing.TB, name string) []byte {
+	t.Helper()
+	buildMu.Lock()
+	b := built[name]
+	if b == nil {
+		b = &buildResult{}
+		built[name] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() {
+		src := filepath.Join("testdata", "scripts", name)
+		if tmpl, ok := strings.CutPrefix(name, "template:"); ok {
+			src = filepath.Join("..", "..", "templates", tmpl)
+		}
+		src, _ = filepath.Abs(src)
+		b.wasm, b.err = scriptbuild.Compile(context.Background(), src, scriptbuild.Options{})
+	})
+	if b.err != nil {
+		t.Fatalf("build %s: %v", name, b.err)
+	}
+	return b.wasm
+}
+
+// wazeroCacheDir is wazero's compilation cache for the tests: in the user's
+// cache directory when there is one (entries are keyed by the module's hash
+// and wazero's version, so sharing them across runs is safe and saves ~1 s
+// per module per run), else in testDir.
+func wazeroCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "profiled", "sandbox-test-wazero")
+	}
+	return filepath.Join(testDir, "wazero-cache")
+}
+
+// newRuntime returns a Runtime with the shared compilation cache, closed at
+// the end of the test.
+func newRuntime(t testing.TB, cfg Config) *Runtime {
+	t.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = wazeroCacheDir()
+	}
+	r, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return r
+}
+
+// sqliteURL creates a SQLite database with table t(email, hash) and returns
+// its sqlite: URL.
+func sqliteURL(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE t (email TEXT PRIMARY KEY, hash TEXT NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	return "sqlite:" + path
+}
+
+func mustModule(t testing.TB, r *Runtime, s Spec) *Module {
+	t.Helper()
+	m, err := r.Module(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

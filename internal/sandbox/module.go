@@ -1,0 +1,431 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/policy"
+)
+
+// Module is one connection's script: a compiled module, its database pool,
+// its configuration and a bounded pool of instances. Safe for concurrent
+// use; each instance serves one call at a time.
+type Module struct {
+	rt      *Runtime
+	conn    string
+	fp      [32]byte
+	key     [32]byte
+	comp    *compiled
+	db      *dbPool
+	config  map[string][]byte
+	timeout time.Duration
+	actions []policy.Action
+	has     [len(actionList)]bool
+
+	idle    chan *instance // instances ready for a call
+	slots   chan struct{}  // one token per live instance (capacity MaxInstances)
+	closing chan struct{}  // closed by close()
+
+	mu        sync.Mutex
+	closed    bool
+	live      int
+	finalized bool
+
+	// bcryptCost is the cost of the last bcrypt hash a login compared
+	// (0 until one did): the work an equalizing dummy compare must do.
+	bcryptCost atomic.Int32
+}
+
+func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, actions []policy.Action, config map[string][]byte) *Module {
+	m := &Module{
+		rt: r, conn: s.Connection, fp: fp, key: key, comp: c, db: db, config: config,
+		timeout: s.Timeout, actions: actions,
+		idle:    make(chan *instance, r.cfg.MaxInstances),
+		slots:   make(chan struct{}, r.cfg.MaxInstances),
+		closing: make(chan struct{}),
+	}
+	for _, a := range actions {
+		m.has[actionIndex(a)] = true
+	}
+	return m
+}
+
+// Actions lists the actions the module exports.
+func (m *Module) Actions() []policy.Action { return append([]policy.Action(nil), m.actions...) }
+
+// Has reports whether the module exports action a.
+func (m *Module) Has(a policy.Action) bool {
+	i := actionIndex(a)
+	return i >= 0 && m.has[i]
+}
+
+// Call holds the arguments of one action; only those of the action are
+// used: login(Email, Password), get_user(Email), create(User),
+// verify(Email), change_password(Email, NewPassword), delete(ID),
+// change_email(Email, NewEmail, Verified).
+type Call struct {
+	Action                                     policy.Action
+	Email, Password, NewEmail, NewPassword, ID string
+	Verified                                   bool
+	// User is the profile to create: "email", "password", "username",
+	// "phone_number", "email_verified", "name", "given_name",
+	// "family_name", "nickname", "picture", "user_metadata",
+	// "app_metadata" and any other attribute.
+	User map[string]any
+}
+
+// Result is a successful call's outcome.
+type Result struct {
+	// Profile is what login, get_user and create (when the script returns
+	// one) returned, normalized with policy.NormalizeProfile.
+	Profile *policy.Profile
+	// Attributes are the raw attributes the script returned (nil when
+	// none), e.g. for the dashboard's "try" panel.
+	Attributes map[string]any
+	// Logs are the script's log lines of this call (sdk.Log, stdout,
+	// stderr), passwords masked.
+	Logs     []string
+	Duration time.Duration
+}
+
+// Run calls the action. It waits for a free instance (bounded by the
+// deadline), runs the export under the connection's timeout, and maps the
+// outcome:
+//   - ErrUnsupported when the module does not export the action;
+//   - ErrWrongCredentials, ErrUserNotFound, ErrUserExists,
+//     *ValidationError as the script said;
+//   - an error matching ErrTimeout and context.DeadlineExceeded when the
+//     deadline passed (the instance is discarded);
+//   - ErrDatabaseUnavailable when a database call could not reach the
+//     database and the script did not succeed;
+//   - *ScriptError for everything else the script got wrong (the instance
+//     is discarded after a trap, panic, exit or limit hit);
+//   - the caller's context error when its context was cancelled.
+//
+// The returned Result carries the logs and the duration on error too.
+func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
+	start := time.Now()
+	idx := actionIndex(c.Action)
+	if idx < 0 || !m.has[idx] {
+		return Result{}, fmt.Errorf("%w: %s", ErrUnsupported, c.Action)
+	}
+	args, secrets, err := encodeArgs(c)
+	if err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	cs := &callState{m: m, action: c.Action, args: args, secrets: secrets}
+
+	in, err := m.acquire(ctx, cs)
+	if err != nil {
+		res := Result{Logs: cs.finishLogs(), Duration: time.Since(start)}
+		return res, m.ctxOr(ctx, err)
+	}
+	in.call = cs
+	in.stack[0] = 0
+	callErr := in.fns[idx].CallWithStack(context.WithValue(ctx, callKey{}, cs), in.stack[:])
+	in.call = nil
+	status := abi.Status(api.DecodeI32(in.stack[0]))
+
+	res := Result{Logs: cs.finishLogs()}
+	var out error
+	healthy := callErr == nil && cs.fatal == "" && status != abi.StatusPanic && ctx.Err() == nil
+	if callErr != nil {
+		out = m.callFailure(ctx, cs, callErr)
+	} else {
+		res.Profile, res.Attributes, out = m.outcome(ctx, cs, status)
+	}
+	m.release(in, healthy)
+	if c.Action == policy.ActionLogin && !cs.hashed && (errors.Is(out, ErrWrongCredentials) || errors.Is(out, ErrUserNotFound)) {
+		// The script answered "no" without comparing a password (typically:
+		// no such row). Do the comparison it skipped, at the cost its hashes
+		// have, so an unknown email takes as long as a wrong password and
+		// timing does not tell which accounts exist.
+		m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
+	}
+	res.Duration = time.Since(start)
+	return res, out
+}
+
+// callFailure maps an error of the export call itself (trap, exit, close).
+func (m *Module) callFailure(ctx context.Context, cs *callState, err error) error {
+	if ctx.Err() != nil {
+		return m.ctxOr(ctx, err)
+	}
+	if cs.fatal != "" {
+		return scriptErr(cs.fatal)
+	}
+	stderr := cs.redact(strings.TrimSpace(string(cs.stderr)))
+	var ee *sys.ExitError
+	if errors.As(err, &ee) {
+		return scriptErr(fmt.Sprintf("script exited with code %d%s", ee.ExitCode(), tail(stderr)))
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i] // drop the wasm stack trace
+	}
+	switch {
+	case strings.Contains(stderr, "out of memory"):
+		return scriptErr(fmt.Sprintf("script ran out of memory (limit %d MiB)", m.rt.cfg.MemoryLimitPages/16))
+	case strings.Contains(stderr, "stack overflow") || strings.Contains(msg, "stack overflow"):
+		return scriptErr("script overflowed its stack (too deep recursion)" + tail(stderr))
+	}
+	return scriptErr("script trapped: " + msg + tail(stderr))
+}
+
+// ctxOr returns the timeout error when ctx's deadline passed, the caller's
+// cancellation when it was cancelled, err otherwise.
+func (m *Module) ctxOr(ctx context.Context, err error) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return &timeoutError{after: m.timeout}
+	case context.Canceled:
+		return fmt.Errorf("sandbox: call cancelled: %w", context.Canceled)
+	}
+	return err
+}
+
+// outcome maps a returned status (no trap) to the call's result.
+func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*policy.Profile, map[string]any, error) {
+	if cs.fatal != "" {
+		return nil, nil, scriptErr(cs.fatal)
+	}
+	if st != abi.StatusOK {
+		switch {
+		case cs.unavailable != "":
+			return nil, nil, &unavailableError{msg: cs.unavailable}
+		case ctx.Err() != nil || cs.timedOut:
+			return nil, nil, &timeoutError{after: m.timeout}
+		}
+	}
+	msg := cs.redact(string(cs.result))
+	switch st {
+	case abi.StatusOK:
+	case abi.StatusWrongCredentials:
+		return nil, nil, ErrWrongCredentials
+	case abi.StatusUserNotFound:
+		return nil, nil, ErrUserNotFound
+	case abi.StatusUserExists:
+		return nil, nil, ErrUserExists
+	case abi.StatusValidation:
+		return nil, nil, &ValidationError{Message: msg}
+	case abi.StatusError:
+		if msg == "" {
+			msg = "the script failed without a message"
+		}
+		return nil, nil, scriptErr(msg)
+	case abi.StatusPanic:
+		return nil, nil, scriptErr("script panicked: " + strings.TrimPrefix(msg, "panic: "))
+	default:
+		return nil, nil, scriptErr(fmt.Sprintf("script returned unknown status %d", st))
+	}
+	switch cs.action {
+	case policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate:
+	default:
+		return nil, nil, nil
+	}
+	if len(cs.result) == 0 {
+		switch cs.action {
+		case policy.ActionGetUser:
+			return nil, nil, ErrUserNotFound
+		case policy.ActionLogin:
+			return nil, nil, scriptErr("login succeeded but returned no profile")
+		}
+		return nil, nil, nil
+	}
+	return decodeProfile(cs.result)
+}
+
+// tail formats the end of the guest's stderr for an error message.
+func tail(stderr string) string {
+	if stderr == "" {
+		return ""
+	}
+	const max = 512
+	if len(stderr) > max {
+		stderr = "…" + stderr[len(stderr)-max:]
+	}
+	return " (stderr: " + stderr + ")"
+}
+
+// instance is one live instance of the module with its export handles.
+type instance struct {
+	mod   api.Module
+	fns   [len(actionList)]api.Function
+	stack [1]uint64
+	call  *callState // the call in progress, nil between calls
+	init  []byte     // output written outside a call (during _initialize)
+}
+
+// outWriter is an instance's stdout or stderr: bounded, into the call in
+// progress (or the init buffer).
+type outWriter struct {
+	in     *instance
+	stderr bool
+}
+
+func (w outWriter) Write(p []byte) (int, error) {
+	if cs := w.in.call; cs != nil {
+		if w.stderr {
+			cs.stderr = appendBounded(cs.stderr, p)
+		} else {
+			cs.stdout = appendBounded(cs.stdout, p)
+		}
+	} else {
+		w.in.init = appendBounded(w.in.init, p)
+	}
+	return len(p), nil
+}
+
+func appendBounded(b, p []byte) []byte {
+	if room := maxOutputBytes - len(b); room < len(p) {
+		p = p[:max(room, 0)]
+	}
+	return append(b, p...)
+}
+
+// acquire returns an idle instance, or creates one while fewer than
+// MaxInstances are live, or waits for one until ctx is done.
+func (m *Module) acquire(ctx context.Context, cs *callState) (*instance, error) {
+	select {
+	case in := <-m.idle:
+		return in, nil
+	default:
+	}
+	select {
+	case in := <-m.idle:
+		return in, nil
+	case m.slots <- struct{}{}:
+		in, err := m.newInstance(ctx, cs)
+		if err != nil {
+			<-m.slots
+			return nil, err
+		}
+		return in, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-m.closing:
+		return nil, ErrClosed
+	}
+}
+
+// newInstance instantiates the module (the slot is already taken).
+func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	m.live++
+	m.mu.Unlock()
+	in := &instance{}
+	mod, err := m.rt.instantiate(ctx, m.comp.cm, in)
+	if err == nil {
+		in.mod = mod
+		for i, name := range abi.Actions {
+			if m.has[i] {
+				if in.fns[i] = mod.ExportedFunction(name); in.fns[i] == nil {
+					err = fmt.Errorf("export %s missing", name)
+				}
+			}
+		}
+	}
+	if err != nil {
+		if mod != nil {
+			mod.Close(context.Background())
+		}
+		m.dropLive()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		cs.stderr = append(cs.stderr, in.init...)
+		return nil, scriptErr("the script failed to start: " + firstLine(err.Error()) + tail(cs.redact(strings.TrimSpace(string(in.init)))))
+	}
+	in.init = nil
+	return in, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// release puts a healthy instance back in the pool, or discards it.
+func (m *Module) release(in *instance, healthy bool) {
+	m.mu.Lock()
+	if healthy && !m.closed && !in.mod.IsClosed() {
+		m.idle <- in // never blocks: at most MaxInstances are live
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	m.discard(in)
+}
+
+func (m *Module) discard(in *instance) {
+	in.mod.Close(context.Background())
+	<-m.slots
+	m.dropLive()
+}
+
+func (m *Module) dropLive() {
+	m.mu.Lock()
+	m.live--
+	fin := m.closed && m.live == 0 && !m.finalized
+	if fin {
+		m.finalized = true
+	}
+	m.mu.Unlock()
+	if fin {
+		m.finalize()
+	}
+}
+
+// close stops new calls, closes idle instances now and busy ones when their
+// call ends, then releases the compiled module and the database pool.
+func (m *Module) close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	close(m.closing)
+	var idle []*instance
+	for done := false; !done; {
+		select {
+		case in := <-m.idle:
+			idle = append(idle, in)
+		default:
+			done = true
+		}
+	}
+	fin := m.live == 0 && !m.finalized
+	if fin {
+		m.finalized = true
+	}
+	m.mu.Unlock()
+	for _, in := range idle {
+		m.discard(in)
+	}
+	if fin {
+		m.finalize()
+	}
+}
+
+func (m *Module) finalize() {
+	m.rt.releaseCompiled(m.key, m.comp)
+	m.rt.releaseDB(m.db)
+}

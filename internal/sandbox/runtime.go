@@ -1,0 +1,427 @@
+// Package sandbox runs customers' custom-database action scripts, compiled
+// to WebAssembly, under wazero, and gives them the only doors out they get:
+// the host functions of sandbox/ABI.md (the connection's database with
+// positional parameters, native bcrypt/argon2id, the read-only
+// configuration, a bounded log).
+//
+// One Runtime per process holds one wazero runtime (compiler engine,
+// termination on context done, a memory cap), the compiled modules (by
+// content hash), a database pool per database URL, and one Module per
+// connection. A Module keeps a bounded pool of reactor instances: a Go
+// guest costs a few milliseconds to instantiate but microseconds to call, so
+// instances are reused across calls of one connection (never across
+// connections) and replaced after any trap, panic, limit hit or timeout.
+//
+// Deny by default: instances get no filesystem, no network, no environment
+// and no arguments; their clocks and random source are the real ones
+// (wazero's defaults are fake and deterministic); stdout and stderr go to
+// bounded per-call buffers that end up in the call's log.
+//
+// This package owns the sandbox; it imports abi, policy and the database
+// drivers, and must not import service, db or graph.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/sandbox/wasmbin"
+)
+
+// Runtime runs the scripts of every connection. It is safe for concurrent
+// use. Close it to release everything.
+type Runtime struct {
+	cfg   Config
+	wr    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu       sync.Mutex
+	closed   bool
+	modules  map[string]*Module
+	compiled map[[32]byte]*compiled
+	dbs      map[string]*dbPool
+
+	dummyMu     sync.Mutex
+	dummyHashes map[int][]byte // bcrypt cost → a fixed hash (login timing)
+	// dummyCompares counts equalizing compares (observed by tests).
+	dummyCompares atomic.Int64
+}
+
+// compiled is a compiled module shared by the connections whose scripts
+// have the same bytes; closed when the last user lets go.
+type compiled struct {
+	ready chan struct{} // closed when cm/err are set
+	cm    wazero.CompiledModule
+	err   error
+	refs  int
+}
+
+// Spec describes a connection's script and what it may reach.
+type Spec struct {
+	Connection    string         // connection name (for logs, and one module per connection)
+	Wasm          []byte         // the module
+	DatabaseURL   string         // "mysql://user[:pass]@host:port/db" or "sqlite:PATH"
+	Configuration map[string]any // read-only settings and secrets for the script
+	Timeout       time.Duration  // per call; 0 = Config.DefaultTimeout
+}
+
+// New starts a Runtime: one wazero runtime with the compiler engine,
+// termination on context done, the memory cap and the compilation cache, and
+// the WASI and "profiled" host modules instantiated once.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	cfg = cfg.withDefaults()
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(!cfg.noCloseOnContextDone).
+		WithMemoryLimitPages(cfg.MemoryLimitPages)
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		cache = c
+		rc = rc.WithCompilationCache(c)
+	}
+	r := &Runtime{
+		cfg:      cfg,
+		cache:    cache,
+		wr:       wazero.NewRuntimeWithConfig(ctx, rc),
+		modules:  map[string]*Module{},
+		compiled: map[[32]byte]*compiled{},
+		dbs:      map[string]*dbPool{},
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wr); err != nil {
+		r.wr.Close(ctx)
+		return nil, fmt.Errorf("sandbox: WASI: %w", err)
+	}
+	if err := r.instantiateHost(ctx); err != nil {
+		r.wr.Close(ctx)
+		return nil, fmt.Errorf("sandbox: host module: %w", err)
+	}
+	return r, nil
+}
+
+// Close closes every module and instance, the database pools and the
+// wazero runtime. Calls in flight fail.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	mods := make([]*Module, 0, len(r.modules))
+	for _, m := range r.modules {
+		mods = append(mods, m)
+	}
+	r.modules = map[string]*Module{}
+	r.mu.Unlock()
+	for _, m := range mods {
+		m.close()
+	}
+	err := r.wr.Close(ctx)
+	r.mu.Lock()
+	for url, p := range r.dbs {
+		p.db.Close()
+		delete(r.dbs, url)
+	}
+	r.mu.Unlock()
+	if r.cache != nil {
+		if cerr := r.cache.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Inspect checks a module's structure for upload without compiling it: a
+// WebAssembly reactor module (exports _initialize and memory) built against
+// ABI v1 (exports profiled_abi_v1), importing only WASI and known "profiled"
+// host functions with the right signatures, and exporting at least one
+// action as a function () -> i32. It returns the actions it exports, in the
+// order of policy's constants. Failures are *ScriptError.
+//
+// Runtime.Inspect also compiles the module, which catches everything else.
+func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+	info, err := wasmbin.Inspect(wasm)
+	if err != nil {
+		return nil, scriptErr("not a valid WebAssembly module: " + err.Error())
+	}
+	if e, ok := info.Export(abi.InitializeExport); !ok || e.Kind != wasmbin.KindFunc {
+		return nil, scriptErr("not a reactor module (no _initialize export): build it with `profiled script build` (go build -buildmode=c-shared)")
+	}
+	if e, ok := info.Export(abi.MemoryExport); !ok || e.Kind != wasmbin.KindMemory {
+		return nil, scriptErr("the module exports no memory")
+	}
+	if _, ok := info.Export(abi.VersionExport); !ok {
+		return nil, scriptErr("the module was not built against the Profiled script ABI v1 (no profiled_abi_v1 export): use the SDK, or see ABI.md")
+	}
+	for _, im := range info.Imports {
+		switch im.Module {
+		case "wasi_snapshot_preview1":
+		case abi.ImportModule:
+			if err := checkHostImport(im); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, scriptErr(fmt.Sprintf("the module imports %s.%s: only wasi_snapshot_preview1 and profiled are available", im.Module, im.Name))
+		}
+	}
+	var actions []policy.Action
+	for i, name := range abi.Actions {
+		e, ok := info.Export(name)
+		if !ok {
+			continue
+		}
+		if e.Kind != wasmbin.KindFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 1 || e.Type.Results[0] != wasmbin.I32 {
+			return nil, scriptErr("export " + name + " must be a function () -> i32")
+		}
+		actions = append(actions, actionList[i])
+	}
+	if len(actions) == 0 {
+		return nil, scriptErr("the module exports none of the actions (" + strings.Join(abi.Actions[:], ", ") + ")")
+	}
+	return actions, nil
+}
+
+func checkHostImport(im wasmbin.Import) error {
+	for _, hf := range abi.HostFuncs {
+		if hf.Name != im.Name {
+			continue
+		}
+		ok := im.Kind == wasmbin.KindFunc && len(im.Type.Params) == hf.Params &&
+			len(im.Type.Results) == 1 && im.Type.Results[0] == wasmbin.I32
+		for _, p := range im.Type.Params {
+			ok = ok && p == wasmbin.I32
+		}
+		if !ok {
+			return scriptErr(fmt.Sprintf("host function profiled.%s imported with the wrong signature (want %d i32 params, one i32 result)", im.Name, hf.Params))
+		}
+		return nil
+	}
+	return scriptErr("the module imports profiled." + im.Name + ", which does not exist in ABI v1")
+}
+
+// Inspect is the package-level Inspect plus a full compilation (through the
+// compilation cache, so the connection's first call does not pay for it
+// again when CacheDir is set).
+func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+	actions, err := Inspect(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256(wasm)
+	c, err := r.acquireCompiled(ctx, key, wasm)
+	if err != nil {
+		return nil, err
+	}
+	r.releaseCompiled(key, c)
+	return actions, nil
+}
+
+var actionList = [...]policy.Action{
+	policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate, policy.ActionVerify,
+	policy.ActionChangePassword, policy.ActionDelete, policy.ActionChangeEmail,
+}
+
+func actionIndex(a policy.Action) int {
+	for i, x := range actionList {
+		if x == a {
+			return i
+		}
+	}
+	return -1
+}
+
+// Module returns the connection's module, creating it on first use; a Spec
+// that differs from the current one (wasm, database URL, configuration,
+// timeout) replaces it, and the previous module is closed (calls in flight
+// on it finish first). Errors: *ScriptError for a module that is not a
+// valid script or does not compile; a plain error for a bad database URL or
+// configuration.
+func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
+	if s.Timeout <= 0 {
+		s.Timeout = r.cfg.DefaultTimeout
+	}
+	key := sha256.Sum256(s.Wasm)
+	fp, err := fingerprint(key, s)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if m := r.modules[s.Connection]; m != nil && m.fp == fp {
+		r.mu.Unlock()
+		return m, nil
+	}
+	r.mu.Unlock()
+
+	actions, err := Inspect(ctx, s.Wasm)
+	if err != nil {
+		return nil, err
+	}
+	config, err := encodeConfig(s.Configuration)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.acquireCompiled(ctx, key, s.Wasm)
+	if err != nil {
+		return nil, err
+	}
+	db, err := r.acquireDB(s.DatabaseURL)
+	if err != nil {
+		r.releaseCompiled(key, c)
+		return nil, err
+	}
+	m := newModule(r, s, fp, key, c, db, actions, config)
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		m.close()
+		return nil, ErrClosed
+	}
+	if cur := r.modules[s.Connection]; cur != nil && cur.fp == fp {
+		r.mu.Unlock() // a concurrent call installed the same spec first
+		m.close()
+		return cur, nil
+	}
+	old := r.modules[s.Connection]
+	r.modules[s.Connection] = m
+	r.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	return m, nil
+}
+
+// Forget closes and drops the connection's module (after its script was
+// removed or the connection deleted). Calls in flight finish first.
+func (r *Runtime) Forget(ctx context.Context, connection string) {
+	r.mu.Lock()
+	m := r.modules[connection]
+	delete(r.modules, connection)
+	r.mu.Unlock()
+	if m != nil {
+		m.close()
+	}
+}
+
+// fingerprint identifies a Spec: a change of any part replaces the module.
+func fingerprint(wasmHash [32]byte, s Spec) ([32]byte, error) {
+	cfg, err := json.Marshal(s.Configuration) // sorted keys: deterministic
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("sandbox: configuration: %w", err)
+	}
+	h := sha256.New()
+	h.Write(wasmHash[:])
+	fmt.Fprintf(h, "\x00%s\x00%d\x00", s.DatabaseURL, s.Timeout)
+	h.Write(cfg)
+	var fp [32]byte
+	h.Sum(fp[:0])
+	return fp, nil
+}
+
+// encodeConfig encodes each configuration value once; the script reads
+// them with config_get and can never change them.
+func encodeConfig(cfg map[string]any) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(cfg))
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b, err := abi.AppendValue(nil, cfg[k])
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: configuration key %q: %v", k, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte) (*compiled, error) {
+	r.mu.Lock()
+	c := r.compiled[key]
+	if c != nil {
+		c.refs++
+		r.mu.Unlock()
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			r.releaseCompiled(key, c)
+			return nil, ctx.Err()
+		}
+		if c.err != nil {
+			r.releaseCompiled(key, c)
+			return nil, c.err
+		}
+		return c, nil
+	}
+	c = &compiled{ready: make(chan struct{}), refs: 1}
+	r.compiled[key] = c
+	r.mu.Unlock()
+
+	cctx := experimental.WithCompilationWorkers(context.WithoutCancel(ctx), goruntime.GOMAXPROCS(0))
+	cm, err := r.wr.CompileModule(cctx, wasm)
+	if err != nil {
+		c.err = scriptErr("the module does not compile: " + err.Error())
+	} else {
+		c.cm = cm
+	}
+	close(c.ready)
+	if c.err != nil {
+		r.releaseCompiled(key, c)
+		return nil, c.err
+	}
+	return c, nil
+}
+
+func (r *Runtime) releaseCompiled(key [32]byte, c *compiled) {
+	r.mu.Lock()
+	c.refs--
+	last := c.refs == 0
+	if last && r.compiled[key] == c {
+		delete(r.compiled, key)
+	}
+	r.mu.Unlock()
+	if last && c.cm != nil {
+		c.cm.Close(context.Background())
+	}
+}
+
+// instantiate creates one instance of a compiled module: no FS, env or
+// args; real clocks and crypto/rand; stdout/stderr into the instance's
+// bounded buffers; _initialize run under ctx (so a looping init is stopped
+// at the deadline too).
+func (r *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, in *instance) (api.Module, error) {
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(abi.InitializeExport).
+		WithStdout(outWriter{in, false}).
+		WithStderr(outWriter{in, true}).
+		WithRandSource(rand.Reader).
+		WithSysWalltime().
+		WithSysNanotime()
+	return r.wr.InstantiateModule(ctx, cm, mc)
+}

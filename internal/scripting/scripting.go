@@ -1,0 +1,144 @@
+// Package scripting adapts the WebAssembly sandbox to the service's Scripts
+// port: it keeps one sandbox module per connection, loads a connection's
+// module bytes only when its script (or settings) changed, and translates
+// the sandbox's outcomes into the service's errors.
+//
+// It imports service and sandbox; neither imports it. cmd wires it.
+package scripting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/sandbox"
+	"github.com/profiled/profiled/internal/service"
+)
+
+// ScriptLoader reads a connection's module bytes (the store keeps them out
+// of the connection records read on every login).
+type ScriptLoader interface {
+	ConnectionScript(ctx context.Context, name string) ([]byte, error)
+}
+
+// Runner implements service.Scripts.
+type Runner struct {
+	rt     *sandbox.Runtime
+	loader ScriptLoader
+
+	mu      sync.Mutex
+	modules map[string]loaded // by connection name
+}
+
+type loaded struct {
+	key string // what the module was built from, without the bytes
+	mod *sandbox.Module
+}
+
+// New returns a Runner over rt.
+func New(rt *sandbox.Runtime, loader ScriptLoader) *Runner {
+	return &Runner{rt: rt, loader: loader, modules: map[string]loaded{}}
+}
+
+// Inspect validates a module for upload.
+func (r *Runner) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+	actions, err := r.rt.Inspect(ctx, wasm)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return actions, nil
+}
+
+// Run runs one action of the connection's module.
+func (r *Runner) Run(ctx context.Context, c service.Connection, call service.ScriptCall) (service.ScriptResult, error) {
+	m, err := r.module(ctx, c)
+	if err != nil {
+		return service.ScriptResult{}, err
+	}
+	res, err := m.Run(ctx, sandbox.Call{
+		Action: call.Action, Email: call.Email, Password: call.Password, NewEmail: call.NewEmail,
+		NewPassword: call.NewPassword, ID: call.ID, Verified: call.Verified, User: call.User,
+	})
+	out := service.ScriptResult{Profile: res.Profile, Logs: res.Logs, Duration: res.Duration, Attributes: res.Attributes}
+	if err != nil {
+		return out, translate(err)
+	}
+	return out, nil
+}
+
+// module returns the connection's module, (re)building it when the
+// script's digest, the database URL, the configuration or the timeout
+// changed since the last call.
+func (r *Runner) module(ctx context.Context, c service.Connection) (*sandbox.Module, error) {
+	key, err := specKey(c)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	cur, ok := r.modules[c.Name]
+	r.mu.Unlock()
+	if ok && cur.key == key {
+		return cur.mod, nil
+	}
+	wasm := c.Script
+	if len(wasm) == 0 {
+		if wasm, err = r.loader.ConnectionScript(ctx, c.Name); err != nil {
+			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: %w", c.Name, err)}
+		}
+	}
+	if len(wasm) == 0 {
+		return nil, &service.Error{Code: service.CodeConnectionUnavailable, Message: fmt.Sprintf("connection %q has no script module", c.Name)}
+	}
+	m, err := r.rt.Module(ctx, sandbox.Spec{
+		Connection: c.Name, Wasm: wasm, DatabaseURL: c.DatabaseURL,
+		Configuration: c.Configuration, Timeout: service.ScriptTimeout(c),
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	r.mu.Lock()
+	r.modules[c.Name] = loaded{key: key, mod: m}
+	r.mu.Unlock()
+	return m, nil
+}
+
+func specKey(c service.Connection) (string, error) {
+	cfg, err := json.Marshal(c.Configuration)
+	if err != nil {
+		return "", &service.Error{Code: service.CodeInternal, Message: "internal error", Err: err}
+	}
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%s", c.ScriptSHA256, c.DatabaseURL, service.ScriptTimeout(c)/time.Millisecond, cfg), nil
+}
+
+// translate maps the sandbox's outcomes onto the service's errors.
+func translate(err error) error {
+	var ve *sandbox.ValidationError
+	var se *sandbox.ScriptError
+	switch {
+	case errors.Is(err, sandbox.ErrUnsupported):
+		return fmt.Errorf("%w: %w", service.ErrScriptUnsupported, err)
+	case errors.Is(err, sandbox.ErrWrongCredentials):
+		return fmt.Errorf("%w: %w", service.ErrScriptWrongCredentials, err)
+	case errors.Is(err, sandbox.ErrUserNotFound):
+		return fmt.Errorf("%w: %w", service.ErrScriptUserNotFound, err)
+	case errors.Is(err, sandbox.ErrUserExists):
+		return fmt.Errorf("%w: %w", service.ErrScriptUserExists, err)
+	case errors.As(err, &ve):
+		return &service.Error{Code: service.CodeBadUserInput, Message: ve.Message, Err: err}
+	case errors.Is(err, sandbox.ErrTimeout):
+		return &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
+	case errors.Is(err, sandbox.ErrDatabaseUnavailable):
+		return &service.Error{Code: service.CodeConnectionUnavailable, Message: "the custom database cannot be reached", Err: err}
+	case errors.As(err, &se):
+		return &service.Error{Code: service.CodeScriptError, Message: "the connection's script failed: " + se.Message, Err: err}
+	case errors.Is(err, sandbox.ErrClosed):
+		return &service.Error{Code: service.CodeScriptError, Message: "the connection's script was replaced during the call; try again", Err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
+	}
+	return &service.Error{Code: service.CodeScriptError, Message: "the connection's script failed", Err: err}
+}

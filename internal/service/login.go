@@ -1,0 +1,432 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/profiled/profiled/internal/policy"
+)
+
+// AuthResult is a successful login.
+type AuthResult struct {
+	AccessToken string
+	IDToken     string
+	ExpiresIn   time.Duration
+	User        policy.User
+	// ManagementToken is set when the user's connection grants admin
+	// scopes: a management token carrying exactly ManagementScopes (the
+	// connection's adminScopes) for the subject "user:<id>", valid for
+	// ManagementExpiresIn (Config.AdminTokenTTL). Empty otherwise.
+	ManagementToken     string
+	ManagementScopes    []policy.Scope
+	ManagementExpiresIn time.Duration
+}
+
+// ManagementSubject is the subject of the management token issued to the
+// user with this id when they log in on an admin connection.
+func ManagementSubject(userID string) string { return managementSubjectPrefix + userID }
+
+const managementSubjectPrefix = "user:"
+
+// Login authenticates a user of a connection.
+//
+// Unknown user and wrong password give the same error (INVALID_CREDENTIALS)
+// after the same work (a dummy hash comparison when there is no user). A
+// blocked user gets USER_BLOCKED only after the password was checked, so the
+// error reveals nothing to someone who does not know the password. After
+// BruteForceThreshold consecutive failures for one account from one IP,
+// attempts get TOO_MANY_ATTEMPTS until BruteForceWindow passes, a login
+// succeeds, the password is changed or an admin unblocks the user.
+func (s *Service) Login(ctx context.Context, connection, email, password string) (res AuthResult, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if len(email) > maxEmailBytes || len(connection) > maxConnectionBytes {
+		// No account can have it: answer like any wrong login, but store
+		// nothing (a counter or an event) for an anonymous caller's megabytes.
+		s.hasher.DummyVerify(password)
+		return AuthResult{}, ErrInvalidCredentials
+	}
+	client := clientFrom(ctx)
+	key := connection + "|" + email
+	defer func() {
+		typ, id, detail := "login", res.User.ID, ""
+		if res.ManagementToken != "" {
+			// Which admin scopes were handed out, for the audit trail (the
+			// token itself is never recorded).
+			detail = "management token: " + scopeNames(res.ManagementScopes)
+		}
+		if err != nil {
+			typ = "login_failed"
+			// Attribute the failure to the cached user with this email, if
+			// any, so it shows in their history (admins only read it).
+			if u, lerr := s.store.UserByConnectionEmail(ctx, connection, email); lerr == nil {
+				id = u.ID
+			}
+		}
+		s.record(ctx, typ, id, connection, err, detail)
+	}()
+	conn, err := s.store.ConnectionByName(ctx, connection)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			s.hasher.DummyVerify(password)
+			return AuthResult{}, ErrInvalidCredentials
+		}
+		return AuthResult{}, storeErr("connection", err)
+	}
+	// Brute-force protection. The attempt is counted before the password is
+	// checked, atomically, so parallel requests cannot all pass a check
+	// made before any of them failed: the (threshold+1)th attempt is
+	// refused however they are sent. A block older than the window is
+	// cleared first.
+	failures, last, err := s.store.LoginFailures(ctx, key, client.IP)
+	if err != nil {
+		return AuthResult{}, storeErr("login attempts", err)
+	}
+	if failures > 0 && s.now().Sub(last) >= s.cfg.BruteForceWindow {
+		if err := s.store.ResetLoginFailures(ctx, key, client.IP); err != nil {
+			return AuthResult{}, storeErr("login attempts", err)
+		}
+	}
+	attempt, err := s.store.RecordLoginFailure(ctx, key, client.IP, s.now())
+	if err != nil {
+		return AuthResult{}, storeErr("login attempts", err)
+	}
+	if attempt > s.cfg.BruteForceThreshold {
+		return AuthResult{}, ErrTooManyAttempts
+	}
+
+	var u policy.User
+	switch {
+	case conn.Strategy == policy.StrategyDatabase || conn.Strategy == policy.StrategyCustomDatabase && conn.ImportMode:
+		u, err = s.loginLocal(ctx, conn, email, password)
+	case conn.Legacy():
+		u, err = s.loginLegacy(ctx, conn, email, password)
+	default:
+		err = &Error{Code: CodeBadUserInput, Field: "connection", Message: fmt.Sprintf("%s connections do not log in with a password", conn.Strategy)}
+	}
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		return AuthResult{}, err // counted above
+	case err == nil, errors.Is(err, ErrUserBlocked):
+		// The password was right: the count starts again.
+		if rerr := s.store.ResetLoginFailures(ctx, key, client.IP); rerr != nil {
+			s.log.ErrorContext(ctx, "reset login failures", "err", rerr)
+		}
+	default:
+		// Nothing was checked (the custom database was down, a script
+		// failed): this attempt does not count.
+		if ferr := s.store.ForgiveLoginFailure(ctx, key, client.IP); ferr != nil {
+			s.log.ErrorContext(ctx, "forgive login failure", "err", ferr)
+		}
+	}
+	if err != nil {
+		return AuthResult{}, err
+	}
+	access, idt, exp, err := s.tokens.IssueUser(u)
+	if err != nil {
+		return AuthResult{}, storeErr("token", err)
+	}
+	out := AuthResult{AccessToken: access, IDToken: idt, ExpiresIn: exp, User: u}
+	if len(conn.AdminScopes) > 0 {
+		// The connection makes its users administrators: hand out a
+		// management token with exactly its scopes, short-lived. The user
+		// tokens above stay self-service only.
+		scopes := append([]policy.Scope(nil), conn.AdminScopes...)
+		mt, err := s.tokens.IssueManagement(scopes, ManagementSubject(u.ID), s.cfg.AdminTokenTTL)
+		if err != nil {
+			return AuthResult{}, storeErr("token", err)
+		}
+		out.ManagementToken, out.ManagementScopes, out.ManagementExpiresIn = mt, scopes, s.cfg.AdminTokenTTL
+	}
+	return out, nil
+}
+
+func scopeNames(scopes []policy.Scope) string {
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = string(sc)
+	}
+	return strings.Join(names, " ")
+}
+
+// loginLocal checks a password the service holds. For an import-mode custom
+// database, a user not yet in the store is looked up through the login
+// script and, on success, migrated with a hash of the password that worked.
+func (s *Service) loginLocal(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
+	u, err := s.store.UserByConnectionEmail(ctx, conn.Name, email)
+	switch {
+	case errors.Is(err, ErrNotFound) && conn.Strategy == policy.StrategyCustomDatabase:
+		return s.migrate(ctx, conn, email, password)
+	case errors.Is(err, ErrNotFound):
+		s.hasher.DummyVerify(password)
+		return policy.User{}, ErrInvalidCredentials
+	case err != nil:
+		return policy.User{}, storeErr("user", err)
+	}
+	if u.PasswordHash == "" {
+		s.hasher.DummyVerify(password)
+		return policy.User{}, ErrInvalidCredentials
+	}
+	ok, err := s.hasher.Verify(u.PasswordHash, password)
+	if err != nil || !ok {
+		if err != nil {
+			s.log.WarnContext(ctx, "password hash unusable", "user", u.ID, "err", err)
+		}
+		return policy.User{}, ErrInvalidCredentials
+	}
+	if u.Blocked {
+		return policy.User{}, ErrUserBlocked
+	}
+	var rehash string
+	if s.hasher.NeedsRehash(u.PasswordHash) {
+		if h, err := s.hasher.Hash(password); err == nil {
+			rehash = h
+		}
+	}
+	return s.recordLogin(ctx, u.ID, rehash)
+}
+
+// recordLogin bumps the login counters (and swaps in a new hash) under lock.
+func (s *Service) recordLogin(ctx context.Context, id, rehash string) (policy.User, error) {
+	var out policy.User
+	err := s.store.WithTx(ctx, func(tx Queries) error {
+		u, err := tx.UserByIDForUpdate(ctx, id)
+		if err != nil {
+			return storeErr("user", err)
+		}
+		now := s.now()
+		u.LastLogin, u.LastIP, u.LoginsCount = &now, clientFrom(ctx).IP, u.LoginsCount+1
+		if rehash != "" {
+			u.PasswordHash = rehash
+		}
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return storeErr("user", err)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// migrate runs the login script for a user of an import-mode connection who
+// is not in the store yet and, on success, stores them (migrated) with a
+// hash of the password that just worked.
+func (s *Service) migrate(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
+	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Password: password})
+	if err != nil {
+		return policy.User{}, s.loginScriptErr(err)
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return policy.User{}, storeErr("password", err)
+	}
+	var out policy.User
+	err = s.store.WithTx(ctx, func(tx Queries) error {
+		id := policy.UserIDFor(conn.Name, res.Profile.UserID)
+		existing, err := tx.UserByIDForUpdate(ctx, id)
+		var prev *policy.User
+		switch {
+		case err == nil:
+			prev = &existing // a concurrent login migrated them first
+		case !errors.Is(err, ErrNotFound):
+			return storeErr("user", err)
+		}
+		u := policy.ApplyLogin(prev, *res.Profile, conn.Connection, clientFrom(ctx).IP, s.now())
+		u.Migrated = true
+		if prev == nil {
+			u.PasswordHash = hash
+			if err := tx.InsertUser(ctx, u); err != nil {
+				return storeErr("user", err)
+			}
+		} else if err := tx.UpdateUser(ctx, u); err != nil {
+			return storeErr("user", err)
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return policy.User{}, err
+	}
+	if out.Blocked {
+		return policy.User{}, ErrUserBlocked
+	}
+	return out, nil
+}
+
+// loginLegacy runs the login script (the custom database is the source of
+// truth) and refreshes the cached profile from what it returned.
+func (s *Service) loginLegacy(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
+	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Password: password})
+	if err != nil {
+		return policy.User{}, s.loginScriptErr(err)
+	}
+	var out policy.User
+	err = s.store.WithTx(ctx, func(tx Queries) error {
+		id := policy.UserIDFor(conn.Name, res.Profile.UserID)
+		existing, err := tx.UserByIDForUpdate(ctx, id)
+		var prev *policy.User
+		switch {
+		case err == nil:
+			prev = &existing
+		case !errors.Is(err, ErrNotFound):
+			return storeErr("user", err)
+		}
+		u := policy.ApplyLogin(prev, *res.Profile, conn.Connection, clientFrom(ctx).IP, s.now())
+		if prev != nil && prev.Blocked {
+			out = u
+			return ErrUserBlocked // nothing is refreshed for a blocked user
+		}
+		if prev == nil {
+			err = tx.InsertUser(ctx, u)
+		} else {
+			err = tx.UpdateUser(ctx, u)
+		}
+		if err != nil {
+			if errors.Is(err, ErrConflict) {
+				return &Error{Code: CodeScriptError, Message: "the login script returned an email that another user of this connection already has", Err: err}
+			}
+			return storeErr("user", err)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) loginScriptErr(err error) error {
+	switch {
+	case errors.Is(err, ErrScriptUserNotFound), errors.Is(err, ErrScriptWrongCredentials):
+		// The sandbox already did a password comparison at the legacy
+		// hashes' cost when the script skipped one (unknown email), so both
+		// answers take as long.
+		return ErrInvalidCredentials
+	case errors.Is(err, ErrScriptUnsupported):
+		return &Error{Code: CodeScriptError, Message: "the connection's script does not export login", Err: err}
+	}
+	return err
+}
+
+// runScript runs one action with the connection's deadline.
+func (s *Service) runScript(ctx context.Context, conn Connection, call ScriptCall) (ScriptResult, error) {
+	if s.scripts == nil || conn.ScriptSHA256 == "" {
+		return ScriptResult{}, &Error{Code: CodeConnectionUnavailable, Message: fmt.Sprintf("connection %q has no script module", conn.Name)}
+	}
+	if !conn.Actions[call.Action] {
+		return ScriptResult{}, fmt.Errorf("%s: %w", call.Action, ErrScriptUnsupported)
+	}
+	ctx, cancel := context.WithTimeout(ctx, ScriptTimeout(conn))
+	defer cancel()
+	res, err := s.scripts.Run(ctx, conn, call)
+	if err != nil {
+		return res, err
+	}
+	if (call.Action == policy.ActionLogin || call.Action == policy.ActionGetUser) && res.Profile == nil {
+		return res, &Error{Code: CodeScriptError, Message: fmt.Sprintf("the %s script returned no profile", call.Action)}
+	}
+	return res, nil
+}
+
+// UpdateMe merges into the caller's own user metadata (self-service).
+func (s *Service) UpdateMe(ctx context.Context, caller policy.Caller, patch policy.Metadata) (policy.User, error) {
+	if patch == nil {
+		patch = policy.Metadata{}
+	}
+	return s.UpdateUser(ctx, caller, caller.Subject, policy.Update{UserMetadata: patch})
+}
+
+func (s *Service) resetFailures(ctx context.Context, u policy.User) {
+	if err := s.store.ResetLoginFailures(ctx, u.Connection+"|"+u.Email, ""); err != nil {
+		s.log.ErrorContext(ctx, "reset login failures", "err", err)
+	}
+}
+
+// record stores an event; a failure to record is logged, never returned.
+func (s *Service) record(ctx context.Context, typ, userID, connection string, err error, detail string) {
+	if err := s.store.InsertEvent(context.WithoutCancel(ctx), s.event(ctx, typ, userID, connection, err, detail)); err != nil {
+		s.log.ErrorContext(ctx, "record event", "type", typ, "err", err)
+	}
+}
+
+// event builds an event; err's code (never its message) goes in Detail.
+func (s *Service) event(ctx context.Context, typ, userID, connection string, err error, detail string) Event {
+	c := clientFrom(ctx)
+	now := s.now()
+	e := Event{
+		// Time first, then a per-process sequence (events of one instant keep
+		// their order), then randomness (instances never collide).
+		ID:   fmt.Sprintf("%016x%08x%s", now.UnixNano(), s.eventSeq.Add(1), randomHex(3)),
+		Time: now, Type: typ,
+		UserID: userID, Connection: connection, IP: c.IP, UserAgent: c.UserAgent, Success: err == nil, Detail: detail,
+	}
+	if err != nil {
+		code, ok := CodeOf(err)
+		var r *policy.Refusal
+		if errors.As(err, &r) {
+			code, ok = Code(r.Reason), true
+		}
+		if !ok {
+			code = CodeInternal
+		}
+		e.Detail = strings.TrimPrefix(detail+" "+string(code), " ")
+	}
+	if len(e.UserAgent) > 255 {
+		e.UserAgent = e.UserAgent[:255]
+	}
+	return e
+}
+
+// Logs returns a user's events, newest first.
+func (s *Service) Logs(ctx context.Context, userID, before string, limit int) ([]Event, bool, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		return nil, false, &Error{Code: CodeBadUserInput, Field: "first", Message: fmt.Sprintf("first must be between 1 and %d", MaxPageSize)}
+	}
+	es, err := s.store.EventsByUser(ctx, userID, ListEventsParams{Before: before, Limit: limit + 1})
+	if err != nil {
+		return nil, false, storeErr("events", err)
+	}
+	if len(es) > limit {
+		return es[:limit], true, nil
+	}
+	return es, false, nil
+}
+
+// LogsPage is the first page of one user's events.
+type LogsPage struct {
+	Events []Event
+	More   bool // there are older events
+}
+
+// FirstLogs is Logs' first page (no cursor) for several users at once, in
+// one store query: what a list of users showing each one's history needs.
+func (s *Service) FirstLogs(ctx context.Context, userIDs []string, limit int) (map[string]LogsPage, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		return nil, &Error{Code: CodeBadUserInput, Field: "first", Message: fmt.Sprintf("first must be between 1 and %d", MaxPageSize)}
+	}
+	byUser, err := s.store.EventsByUsers(ctx, userIDs, limit+1)
+	if err != nil {
+		return nil, storeErr("events", err)
+	}
+	out := make(map[string]LogsPage, len(userIDs))
+	for _, id := range userIDs {
+		es := byUser[id]
+		if len(es) > limit {
+			out[id] = LogsPage{Events: es[:limit], More: true}
+		} else {
+			out[id] = LogsPage{Events: es}
+		}
+	}
+	return out, nil
+}
+
+// PurgeEvents deletes events past the retention window.
+func (s *Service) PurgeEvents(ctx context.Context) (int64, error) {
+	return s.store.DeleteEventsBefore(ctx, s.now().Add(-s.cfg.EventRetention))
+}

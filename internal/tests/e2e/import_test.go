@@ -1,0 +1,750 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/sha512"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/profiled/profiled/client"
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
+	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/service"
+)
+
+const jobFields = `id type status connection total done inserted updated failed errors { row field reason } message downloadPath`
+
+// jobView is the GraphQL Job as the tests read it.
+type jobView struct {
+	ID         string  `json:"id"`
+	Type       string  `json:"type"`
+	Status     string  `json:"status"`
+	Connection *string `json:"connection"`
+	Total      int     `json:"total"`
+	Done       int     `json:"done"`
+	Inserted   int     `json:"inserted"`
+	Updated    int     `json:"updated"`
+	Failed     int     `json:"failed"`
+	Errors     []struct {
+		Row    int     `json:"row"`
+		Field  *string `json:"field"`
+		Reason string  `json:"reason"`
+	} `json:"errors"`
+	Message      *string `json:"message"`
+	DownloadPath *string `json:"downloadPath"`
+}
+
+// importUsers calls importUsers through a GraphQL multipart request.
+func (e *env) importUsers(t *testing.T, token, connection string, file []byte, upsert bool) gqlResponse {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	ops, _ := json.Marshal(map[string]any{
+		"query":     `mutation($c: String!, $f: Upload!, $u: Boolean) { importUsers(connection: $c, file: $f, upsert: $u) { ` + jobFields + ` } }`,
+		"variables": map[string]any{"c": connection, "f": nil, "u": upsert},
+	})
+	_ = w.WriteField("operations", string(ops))
+	_ = w.WriteField("map", `{"0": ["variables.f"]}`)
+	fw, _ := w.CreateFormFile("0", "users.json")
+	_, _ = fw.Write(file)
+	_ = w.Close()
+	return e.post(token, w.FormDataContentType(), body.Bytes())
+}
+
+// startImport imports file and waits for the job to end.
+func (e *env) runImport(t *testing.T, connection string, file []byte, upsert bool) jobView {
+	t.Helper()
+	res := e.importUsers(t, e.admin, connection, file, upsert)
+	if len(res.Errors) > 0 {
+		t.Fatalf("importUsers: %s", res.Raw)
+	}
+	var d struct{ ImportUsers jobView }
+	mustNoErr(t, json.Unmarshal(res.Data, &d))
+	if d.ImportUsers.Type != "IMPORT" || d.ImportUsers.ID == "" {
+		t.Fatalf("job = %+v", d.ImportUsers)
+	}
+	return e.waitJob(t, d.ImportUsers.ID)
+}
+
+// waitJob polls job(id) through GraphQL until it completes or fails.
+func (e *env) waitJob(t *testing.T, id string) jobView {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res := e.raw(e.token(policy.ScopeReadUsers), `query($id: ID!) { job(id: $id) { `+jobFields+` } }`, map[string]any{"id": id})
+		if len(res.Errors) > 0 {
+			t.Fatalf("job: %s", res.Raw)
+		}
+		var d struct{ Job *jobView }
+		mustNoErr(t, json.Unmarshal(res.Data, &d))
+		if d.Job == nil {
+			t.Fatalf("job %s not found", id)
+		}
+		if d.Job.Status == "COMPLETED" || d.Job.Status == "FAILED" {
+			return *d.Job
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("job %s still %s", id, d.Job.Status)
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *env) createConnection(t *testing.T, name string, strategy client.Strategy) {
+	t.Helper()
+	_, err := client.CreateConnection(context.Background(), e.adminClient(), client.ConnectionInput{Name: name, Strategy: strategy})
+	mustNoErr(t, err)
+}
+
+func (e *env) login(t *testing.T, connection, email, password string) gqlResponse {
+	t.Helper()
+	return e.raw("", `mutation($c: String!, $e: String!, $p: String!) { login(connection: $c, email: $e, password: $p) { user { id } } }`,
+		map[string]any{"c": connection, "e": email, "p": password})
+}
+
+func ndjson(t *testing.T, rows ...any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, r := range rows {
+		if s, ok := r.(string); ok {
+			b.WriteString(s + "\n")
+			continue
+		}
+		line, err := json.Marshal(r)
+		mustNoErr(t, err)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+type hashCase struct {
+	email string
+	row   map[string]any
+}
+
+// hashCases gives one user per supported algorithm, each with password pw,
+// the hashes computed here with the primitives directly.
+func hashCases(t *testing.T, pw string) []hashCase {
+	t.Helper()
+	salt := []byte("s4lt-NaCl")
+	hexs, b64 := hex.EncodeToString, base64.StdEncoding.EncodeToString
+	sum := func(h interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	}, parts ...[]byte) []byte {
+		for _, p := range parts {
+			h.Write(p)
+		}
+		return h.Sum(nil)
+	}
+	bc, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+	mustNoErr(t, err)
+	phc := base64.RawStdEncoding.EncodeToString
+	aSalt := []byte("0123456789abcdef")
+	argonID := "$argon2id$v=19$m=64,t=1,p=1$" + phc(aSalt) + "$" + phc(argon2.IDKey([]byte(pw), aSalt, 1, 64, 1, 32))
+	argonI := "$argon2i$v=19$m=64,t=1,p=1$" + phc(aSalt) + "$" + phc(argon2.Key([]byte(pw), aSalt, 1, 64, 1, 32))
+	pb256 := "$pbkdf2-sha256$i=1000,l=32$" + phc(salt) + "$" + phc(pbkdf2Ref(sha256.New, []byte(pw), salt, 1000, 32))
+	pb512 := "$pbkdf2-sha512$i=100,l=64$" + phc(salt) + "$" + phc(pbkdf2Ref(sha512.New, []byte(pw), salt, 100, 64))
+	custom := func(alg, value, enc string, saltv map[string]any) map[string]any {
+		c := map[string]any{"algorithm": alg, "hash": map[string]any{"value": value, "encoding": enc}}
+		if saltv != nil {
+			c["salt"] = saltv
+		}
+		return map[string]any{"custom_password_hash": c}
+	}
+	cases := []hashCase{
+		{"bcrypt@x.io", map[string]any{"password_hash": string(bc)}},
+		{"custom-bcrypt@x.io", custom("bcrypt", string(bc), "utf8", nil)},
+		{"argon2id@x.io", custom("argon2", argonID, "utf8", nil)},
+		{"argon2i@x.io", custom("argon2", argonI, "", nil)},
+		{"pbkdf2-sha256@x.io", custom("pbkdf2", pb256, "utf8", nil)},
+		{"pbkdf2-sha512@x.io", custom("pbkdf2", pb512, "utf8", nil)},
+		{"sha256@x.io", custom("sha256", hexs(sum(sha256.New(), salt, []byte(pw))), "hex", map[string]any{"value": string(salt), "position": "prefix"})},
+		{"sha512@x.io", custom("sha512", b64(sum(sha512.New(), []byte(pw), salt)), "base64", map[string]any{"value": b64(salt), "encoding": "base64", "position": "suffix"})},
+		{"md5@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw))), "hex", nil)},
+		{"md5-salted@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw), salt)), "hex", map[string]any{"value": hexs(salt), "encoding": "hex", "position": "suffix"})},
+	}
+	for _, c := range cases {
+		c.row["email"] = c.email
+	}
+	return cases
+}
+
+func TestImportHashAlgorithmsThenLogin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.createConnection(t, "main", client.StrategyDatabase)
+		const pw = "correct horse battery"
+		cases := hashCases(t, pw)
+		var rows []any
+		for _, c := range cases {
+			rows = append(rows, c.row)
+		}
+		j := e.runImport(t, "main", ndjson(t, rows...), false)
+		if j.Status != "COMPLETED" || j.Inserted != len(cases) || j.Failed != 0 || j.Total != len(cases) || j.Done != len(cases) {
+			t.Fatalf("job = %+v", j)
+		}
+		ctx := context.Background()
+		for _, c := range cases {
+			t.Run(c.email, func(t *testing.T) {
+				before, err := e.store.UserByConnectionEmail(ctx, "main", c.email)
+				mustNoErr(t, err)
+				if res := e.login(t, "main", c.email, pw+"!"); res.code() != "INVALID_CREDENTIALS" {
+					t.Fatalf("wrong password: %s", res.Raw)
+				}
+				if res := e.login(t, "main", c.email, pw); len(res.Errors) > 0 {
+					t.Fatalf("right password: %s", res.Raw)
+				}
+				after, err := e.store.UserByConnectionEmail(ctx, "main", c.email)
+				mustNoErr(t, err)
+				if strings.HasPrefix(before.PasswordHash, "$2a$04$") {
+					if after.PasswordHash != before.PasswordHash {
+						t.Fatal("a bcrypt hash at the configured cost was replaced")
+					}
+				} else if !strings.HasPrefix(after.PasswordHash, "$2a$04$") || after.PasswordHash == before.PasswordHash {
+					t.Fatalf("hash not replaced by the current algorithm: %.12s...", after.PasswordHash)
+				}
+				// The new hash works too.
+				if res := e.login(t, "main", c.email, pw); len(res.Errors) > 0 {
+					t.Fatalf("login after rehash: %s", res.Raw)
+				}
+			})
+		}
+	})
+}
+
+func TestImportBadRows(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.createConnection(t, "main", client.StrategyDatabase)
+		file := ndjson(t,
+			map[string]any{"email": "good1@x.io", "name": "One", "user_metadata": map[string]any{"lang": "en"}},
+			map[string]any{"email": "not-an-email"},
+			map[string]any{"email": "good2@x.io", "favourite_colour": "blue"},
+			`{"email": "broken@x.io"`,
+			map[string]any{"email": "good3@x.io", "username": "g3", "user_id": "custom-3"},
+			map[string]any{"email": "GOOD1@x.io"}, // clashes with row 1
+			map[string]any{"email": "good4@x.io", "custom_password_hash": map[string]any{"algorithm": "pbkdf2",
+				"hash": map[string]any{"value": "$pbkdf2-sha256$i=99000000,l=32$c2FsdA$" + strings.Repeat("A", 43)}}},
+			map[string]any{"email": "good5@x.io", "phone_number": "+33612345678", "phone_verified": true, "blocked": true},
+		)
+		j := e.runImport(t, "main", file, false)
+		if j.Status != "COMPLETED" || j.Total != 8 || j.Done != 8 || j.Inserted != 3 || j.Failed != 5 {
+			t.Fatalf("job = %+v", j)
+		}
+		type rowErr struct {
+			row   int
+			field string
+		}
+		var got []rowErr
+		for _, e := range j.Errors {
+			f := ""
+			if e.Field != nil {
+				f = *e.Field
+			}
+			got = append(got, rowErr{e.Row, f})
+			if strings.Contains(e.Reason, "AAAA") {
+				t.Fatalf("reason quotes the hash: %s", e.Reason)
+			}
+		}
+		want := []rowErr{{2, "email"}, {3, "favourite_colour"}, {4, ""}, {6, "email"}, {7, "custom_password_hash.hash.value"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("errors = %+v, want %+v", j.Errors, want)
+		}
+		ctx := context.Background()
+		u, err := e.store.UserByConnectionEmail(ctx, "main", "good3@x.io")
+		mustNoErr(t, err)
+		if u.ID != "main|custom-3" || u.Username != "g3" || u.EmailVerified {
+			t.Fatalf("user = %+v", u)
+		}
+		u, err = e.store.UserByConnectionEmail(ctx, "main", "good5@x.io")
+		mustNoErr(t, err)
+		if !u.Blocked || !u.PhoneVerified || u.PhoneNumber != "+33612345678" {
+			t.Fatalf("user = %+v", u)
+		}
+
+		// A JSON array broken half-way: the rows before stay, the job fails
+		// and says so.
+		j = e.runImport(t, "main", []byte(`[{"email":"a1@x.io"},{"email":"a2@x.io"},{"email": ]`), false)
+		if j.Status != "FAILED" || j.Inserted != 2 || j.Message == nil || !strings.Contains(*j.Message, "row 3") || !strings.Contains(*j.Message, "stay") {
+			t.Fatalf("job = %+v (message %v)", j, deref2(j.Message))
+		}
+		if _, err := e.store.UserByConnectionEmail(ctx, "main", "a2@x.io"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func deref2(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestImportUpsert(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.createConnection(t, "main", client.StrategyDatabase)
+		_, err := client.CreateUser(ctx, e.adminClient(), client.CreateUserInput{
+			Connection: "main", Email: "ada@x.io", Password: ptr("old password"), Username: ptr("ada"), Name: ptr("Ada"),
+			UserMetadata: obj(map[string]any{"lang": "fr", "theme": "dark"}),
+		})
+		mustNoErr(t, err)
+		row := map[string]any{"email": "ADA@x.io", "name": "Ada Lovelace", "username": "other", "email_verified": true,
+			"user_metadata": map[string]any{"lang": "en"}, "password_hash": mustBcrypt(t, "new password")}
+		file := ndjson(t, row, map[string]any{"email": "new@x.io"})
+
+		// Off: the existing user is a row error.
+		j := e.runImport(t, "main", file, false)
+		if j.Status != "COMPLETED" || j.Inserted != 1 || j.Failed != 1 || j.Updated != 0 || len(j.Errors) != 1 || j.Errors[0].Row != 1 {
+			t.Fatalf("upsert off: %+v", j)
+		}
+		u, _ := e.store.UserByConnectionEmail(ctx, "main", "ada@x.io")
+		if u.Name != "Ada" {
+			t.Fatal("upsert off changed the user")
+		}
+
+		// On: upsertable fields are overwritten (metadata replaced whole),
+		// others kept; new@x.io is updated (with nothing) too.
+		j = e.runImport(t, "main", file, true)
+		if j.Status != "COMPLETED" || j.Updated != 2 || j.Inserted != 0 || j.Failed != 0 {
+			t.Fatalf("upsert on: %+v", j)
+		}
+		u, _ = e.store.UserByConnectionEmail(ctx, "main", "ada@x.io")
+		if u.Name != "Ada Lovelace" || u.Username != "ada" || !u.EmailVerified || !reflect.DeepEqual(map[string]any(u.UserMetadata), map[string]any{"lang": "en"}) {
+			t.Fatalf("upserted user = %+v", u)
+		}
+		if res := e.login(t, "main", "ada@x.io", "new password"); len(res.Errors) > 0 {
+			t.Fatalf("login with the upserted hash: %s", res.Raw)
+		}
+
+		// Upsert needs update:users as well as create:users.
+		res := e.importUsers(t, e.token(policy.ScopeCreateUsers), "main", file, true)
+		if res.code() != "FORBIDDEN" {
+			t.Fatalf("upsert without update:users: %s", res.Raw)
+		}
+		if res := e.importUsers(t, e.token(policy.ScopeReadUsers), "main", file, false); res.code() != "FORBIDDEN" {
+			t.Fatalf("import without create:users: %s", res.Raw)
+		}
+		// Connections that take no imports.
+		e.createConnection(t, "otp", client.StrategyPasswordless)
+		if res := e.importUsers(t, e.admin, "otp", file, false); res.code() != "BAD_USER_INPUT" || !contains(res.Raw, "import mode") {
+			t.Fatalf("passwordless: %s", res.Raw)
+		}
+		if res := e.importUsers(t, e.admin, "nope", file, false); res.code() != "NOT_FOUND" {
+			t.Fatalf("unknown connection: %s", res.Raw)
+		}
+	})
+}
+
+func mustBcrypt(t *testing.T, pw string) string {
+	t.Helper()
+	b, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+	mustNoErr(t, err)
+	return string(b)
+}
+
+// download GETs path with token and returns the status and body.
+func (e *env) download(t *testing.T, token, path string) (int, []byte, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	mustNoErr(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b, res.Header
+}
+
+func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
+	t.Helper()
+	res := e.raw(e.token(policy.ScopeReadUsers), `mutation($c: String, $f: ExportFormat!, $fields: [String!]) {
+		exportUsers(connection: $c, format: $f, fields: $fields) { `+jobFields+` } }`, vars)
+	if len(res.Errors) > 0 {
+		t.Fatalf("exportUsers: %s", res.Raw)
+	}
+	var d struct{ ExportUsers jobView }
+	mustNoErr(t, json.Unmarshal(res.Data, &d))
+	j := e.waitJob(t, d.ExportUsers.ID)
+	if j.Status != "COMPLETED" || j.DownloadPath == nil {
+		t.Fatalf("export job = %+v", j)
+	}
+	t.Cleanup(func() {
+		if sj, err := e.store.JobByID(context.Background(), j.ID); err == nil && sj.Location != "" {
+			os.Remove(sj.Location)
+		}
+	})
+	status, body, _ := e.download(t, e.token(policy.ScopeReadUsers), *j.DownloadPath)
+	if status != http.StatusOK {
+		t.Fatalf("download: %d %s", status, body)
+	}
+	return j, body
+}
+
+func TestExportReimport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.createConnection(t, "src", client.StrategyDatabase)
+		e.createConnection(t, "dst", client.StrategyDatabase)
+		var rows []any
+		for i := range 1234 {
+			rows = append(rows, map[string]any{
+				"email": fmt.Sprintf("user%04d@x.io", i), "user_id": fmt.Sprint("u", i), "name": fmt.Sprint("User ", i),
+				"email_verified": i%2 == 0, "username": fmt.Sprint("user", i), "given_name": "Given", "family_name": "Family",
+				"nickname": "nick", "picture": "https://x.io/p.png", "blocked": i%7 == 0, "phone_number": "+3361234567", "phone_verified": i%3 == 0,
+				"user_metadata": map[string]any{"lang": "en", "n": i, "nested": map[string]any{"a": []any{1, "two"}}},
+				"app_metadata":  map[string]any{"plan": "pro"},
+			})
+		}
+		j := e.runImport(t, "src", ndjson(t, rows...), false)
+		if j.Inserted != 1234 {
+			t.Fatalf("import: %+v", j)
+		}
+		exp, body := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON"})
+		if exp.Done != 1234 || exp.Total != 1234 || deref2(exp.Connection) != "src" {
+			t.Fatalf("export job = %+v", exp)
+		}
+		if bytes.Contains(body, []byte("$2")) || bytes.Contains(body, []byte("password")) {
+			t.Fatal("the export holds password hashes")
+		}
+		j = e.runImport(t, "dst", body, false)
+		if j.Status != "COMPLETED" || j.Inserted != 1234 || j.Failed != 0 {
+			t.Fatalf("re-import: %+v", j)
+		}
+		src, err := e.store.UsersOfConnection(ctx, "src", "", 2000)
+		mustNoErr(t, err)
+		dst, err := e.store.UsersOfConnection(ctx, "dst", "", 2000)
+		mustNoErr(t, err)
+		if len(src) != 1234 || len(dst) != 1234 {
+			t.Fatalf("%d and %d users", len(src), len(dst))
+		}
+		norm := func(u policy.User) policy.User {
+			u.ID = strings.TrimPrefix(u.ID, u.Connection+"|")
+			u.Connection, u.CreatedAt, u.UpdatedAt, u.Identities = "", time.Time{}, time.Time{}, nil
+			b, _ := json.Marshal(u.UserMetadata) // numbers: json.Number either way
+			_ = json.Unmarshal(b, &u.UserMetadata)
+			return u
+		}
+		for i := range src {
+			if a, b := norm(src[i]), norm(dst[i]); !reflect.DeepEqual(a, b) {
+				t.Fatalf("user %d differs:\n%+v\n%+v", i, a, b)
+			}
+		}
+	})
+}
+
+func TestExportCSVAndDownloadAccess(t *testing.T) {
+	e := newEnv(t, sqliteStore, nil)
+	e.createConnection(t, "main", client.StrategyDatabase)
+	j := e.runImport(t, "main", ndjson(t,
+		map[string]any{"email": "a@x.io", "name": `=HYPERLINK("http://evil")`, "user_metadata": map[string]any{"lang": "en", "o": map[string]any{"k": 1}}},
+		map[string]any{"email": "b@x.io", "name": `Bob "the" Builder`, "email_verified": true},
+	), false)
+	if j.Inserted != 2 {
+		t.Fatalf("import: %+v", j)
+	}
+	exp, body := e.runExport(t, map[string]any{"c": "main", "f": "CSV", "fields": []string{"email", "name", "email_verified", "user_metadata.lang", "user_metadata.o", "created_at"}})
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 3 || lines[0] != `"email","name","email_verified","user_metadata.lang","user_metadata.o","created_at"` {
+		t.Fatalf("csv = %s", body)
+	}
+	// Rows come in id order, and ids are random: find each by its email.
+	rowA, rowB := lines[1], lines[2]
+	if strings.HasPrefix(rowA, `"b@x.io"`) {
+		rowA, rowB = rowB, rowA
+	}
+	if !strings.HasPrefix(rowA, `"a@x.io","'=HYPERLINK(""http://evil"")",false,"en","{""k"":1}",`) {
+		t.Fatalf("row of a@x.io = %s", rowA)
+	}
+	if !strings.HasPrefix(rowB, `"b@x.io","Bob ""the"" Builder",true,,,`) {
+		t.Fatalf("row of b@x.io = %s", rowB)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, rowB[strings.LastIndex(rowB, ",")+1:]); err != nil {
+		t.Fatalf("created_at is not ISO 8601: %s", rowB)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"create:users only", e.token(policy.ScopeCreateUsers), http.StatusForbidden},
+		{"read:users", e.token(policy.ScopeReadUsers), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, b, h := e.download(t, tc.token, *exp.DownloadPath)
+			if status != tc.status {
+				t.Fatalf("status %d: %s", status, b)
+			}
+			if status == http.StatusOK && !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
+				t.Fatalf("content type %q", h.Get("Content-Type"))
+			}
+		})
+	}
+	if status, _, _ := e.download(t, e.token(policy.ScopeReadUsers), "/exports/job_nope"); status != http.StatusNotFound {
+		t.Fatalf("unknown export: %d", status)
+	}
+	if status, _, _ := e.download(t, e.token(policy.ScopeReadUsers), "/exports/"+j.ID); status != http.StatusNotFound {
+		t.Fatalf("an import job as an export: %d", status)
+	}
+
+	// Refusals: whole metadata in CSV, too many fields, job needs read:users.
+	for _, tc := range []struct {
+		vars map[string]any
+		want string
+	}{
+		{map[string]any{"f": "CSV", "fields": []string{"email", "user_metadata"}}, "subfields"},
+		{map[string]any{"f": "CSV", "fields": manyFields(31)}, "at most 30"},
+		{map[string]any{"f": "NDJSON", "fields": []string{"password_hash"}}, "unknown field"},
+		{map[string]any{"f": "NDJSON", "c": "nope"}, "connection not found"},
+	} {
+		res := e.raw(e.admin, `mutation($c: String, $f: ExportFormat!, $fields: [String!]) { exportUsers(connection: $c, format: $f, fields: $fields) { id } }`, tc.vars)
+		if len(res.Errors) == 0 || !contains(res.Errors[0].Message, tc.want) {
+			t.Fatalf("%v: %s", tc.vars, res.Raw)
+		}
+	}
+	if res := e.raw(e.token(policy.ScopeCreateUsers), `query { job(id: "x") { id } }`, nil); res.code() != "FORBIDDEN" {
+		t.Fatalf("job without read:users: %s", res.Raw)
+	}
+	if res := e.raw(e.admin, `query { job(id: "x") { id } }`, nil); len(res.Errors) > 0 || !contains(res.Raw, `"job":null`) {
+		t.Fatalf("unknown job: %s", res.Raw)
+	}
+}
+
+func manyFields(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint("user_metadata.k", i)
+	}
+	return out
+}
+
+func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
+	for _, k := range []storeKind{sqliteStore, mysqlStore} {
+		t.Run(string(k), func(t *testing.T) {
+			ctx := context.Background()
+			url := storeURL(t, k)
+			now := time.Now().UTC().Truncate(time.Second)
+			// A process marks a job running, commits some rows and dies.
+			store, err := db.Open(ctx, url)
+			mustNoErr(t, err)
+			j := service.Job{ID: "job_interrupted", Type: service.JobImport, Connection: "main", Status: service.JobRunning,
+				Total: 10000, Done: 1500, Inserted: 1490, Failed: 10, CreatedAt: now, UpdatedAt: now}
+			mustNoErr(t, store.InsertJob(ctx, j))
+			store.Close()
+
+			// The store is reopened by a new process, a little later.
+			store, err = db.Open(ctx, url)
+			mustNoErr(t, err)
+			t.Cleanup(func() { store.Close() })
+			clk := testenv.NewClock(now.Add(service.DefaultJobStaleAfter + time.Second))
+			hasher, _ := passwords.New(passwords.Config{BcryptCost: 4})
+			svc := service.New(store, hasher, nil, nil, service.Config{Now: clk.Now})
+			n, err := svc.RecoverJobs(ctx)
+			if err != nil || n != 1 {
+				t.Fatalf("RecoverJobs = %d, %v", n, err)
+			}
+			got, err := svc.Job(ctx, j.ID)
+			mustNoErr(t, err)
+			if got.Status != service.JobFailed || got.Done != 1500 || got.Inserted != 1490 || got.Failed != 10 ||
+				!strings.Contains(got.Message, "interrupted") || !strings.Contains(got.Message, "stay") {
+				t.Fatalf("job = %+v", got)
+			}
+
+			// Job alone notices too (no RecoverJobs call).
+			j2 := j
+			j2.ID, j2.UpdatedAt = "job_interrupted2", now
+			mustNoErr(t, store.InsertJob(ctx, j2))
+			got, err = svc.Job(ctx, j2.ID)
+			mustNoErr(t, err)
+			if got.Status != service.JobFailed || got.Done != 1500 {
+				t.Fatalf("job = %+v", got)
+			}
+			// A job that is moving is left alone.
+			j3 := j
+			j3.ID, j3.UpdatedAt = "job_alive", clk.Now()
+			mustNoErr(t, store.InsertJob(ctx, j3))
+			if got, _ := svc.Job(ctx, j3.ID); got.Status != service.JobRunning {
+				t.Fatalf("live job = %+v", got)
+			}
+		})
+	}
+}
+
+// pbkdf2Ref is RFC 8018 PBKDF2 with crypto/hmac, independent of the code
+// under test.
+func pbkdf2Ref(h func() hash.Hash, pw, salt []byte, iter, keyLen int) []byte {
+	var out []byte
+	for block := uint32(1); len(out) < keyLen; block++ {
+		mac := hmac.New(h, pw)
+		mac.Write(salt)
+		mac.Write([]byte{byte(block >> 24), byte(block >> 16), byte(block >> 8), byte(block)})
+		u := mac.Sum(nil)
+		t := append([]byte(nil), u...)
+		for i := 1; i < iter; i++ {
+			mac = hmac.New(h, pw)
+			mac.Write(u)
+			u = mac.Sum(nil)
+			for j := range t {
+				t[j] ^= u[j]
+			}
+		}
+		out = append(out, t...)
+	}
+	return out[:keyLen]
+}
+
+// TestImportThroughput measures an import of N users with bcrypt hashes on
+// MariaDB (through the service, as the CLI runs it) against a plain batched
+// INSERT of the same rows in the same run, and samples the heap during
+// both. It runs only with PROFILED_IMPORT_BENCH=1; N is
+// PROFILED_IMPORT_BENCH_N (default 20000). Figures go to the test log (see
+// docs/import-benchmarks.md).
+func TestImportThroughput(t *testing.T) {
+	if os.Getenv("PROFILED_IMPORT_BENCH") != "1" {
+		t.Skip("set PROFILED_IMPORT_BENCH=1 (and PROFILED_IMPORT_BENCH_N) to run")
+	}
+	n := 20000
+	if v := os.Getenv("PROFILED_IMPORT_BENCH_N"); v != "" {
+		_, err := fmt.Sscan(v, &n)
+		mustNoErr(t, err)
+	}
+	ctx := context.Background()
+	hash := mustBcrypt(t, "benchmark password") // one hash, N rows: import never verifies it
+	file := filepath.Join(t.TempDir(), "users.ndjson")
+	f, err := os.Create(file)
+	mustNoErr(t, err)
+	bw := bufio.NewWriter(f)
+	row := func(i int) (email, name string, meta string) {
+		return fmt.Sprintf("user%08d@example.com", i), fmt.Sprintf("User %d", i), fmt.Sprintf(`{"lang":"en","plan":"p%d"}`, i%5)
+	}
+	for i := range n {
+		email, name, meta := row(i)
+		fmt.Fprintf(bw, `{"email":%q,"name":%q,"email_verified":true,"user_metadata":%s,"password_hash":%q}`+"\n", email, name, meta, hash)
+	}
+	mustNoErr(t, bw.Flush())
+	mustNoErr(t, f.Close())
+	st, _ := os.Stat(file)
+
+	// Import through the service on a fresh database.
+	store, err := db.Open(ctx, testmysql.URL(t))
+	mustNoErr(t, err)
+	defer store.Close()
+	hasher, _ := passwords.New(passwords.Config{})
+	svc := service.New(store, hasher, nil, nil, service.Config{})
+	now := time.Now().UTC()
+	mustNoErr(t, store.InsertConnection(ctx, service.Connection{Connection: policy.Connection{Name: "main", Strategy: policy.StrategyDatabase}, CreatedAt: now, UpdatedAt: now}))
+
+	sample := func() (stop func() uint64) {
+		done := make(chan uint64)
+		quit := make(chan struct{})
+		go func() {
+			var peak uint64
+			var ms runtime.MemStats
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+				select {
+				case <-quit:
+					done <- peak
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		return func() uint64 { close(quit); return <-done }
+	}
+	runtime.GC()
+	stopSampling := sample()
+	start := time.Now()
+	j, err := svc.StartImportFile(ctx, "main", file, false)
+	mustNoErr(t, err)
+	j, err = svc.WaitJob(ctx, j.ID, 50*time.Millisecond, nil)
+	mustNoErr(t, err)
+	importDur := time.Since(start)
+	importPeak := stopSampling()
+	if j.Status != service.JobCompleted || j.Inserted != int64(n) {
+		t.Fatalf("import job = %+v", j)
+	}
+
+	// The baseline: the same rows, multi-row INSERTs of 500 in one
+	// transaction each, straight through database/sql.
+	dsn, _ := testmysql.New(t)
+	base, err := db.Open(ctx, testmysql.URLOf(dsn)) // migrations only
+	mustNoErr(t, err)
+	base.Close()
+	raw, err := sql.Open("mysql", dsn+"&interpolateParams=true")
+	mustNoErr(t, err)
+	defer raw.Close()
+	const cols = `id, connection, email, email_verified, username, phone_number, phone_verified, name, given_name, family_name,
+		nickname, picture, blocked, user_metadata, app_metadata, identities, migrated, password_hash, created_at, updated_at, last_ip, logins_count`
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", 22), ", ") + ")"
+	runtime.GC()
+	stopSampling = sample()
+	start = time.Now()
+	ts := now.Format("2006-01-02 15:04:05.000000")
+	for lo := 0; lo < n; lo += service.ImportBatchSize {
+		hi := min(lo+service.ImportBatchSize, n)
+		var q strings.Builder
+		q.WriteString("INSERT INTO users (" + cols + ") VALUES ")
+		args := make([]any, 0, (hi-lo)*22)
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			email, name, meta := row(i)
+			id := fmt.Sprintf("%024x", i)
+			args = append(args, "main|"+id, "main", email, true, nil, "", false, name, "", "", "", "", false, meta, "{}",
+				`[{"connection":"main","provider":"profiled","user_id":"`+id+`","is_social":false,"profile_data":{}}]`, false, hash, ts, ts, "", 0)
+		}
+		tx, err := raw.BeginTx(ctx, nil)
+		mustNoErr(t, err)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			t.Fatal(err)
+		}
+		mustNoErr(t, tx.Commit())
+	}
+	baseDur := time.Since(start)
+	basePeak := stopSampling()
+
+	imp, bl := float64(n)/importDur.Seconds(), float64(n)/baseDur.Seconds()
+	t.Logf("N=%d file=%.1f MB", n, float64(st.Size())/1e6)
+	t.Logf("import:         %8.0f users/s  (%v)  peak heap in use %.1f MiB", imp, importDur.Round(time.Millisecond), float64(importPeak)/(1<<20))
+	t.Logf("plain INSERT:   %8.0f users/s  (%v)  peak heap in use %.1f MiB", bl, baseDur.Round(time.Millisecond), float64(basePeak)/(1<<20))
+	t.Logf("ratio import/plain = %.2f", imp/bl)
+}
