@@ -62,6 +62,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
+	fs.StringVar(&cfg.CustomDB.SQLiteDir, "custom-db-sqlite-dir", os.Getenv("PROFILED_CUSTOM_DB_SQLITE_DIR"), "allow sqlite: custom databases inside this directory only (default: none allowed; for demos and tests)")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -158,6 +159,7 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a := &app{store: store, dialect: store.Dialect(), keyring: keyring, log: log}
+	cfg.CustomDB.Own = store.Config().OwnStore()
 	scripts, closeScripts, err := newScripts(ctx, log, store)
 	if err != nil {
 		store.Close()

@@ -70,6 +70,9 @@ func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, 
 	if err := applyConnectionSpec(&c, caller, spec); err != nil {
 		return Connection{}, err
 	}
+	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+		return Connection{}, err
+	}
 	if err := s.store.InsertConnection(ctx, c); err != nil {
 		if code := storeErr("connection", err); isCode(code, CodeUserExists) {
 			return Connection{}, &Error{Code: CodeBadUserInput, Field: "name", Message: fmt.Sprintf("a connection named %q already exists", spec.Name), Err: err}
@@ -98,6 +101,11 @@ func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, na
 		spec.Strategy = c.Strategy
 		if err := applyConnectionSpec(&c, caller, spec); err != nil {
 			return err
+		}
+		if spec.DatabaseURL != nil {
+			if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+				return err
+			}
 		}
 		if added := policy.AddedScopes(old, c.AdminScopes); len(added) > 0 {
 			inUse, err := tx.ConnectionInUse(ctx, name)
@@ -136,6 +144,9 @@ func (s *Service) SetConnectionScript(ctx context.Context, name string, wasm []b
 	}
 	if s.scripts == nil {
 		return Connection{}, &Error{Code: CodeConnectionUnavailable, Message: "scripts are not enabled on this server"}
+	}
+	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+		return Connection{}, err
 	}
 	actions, err := s.scripts.Inspect(ctx, wasm)
 	if err != nil {

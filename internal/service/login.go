@@ -316,6 +316,11 @@ func (s *Service) runScript(ctx context.Context, conn Connection, call ScriptCal
 	if !conn.Actions[call.Action] {
 		return ScriptResult{}, fmt.Errorf("%s: %w", call.Action, ErrScriptUnsupported)
 	}
+	// Checked at every call too: a link or a DNS name may have changed
+	// since the URL was stored.
+	if err := s.checkCustomDBURL(ctx, conn.DatabaseURL); err != nil {
+		return ScriptResult{}, &Error{Code: CodeConnectionUnavailable, Message: fmt.Sprintf("connection %q: its databaseURL is refused by this server", conn.Name), Err: err}
+	}
 	ctx, cancel := context.WithTimeout(ctx, ScriptTimeout(conn))
 	defer cancel()
 	res, err := s.scripts.Run(ctx, conn, call)
