@@ -63,6 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
 	fs.StringVar(&cfg.CustomDB.SQLiteDir, "custom-db-sqlite-dir", os.Getenv("PROFILED_CUSTOM_DB_SQLITE_DIR"), "allow sqlite: custom databases inside this directory only (default: none allowed; for demos and tests)")
+	keys := addSecretKeyFlags(fs)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, log, cfg)
+	app, err := open(ctx, *dbURL, keys, log, cfg)
 	if err != nil {
 		return err
 	}
@@ -148,10 +149,10 @@ type app struct {
 	log     *slog.Logger
 }
 
-func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config) (*app, error) {
-	store, err := db.Open(ctx, dbURL)
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config) (*app, error) {
+	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
+		return nil, err
 	}
 	keyring, err := auth.New(ctx, store, auth.Config{})
 	if err != nil {
@@ -160,6 +161,9 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 	}
 	a := &app{store: store, dialect: store.Dialect(), keyring: keyring, log: log}
 	cfg.CustomDB.Own = store.Config().OwnStore()
+	if keyFile != "" {
+		cfg.CustomDB.Own.Files = append(cfg.CustomDB.Own.Files, keyFile)
+	}
 	scripts, closeScripts, err := newScripts(ctx, log, store)
 	if err != nil {
 		store.Close()
