@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +190,87 @@ func TestSecretsSealedAtRest(t *testing.T) {
 			wantSealed(t, "after rotation", rawSecrets(t, url))
 		})
 	}
+}
+
+// TestKeysRotate: `profiled keys rotate` adds a key that signs; the old
+// key's tokens verify and the JWKS serves both until the grace ends, then
+// the old key is gone from both.
+func TestKeysRotate(t *testing.T) {
+	for _, kind := range []string{"sqlite", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			url := "sqlite:" + filepath.Join(t.TempDir(), "p.db")
+			if kind == "mysql" {
+				url = testmysql.URL(t)
+			}
+			t.Setenv("PROFILED_SECRET_KEY", testSecretKey)
+			ctx := context.Background()
+			var out, errOut bytes.Buffer
+			if err := run(ctx, []string{"token", "create", "--scope", "read:users", "--ttl", "240h", "--db", url}, &out, &errOut); err != nil {
+				t.Fatal(err, errOut.String())
+			}
+			oldTok := strings.TrimSpace(out.String())
+			out.Reset()
+			if err := run(ctx, []string{"keys", "rotate", "--grace", "48h", "--db", url}, &out, &errOut); err != nil {
+				t.Fatal(err, errOut.String())
+			}
+			if !strings.HasPrefix(out.String(), "new signing key profiled-") {
+				t.Fatalf("rotate said %q", out.String())
+			}
+			store, _, err := openStore(ctx, url, noFlags(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			at := func(d time.Duration) *auth.Keyring {
+				k, err := auth.New(ctx, store, auth.Config{Now: func() time.Time { return time.Now().Add(d) }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k
+			}
+			now := at(0)
+			if now.KID() == auth.BootstrapKID {
+				t.Fatal("the old key still signs after rotate")
+			}
+			if _, err := now.Verify(oldTok); err != nil {
+				t.Fatalf("the old key's token refused during the grace: %v", err)
+			}
+			if n := jwksKeys(t, now); n != 2 {
+				t.Fatalf("JWKS serves %d keys during the grace, want 2", n)
+			}
+			newTok, _ := now.IssueManagement([]policy.Scope{policy.ScopeReadUsers}, "x", 240*time.Hour)
+			later := at(49 * time.Hour)
+			if _, err := later.Verify(oldTok); err == nil {
+				t.Fatal("the old key's token still works after the grace")
+			}
+			if _, err := later.Verify(newTok); err != nil {
+				t.Fatalf("the new key's token refused: %v", err)
+			}
+			if n := jwksKeys(t, later); n != 1 {
+				t.Fatalf("JWKS serves %d keys after the grace, want 1", n)
+			}
+			// A keyring loaded during the grace refuses the old key's
+			// tokens once the grace is over, without a reload.
+			clock := time.Now()
+			k, err := auth.New(ctx, store, auth.Config{Now: func() time.Time { return clock }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock = clock.Add(49 * time.Hour)
+			if _, err := k.Verify(oldTok); err == nil {
+				t.Fatal("a keyring loaded before the end of the grace still accepts the old key after it")
+			}
+		})
+	}
+}
+
+func jwksKeys(t *testing.T, k *auth.Keyring) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	k.JWKSHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
+	var set struct{ Keys []json.RawMessage }
+	if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil {
+		t.Fatal(err)
+	}
+	return len(set.Keys)
 }

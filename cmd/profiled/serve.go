@@ -101,6 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go app.purgeEvents(ctx)
+	go app.reloadKeys(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -197,6 +198,23 @@ func (a *app) Close(ctx context.Context) {
 		}
 	}
 	a.store.Close()
+}
+
+// reloadKeys re-reads the signing keys every 30 s: a key added by
+// `profiled keys rotate` starts signing, retired keys leave the JWKS.
+func (a *app) reloadKeys(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.keyring.Reload(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("reload signing keys", "err", err)
+			}
+		}
+	}
 }
 
 // purgeEvents applies the event retention, and marks failed the jobs whose

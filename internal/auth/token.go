@@ -242,6 +242,9 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		if !ok {
 			return nil, errUnknownKid
 		}
+		if at, retiring := ks.retires[kid]; retiring && !k.cfg.Now().Before(at) {
+			return nil, errUnknownKid // retired since the keys were loaded
+		}
 		return pub, nil
 	})
 	if err != nil {
