@@ -27,6 +27,18 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 		}
 		code, field, msg := classify(err)
+		var se *service.Error
+		scriptFailure := errors.As(err, &se) && se.ID != ""
+		if scriptFailure && !seesScriptOutput(ctx) {
+			// A script's message may carry what it read from its
+			// database: only callers who may run the script themselves
+			// see it; the others get a fixed message and the error id,
+			// under which the cause is in the server's log.
+			msg = scriptFailureMessage(code)
+		}
+		if scriptFailure {
+			msg += " (error id " + se.ID + ")"
+		}
 		if code == service.CodeInternal {
 			log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
 		}
@@ -34,6 +46,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr.Extensions = map[string]any{"code": string(code)}
 		if field != "" {
 			gqlErr.Extensions["field"] = field
+		}
+		if scriptFailure {
+			gqlErr.Extensions["errorId"] = se.ID
 		}
 		if code == service.CodeInternal && errors.Is(err, service.ErrUnavailable) {
 			// The store cannot be reached (restarting, network). The
@@ -46,6 +61,25 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// seesScriptOutput: a management caller holding update:connections (who
+// may upload and try the script, and so read its output anyway).
+func seesScriptOutput(ctx context.Context) bool {
+	c, err := auth.CallerFrom(ctx)
+	return err == nil && !c.Self && c.Has(policy.ScopeUpdateConnections)
+}
+
+func scriptFailureMessage(code service.Code) string {
+	switch code {
+	case service.CodeScriptTimeout:
+		return "the connection's script did not finish in time"
+	case service.CodeConnectionUnavailable:
+		return "the connection's database cannot be used right now"
+	case service.CodeBadUserInput:
+		return "the connection's script returned an invalid profile"
+	}
+	return "the connection's script failed"
 }
 
 func hasTyped(err error) bool {

@@ -73,6 +73,9 @@ func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, 
 	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
 		return Connection{}, err
 	}
+	if err := needsDatabaseURL(c); err != nil {
+		return Connection{}, err
+	}
 	if err := s.store.InsertConnection(ctx, c); err != nil {
 		if code := storeErr("connection", err); isCode(code, CodeUserExists) {
 			return Connection{}, &Error{Code: CodeBadUserInput, Field: "name", Message: fmt.Sprintf("a connection named %q already exists", spec.Name), Err: err}
@@ -104,6 +107,9 @@ func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, na
 		}
 		if spec.DatabaseURL != nil {
 			if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+				return err
+			}
+			if err := needsDatabaseURL(c); err != nil {
 				return err
 			}
 		}
@@ -144,6 +150,9 @@ func (s *Service) SetConnectionScript(ctx context.Context, name string, wasm []b
 	}
 	if s.scripts == nil {
 		return Connection{}, &Error{Code: CodeConnectionUnavailable, Message: "scripts are not enabled on this server"}
+	}
+	if err := needsDatabaseURL(c); err != nil {
+		return Connection{}, err
 	}
 	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
 		return Connection{}, err
@@ -243,6 +252,15 @@ func applyConnectionSpec(c *Connection, caller policy.Caller, spec ConnectionSpe
 			}
 		}
 		c.AdminScopes = scopes
+	}
+	return nil
+}
+
+// needsDatabaseURL: a custom-database connection's scripts run against
+// its database; without one every call would fail.
+func needsDatabaseURL(c Connection) error {
+	if c.Strategy == policy.StrategyCustomDatabase && c.DatabaseURL == "" {
+		return &Error{Code: CodeBadUserInput, Field: "databaseURL", Message: "a CUSTOM_DATABASE connection needs a databaseURL: the database its scripts query"}
 	}
 	return nil
 }
