@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -23,7 +25,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		if gqlErr.Extensions != nil {
 			if _, ok := gqlErr.Extensions["code"]; ok && !hasTyped(err) {
-				return gqlErr // gqlgen's own (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED)
+				// gqlgen's own (GRAPHQL_PARSE_FAILED,
+				// GRAPHQL_VALIDATION_FAILED): they quote names from the
+				// request, which may be long.
+				gqlErr.Message = clipMessage(gqlErr.Message)
+				return gqlErr
 			}
 		}
 		code, field, msg := classify(err)
@@ -82,6 +88,34 @@ func scriptFailureMessage(code service.Code) string {
 	return "the connection's script failed"
 }
 
+// maxMessage bounds the messages gqlgen and its parser write, which quote
+// parts of the request: an error answer stays small whatever was sent.
+const maxMessage = 300
+
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "… (cut)"
+}
+
+// requestError drops the copy of the request body gqlgen's POST transport
+// appends to its decode error (it would echo a password sent in it).
+func requestError(m string) string {
+	const decode = "json request body could not be decoded: "
+	if rest, ok := strings.CutPrefix(m, decode); ok {
+		if i := strings.Index(rest, " body:"); i >= 0 {
+			rest = rest[:i]
+		}
+		return "the request body is not valid JSON: " + rest
+	}
+	return m
+}
+
 func hasTyped(err error) bool {
 	var e *service.Error
 	var r *policy.Refusal
@@ -103,8 +137,9 @@ func classify(err error) (code service.Code, field, msg string) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return service.CodeUnauthenticated, "", authMessage(err)
 	case errors.As(err, &gq) && gq.Err == nil && gq.Message != "":
-		// An input coercion error from gqlgen (e.g. a String for an Int).
-		return service.CodeBadUserInput, "", gq.Message
+		// An input coercion error from gqlgen (e.g. a String for an Int),
+		// or the transport's: never the request body it may quote.
+		return service.CodeBadUserInput, "", clipMessage(requestError(gq.Message))
 	}
 	return service.CodeInternal, "", "internal error"
 }
