@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/profiled/profiled/internal/auth"
@@ -56,6 +57,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if scriptFailure {
 			gqlErr.Extensions["errorId"] = se.ID
 		}
+		if afterCommit(ctx, gqlErr) {
+			// A field of a mutation's result failed after the mutation
+			// itself committed (the store lost while the answer was being
+			// built): the change was made.
+			gqlErr.Extensions["committed"] = true
+		}
 		if code == service.CodeInternal && errors.Is(err, service.ErrUnavailable) {
 			// The store cannot be reached (restarting, network). The
 			// condition is transient; the request's transaction was rolled
@@ -67,6 +74,18 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// afterCommit: the error is on a field below a mutation's root field, so
+// the root field (the write, all-or-nothing) returned successfully before
+// it. Every refusal the service can decide beforehand is made before any
+// resolver runs (needsExtension).
+func afterCommit(ctx context.Context, e *gqlerror.Error) bool {
+	if len(e.Path) < 2 || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	return op != nil && op.Operation == ast.Mutation
 }
 
 // seesScriptOutput: a management caller holding update:connections (who

@@ -1367,7 +1367,7 @@ extend type User {
   scopes and the user's connection). Needs a management token with
   ` + "`" + `read:users` + "`" + `.
   """
-  fieldRules: [FieldRule!]!
+  fieldRules: [FieldRule!]! @needs(scopes: ["read:users"])
 }
 
 "The script actions a trial run may call."
@@ -1398,7 +1398,7 @@ type TryResult {
 
 extend type Query {
   "Counts of users and logins for the dashboard. Needs ` + "`" + `read:users` + "`" + `."
-  stats: Stats!
+  stats: Stats! @needs(scopes: ["read:users"])
 }
 
 extend type Mutation {
@@ -1417,8 +1417,35 @@ extend type Mutation {
     email: String!
     "The password to try (login only)."
     password: String
-  ): TryResult!
+  ): TryResult! @needs(scopes: ["update:connections"])
 }
+`, BuiltIn: false},
+	{Name: "../../../graph/directives.graphqls", Input: `"""
+The caller a field needs. Checked for every field an operation selects
+before any resolver runs, so an operation the service would refuse anywhere
+is refused whole (FORBIDDEN, or UNAUTHENTICATED without a valid token) and
+nothing is written. Resolvers check again.
+"""
+directive @needs(
+  "Management scopes the caller's management token must hold: all of them, or one when ` + "`" + `any` + "`" + ` is true."
+  scopes: [String!]
+  "When true, one scope of ` + "`" + `scopes` + "`" + ` is enough."
+  any: Boolean
+  "A self-service scope: the field needs a user token (from login) holding it."
+  self: String
+) on FIELD_DEFINITION
+
+"""
+The values an Int argument accepts, checked for every selected field
+before any resolver runs (BAD_USER_INPUT otherwise). An absent argument
+takes the field's default.
+"""
+directive @range(
+  "The smallest value accepted."
+  min: Int!
+  "The largest value accepted."
+  max: Int!
+) on ARGUMENT_DEFINITION
 `, BuiltIn: false},
 	{Name: "../../../graph/jobs.graphqls", Input: `# Bulk import and export jobs (see docs/import-benchmarks.md for figures).
 
@@ -1494,7 +1521,7 @@ type Job {
 
 extend type Query {
   "A job by id, or null when there is no such job. Needs ` + "`" + `read:users` + "`" + `."
-  job("The job's id." id: ID!): Job
+  job("The job's id." id: ID!): Job @needs(scopes: ["read:users"])
 }
 
 extend type Mutation {
@@ -1514,7 +1541,7 @@ extend type Mutation {
     file: Upload!
     "Update users whose email the connection already has (their metadata, names, picture, email_verified and password hash) instead of refusing them. Default false."
     upsert: Boolean
-  ): Job!
+  ): Job! @needs(scopes: ["create:users"])
   "Start exporting users to a file; when the job completes, download it from ` + "`" + `downloadPath` + "`" + `. Needs ` + "`" + `read:users` + "`" + `."
   exportUsers(
     "The connection to export; omit for every connection."
@@ -1523,7 +1550,7 @@ extend type Mutation {
     format: ExportFormat!
     "The fields to write, e.g. [\"email\", \"user_metadata.lang\"]; omit (NDJSON only) for every importable field. Password hashes are never exported."
     fields: [String!]
-  ): Job!
+  ): Job! @needs(scopes: ["read:users"])
 }
 `, BuiltIn: false},
 	{Name: "../../../graph/schema.graphqls", Input: `"""
@@ -1625,10 +1652,10 @@ type User {
   """
   logs(
     "How many events to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the events after this cursor (older than it)."
     after: String
-  ): LogConnection!
+  ): LogConnection! @needs(scopes: ["read:users"])
 }
 
 "One event in a user's history. It never carries secrets."
@@ -1868,7 +1895,7 @@ input UpdateUserInput {
 "Reads."
 type Query {
   "A user by id, or null when there is no such user. Needs ` + "`" + `read:users` + "`" + `."
-  user("The user's id." id: ID!): User
+  user("The user's id." id: ID!): User @needs(scopes: ["read:users"])
   "Users, a page at a time (Relay style). Needs ` + "`" + `read:users` + "`" + `."
   users(
     """
@@ -1881,30 +1908,30 @@ type Query {
     """
     query: String
     "How many users to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the users after this cursor."
     after: String
     "The order: ` + "`" + `field:1` + "`" + ` (ascending) or ` + "`" + `field:-1` + "`" + ` (descending), e.g. ` + "`" + `created_at:-1` + "`" + `. Default: by id."
     sort: String
-  ): UserConnection!
+  ): UserConnection! @needs(scopes: ["read:users"])
   "The users with this email address, in every connection. Needs ` + "`" + `read:users` + "`" + `."
-  usersByEmail("The email address (compared lower-cased)." email: String!): [User!]!
+  usersByEmail("The email address (compared lower-cased)." email: String!): [User!]! @needs(scopes: ["read:users"])
   "The caller's own user. Needs a user token with ` + "`" + `read:current_user` + "`" + `."
-  me: User
+  me: User @needs(self: "read:current_user")
   "A connection by name, or null. Needs ` + "`" + `read:connections` + "`" + `."
-  connection("The connection's name." name: String!): Connection
+  connection("The connection's name." name: String!): Connection @needs(scopes: ["read:connections"])
   "Every connection, by name. Needs ` + "`" + `read:connections` + "`" + `."
-  connections: [Connection!]!
+  connections: [Connection!]! @needs(scopes: ["read:connections"])
 }
 
 "Writes. Each is all-or-nothing: an error means nothing was changed."
 type Mutation {
   "Create a connection. Needs ` + "`" + `create:connections` + "`" + `, and every scope of ` + "`" + `adminScopes` + "`" + ` when it lists any."
-  createConnection("The connection." input: ConnectionInput!): Connection!
+  createConnection("The connection." input: ConnectionInput!): Connection! @needs(scopes: ["create:connections"])
   "Change a connection's settings. Needs ` + "`" + `update:connections` + "`" + `, and every scope of a changed ` + "`" + `adminScopes` + "`" + `."
-  updateConnection("The connection's name." name: String!, "The change." input: UpdateConnectionInput!): Connection!
+  updateConnection("The connection's name." name: String!, "The change." input: UpdateConnectionInput!): Connection! @needs(scopes: ["update:connections"])
   "Set a custom-database connection's WebAssembly script module (replaces the previous one). Needs ` + "`" + `update:connections` + "`" + `."
-  setConnectionScript("The connection's name." connection: String!, "The module (.wasm)." wasm: Upload!): Connection!
+  setConnectionScript("The connection's name." connection: String!, "The module (.wasm)." wasm: Upload!): Connection! @needs(scopes: ["update:connections"])
   "Sign up a new user on a connection. Needs no token. Refused (FORBIDDEN) on a connection that grants admin scopes."
   signup(
     "The connection's name."
@@ -1921,17 +1948,17 @@ type Mutation {
   "Log in with an email and a password. Needs no token. On a connection that grants admin scopes the result also carries a management token."
   login("The connection's name." connection: String!, "The email address." email: String!, "The password." password: String!): AuthResult!
   "Create a user. Needs ` + "`" + `create:users` + "`" + `, and on a connection that grants admin scopes every one of them."
-  createUser("The new user." input: CreateUserInput!): User!
+  createUser("The new user." input: CreateUserInput!): User! @needs(scopes: ["create:users"])
   "Change a user. Needs ` + "`" + `update:users` + "`" + ` (or ` + "`" + `update:users_app_metadata` + "`" + ` for appMetadata alone), and for a user of a connection that grants admin scopes every one of them."
-  updateUser("The user's id." id: ID!, "The change." input: UpdateUserInput!): User!
+  updateUser("The user's id." id: ID!, "The change." input: UpdateUserInput!): User! @needs(scopes: ["update:users", "update:users_app_metadata"], any: true)
   "Set a user's password. Needs ` + "`" + `update:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
-  changePassword("The user's id." id: ID!, "The new password (8 to 72 bytes)." password: String!): Boolean!
+  changePassword("The user's id." id: ID!, "The new password (8 to 72 bytes)." password: String!): Boolean! @needs(scopes: ["update:users"])
   """
   Mark a user's email address verified. For a custom database in legacy mode
   the connection's ` + "`" + `verify` + "`" + ` script runs first. Needs ` + "`" + `update:users` + "`" + `, and
   for a user of a connection that grants admin scopes every one of them.
   """
-  markEmailVerified("The user's id." id: ID!): User!
+  markEmailVerified("The user's id." id: ID!): User! @needs(scopes: ["update:users"])
   """
   Set the password of a connection's user by email, even one the service
   does not hold yet: for a custom database in import mode, a user not yet
@@ -1946,11 +1973,11 @@ type Mutation {
     email: String!
     "The new password (8 to 72 bytes)."
     password: String!
-  ): Boolean!
+  ): Boolean! @needs(scopes: ["update:users"])
   "Delete a user. Needs ` + "`" + `delete:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
-  deleteUser("The user's id." id: ID!): Boolean!
+  deleteUser("The user's id." id: ID!): Boolean! @needs(scopes: ["delete:users"])
   "Merge into the caller's own user metadata. Needs a user token with ` + "`" + `update:current_user_metadata` + "`" + `."
-  updateMe("Merged into the user metadata like updateUser's userMetadata." userMetadata: JSON!): User!
+  updateMe("Merged into the user metadata like updateUser's userMetadata." userMetadata: JSON!): User! @needs(self: "update:current_user_metadata")
 }
 `, BuiltIn: false},
 }
