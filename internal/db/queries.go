@@ -489,8 +489,8 @@ const (
 )
 
 type signingKeyRow struct {
-	KID        string `db:"kid"`
-	PrivatePEM []byte `db:"private_pem"`
+	KID        string   `db:"kid"`
+	PrivatePEM []byte   `db:"private_pem"`
 	CreatedAt  dbTime   `db:"created_at"`
 	RetiresAt  nullTime `db:"retires_at"`
 }
