@@ -1627,10 +1627,11 @@ type User {
   userMetadata: JSON!
   """
   Facts that change what the user may do (plan, roles). Needs a management
-  token with ` + "`" + `read:users` + "`" + `; a user token selecting it gets FORBIDDEN on this
-  field.
+  token with ` + "`" + `read:users` + "`" + `, ` + "`" + `create:users` + "`" + `, ` + "`" + `update:users` + "`" + ` or
+  ` + "`" + `update:users_app_metadata` + "`" + `; an operation selecting it with any other
+  token is refused (FORBIDDEN) before it runs.
   """
-  appMetadata: JSON
+  appMetadata: JSON @needs(scopes: ["read:users", "create:users", "update:users", "update:users_app_metadata"], any: true)
   "The user's identities at identity providers."
   identities: [Identity!]!
   "For a custom-database connection in import mode: whether the user has been copied into this service."
