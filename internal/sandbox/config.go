@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -28,6 +29,33 @@ type Config struct {
 	// DefaultTimeout is the per-call deadline when a Spec sets none
 	// (default 20 s).
 	DefaultTimeout time.Duration
+	// MaxModuleBytes caps an uploaded module's size (default 16 MiB; a Go
+	// script is about 5 MB). Checked before anything else is done with it.
+	MaxModuleBytes int
+	// MaxFunctions caps the functions a module defines (default 50,000; a
+	// Go script defines about 3,000-6,000).
+	MaxFunctions int
+	// MaxTableElements caps each table's declared maximum (default 65,536
+	// entries = 512 KiB). A module must declare a maximum for every table,
+	// so table.grow and table.fill are bounded by it.
+	MaxTableElements uint32
+	// CompileTimeout bounds a module's compilation (default 30 s). The
+	// compiler cannot be interrupted: it runs in the background, one module
+	// at a time, and the upload (or the first call) is answered at the
+	// timeout with a script error; the result is then thrown away.
+	CompileTimeout time.Duration
+	// MemoryBudgetBytes bounds the memory all instances of all connections
+	// may hold together (default 1 GiB). Each instance reserves its worst
+	// case (MemoryLimitPages plus its tables at their maximum plus
+	// stackReserve) while it lives, and a host hash reserves its memory
+	// while it runs. A call that finds the budget spent closes idle
+	// instances, then waits for a release until its deadline (then
+	// ErrTimeout, "sandbox memory budget exhausted").
+	MemoryBudgetBytes int64
+	// MaxParallelHashes bounds the host's password hashes running at once,
+	// for all connections (default GOMAXPROCS): a flood of logins cannot take
+	// every core. A call waits for a slot until its deadline.
+	MaxParallelHashes int
 	// Logger receives the scripts' log lines (tagged connection, action);
 	// nil = slog.Default().
 	Logger *slog.Logger
@@ -46,7 +74,20 @@ const (
 	DefaultMaxRows          = 1000
 	DefaultMaxResultBytes   = 1 << 20
 	DefaultTimeout          = 20 * time.Second
+	DefaultMaxModuleBytes   = 16 << 20
+	DefaultMaxFunctions     = 50000
+	DefaultMaxTableElements = 65536
+	DefaultCompileTimeout   = 30 * time.Second
+	DefaultMemoryBudget     = 1 << 30
 )
+
+// MaxMessageBytes bounds a message a script returns (validation or error
+// message); longer messages are cut (on a rune boundary) and marked "…".
+const MaxMessageBytes = 1024
+
+// stackReserve is what each instance reserves of the memory budget for
+// wazero's call stack and bookkeeping outside linear memory.
+const stackReserve = 8 << 20
 
 // Per-call bounds on what a script logs.
 const (
@@ -74,6 +115,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultTimeout <= 0 {
 		c.DefaultTimeout = DefaultTimeout
+	}
+	if c.MaxModuleBytes <= 0 {
+		c.MaxModuleBytes = DefaultMaxModuleBytes
+	}
+	if c.MaxFunctions <= 0 {
+		c.MaxFunctions = DefaultMaxFunctions
+	}
+	if c.MaxTableElements == 0 {
+		c.MaxTableElements = DefaultMaxTableElements
+	}
+	if c.CompileTimeout <= 0 {
+		c.CompileTimeout = DefaultCompileTimeout
+	}
+	if c.MemoryBudgetBytes <= 0 {
+		c.MemoryBudgetBytes = DefaultMemoryBudget
+	}
+	if c.MaxParallelHashes <= 0 {
+		c.MaxParallelHashes = runtime.GOMAXPROCS(0)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -30,6 +31,7 @@ type Module struct {
 	timeout time.Duration
 	actions []policy.Action
 	has     [len(actionList)]bool
+	reserve int64 // what each instance takes from the runtime's memory budget
 
 	idle    chan *instance // instances ready for a call
 	slots   chan struct{}  // one token per live instance (capacity MaxInstances)
@@ -186,6 +188,10 @@ func (m *Module) callFailure(ctx context.Context, cs *callState, err error) erro
 // ctxOr returns the timeout error when ctx's deadline passed, the caller's
 // cancellation when it was cancelled, err otherwise.
 func (m *Module) ctxOr(ctx context.Context, err error) error {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return err
+	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:
 		return &timeoutError{after: m.timeout}
@@ -208,7 +214,7 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*po
 			return nil, nil, &timeoutError{after: m.timeout}
 		}
 	}
-	msg := cs.redact(string(cs.result))
+	msg := sanitizeMessage(cs.redact(string(cs.result)))
 	switch st {
 	case abi.StatusOK:
 	case abi.StatusWrongCredentials:
@@ -244,6 +250,30 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*po
 		return nil, nil, nil
 	}
 	return decodeProfile(cs.result)
+}
+
+// sanitizeMessage makes a message from a script fit for a client: valid
+// UTF-8, no control characters (each becomes a space), at most
+// MaxMessageBytes (cut on a rune boundary, marked "…").
+func sanitizeMessage(s string) string {
+	if len(s) > 4*MaxMessageBytes {
+		s = s[:4*MaxMessageBytes] // bound the work; cut again below
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= MaxMessageBytes {
+		return s
+	}
+	cut := MaxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // tail formats the end of the guest's stderr for an error message.
@@ -328,6 +358,13 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 	}
 	m.live++
 	m.mu.Unlock()
+	if err := m.rt.budget.acquire(ctx, m.reserve, m.rt.evictIdle); err != nil {
+		m.dropLive()
+		if ctx.Err() != nil {
+			return nil, &timeoutError{after: m.timeout, why: "waited for the sandbox's memory budget"}
+		}
+		return nil, err
+	}
 	in := &instance{}
 	mod, err := m.rt.instantiate(ctx, m.comp.cm, in)
 	if err == nil {
@@ -344,6 +381,7 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 		if mod != nil {
 			mod.Close(context.Background())
 		}
+		m.rt.budget.release(m.reserve)
 		m.dropLive()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -353,6 +391,27 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 	}
 	in.init = nil
 	return in, nil
+}
+
+// evictIdle closes one idle instance of any connection (to free its share
+// of the memory budget for a waiting call) and reports whether it found
+// one.
+func (r *Runtime) evictIdle() bool {
+	r.mu.Lock()
+	mods := make([]*Module, 0, len(r.modules))
+	for _, m := range r.modules {
+		mods = append(mods, m)
+	}
+	r.mu.Unlock()
+	for _, m := range mods {
+		select {
+		case in := <-m.idle:
+			m.discard(in)
+			return true
+		default:
+		}
+	}
+	return false
 }
 
 func firstLine(s string) string {
@@ -376,6 +435,7 @@ func (m *Module) release(in *instance, healthy bool) {
 
 func (m *Module) discard(in *instance) {
 	in.mod.Close(context.Background())
+	m.rt.budget.release(m.reserve)
 	<-m.slots
 	m.dropLive()
 }
