@@ -286,3 +286,48 @@ func TestCorpusDeadlineWhileLoadingIsATimeout(t *testing.T) {
 		t.Fatalf("want ErrTimeout, got %T %v", err, err)
 	}
 }
+
+// stmt encodes a db_query/db_exec request [sql, []].
+func stmt(sql string) []byte {
+	return abi.AppendList(abi.AppendString(abi.AppendList(nil, 2), sql), 0)
+}
+
+func TestCorpusSlowStatementIsKilledInTheServer(t *testing.T) {
+	url, db := legacyDB(t)
+	r := corpusRuntime(t, Config{})
+	const sql = "SELECT SLEEP(30) /* corpus-kill-test */"
+	req := stmt(sql)
+	m := mustModule(t, r, Spec{Connection: "sleep", Wasm: echoHost(abi.FnDBQuery, req, 0, int32(len(req))), DatabaseURL: url, Timeout: 300 * time.Millisecond})
+	_, err := runLogin(m, context.Background())
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("want ErrTimeout, got %T %v", err, err)
+	}
+	// The host waited for KILL QUERY's answer: the statement is gone now.
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%corpus-kill-test%' AND INFO NOT LIKE '%PROCESSLIST%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("the statement still runs in the server after the call returned (%d)", n)
+	}
+}
+
+func TestCorpusEachCallStartsWithACleanSession(t *testing.T) {
+	url, _ := legacyDB(t)
+	r := corpusRuntime(t, Config{})
+	set := stmt("SET @leak = 'secret-of-ann'")
+	get := stmt("SELECT @leak AS leak, @@session.sql_mode AS mode")
+	setter := mustModule(t, r, Spec{Connection: "setter", Wasm: echoHost(abi.FnDBExec, set, 0, int32(len(set))), DatabaseURL: url, Timeout: 5 * time.Second})
+	mode := stmt("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+	moder := mustModule(t, r, Spec{Connection: "moder", Wasm: echoHost(abi.FnDBExec, mode, 0, int32(len(mode))), DatabaseURL: url, Timeout: 5 * time.Second})
+	getter := mustModule(t, r, Spec{Connection: "getter", Wasm: echoHost(abi.FnDBQuery, get, 0, int32(len(get))), DatabaseURL: url, Timeout: 5 * time.Second})
+	for range 3 {
+		runLogin(setter, context.Background())
+		runLogin(moder, context.Background())
+		_, err := runLogin(getter, context.Background())
+		se := wantScriptError(t, err, "leak")
+		if strings.Contains(se.Message, "secret-of-ann") || strings.Contains(se.Message, "ALLOW_INVALID_DATES") {
+			t.Fatalf("a call saw another call's session state: %q", se.Message)
+		}
+	}
+}

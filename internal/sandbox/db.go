@@ -29,6 +29,7 @@ type dbPool struct {
 	db       *sqlx.DB
 	refs     int
 	password string // masked in error messages, should a driver echo it
+	mysql    bool   // MySQL/MariaDB: KILL QUERY at the deadline
 }
 
 // Pool sizes per database URL.
@@ -96,10 +97,10 @@ func openDB(rawURL string) (*dbPool, error) {
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 	db.SetMaxOpenConns(dbMaxOpen)
-	db.SetMaxIdleConns(dbMaxIdle)
+	db.SetMaxIdleConns(dbMaxIdle) // only KILL QUERY connections idle: calls discard theirs
 	db.SetConnMaxIdleTime(dbIdleTime)
 	db.SetConnMaxLifetime(dbLifetime)
-	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd}, nil
+	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd, mysql: true}, nil
 }
 
 // mysqlConfig turns a mysql:// URL into the driver's config: parseTime on,
@@ -151,6 +152,58 @@ func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
 	return cfg, redacted, nil
 }
 
+// dbConn returns the call's own database connection, opening it on the
+// call's first statement. Every call starts with a new session: the
+// connection is closed, never pooled, when the call ends (closeDB), so
+// nothing a script leaves in a session (user variables, an open
+// transaction, table or named locks, temporary tables, session settings)
+// reaches the next call. On MySQL/MariaDB it also reads the connection id,
+// for KILL QUERY at the deadline.
+func (cs *callState) dbConn(ctx context.Context) (*sqlx.Conn, int32) {
+	if cs.conn != nil {
+		return cs.conn, 0
+	}
+	conn, err := cs.m.db.db.Connx(ctx)
+	if err != nil {
+		return nil, cs.dbError(ctx, err)
+	}
+	cs.conn = conn
+	if cs.m.db.mysql {
+		if err := conn.QueryRowxContext(ctx, "SELECT CONNECTION_ID()").Scan(&cs.connID); err != nil {
+			return nil, cs.dbError(ctx, err)
+		}
+	}
+	return conn, 0
+}
+
+// closeDB closes the call's connection (it is never reused).
+func (cs *callState) closeDB() {
+	if cs.conn == nil {
+		return
+	}
+	cs.conn.Raw(func(any) error { return driver.ErrBadConn }) // discard, do not pool
+	cs.conn.Close()
+	cs.conn = nil
+}
+
+// killTimeout bounds the KILL QUERY the host sends at a call's deadline.
+const killTimeout = 2 * time.Second
+
+// killQuery stops the statement the call's connection runs in the server
+// (MySQL/MariaDB): cancelling the client side only closes the socket, and
+// the server would go on running it (SELECT SLEEP(30) for 30 s, a heavy
+// scan holding locks). It runs on another connection and waits for the
+// server's answer, so the statement is gone when the call returns.
+func (cs *callState) killQuery() {
+	if cs.connID == 0 || cs.killed {
+		return
+	}
+	cs.killed = true
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+	defer cancel()
+	cs.m.db.db.ExecContext(ctx, "KILL QUERY "+strconv.FormatUint(cs.connID, 10)) // best effort: the statement may have ended
+}
+
 // decodeStatement reads a db_query/db_exec request: List[String sql,
 // List[args]]. Arguments are scalars only.
 func decodeStatement(req []byte) (string, []any, error) {
@@ -191,6 +244,7 @@ func (cs *callState) dbError(ctx context.Context, err error) int32 {
 	}
 	if ctx.Err() != nil {
 		cs.timedOut = true
+		cs.killQuery()
 		return cs.fail(abi.ErrnoTimeout, "the call's deadline passed: the statement was cancelled")
 	}
 	switch classifyDBError(err) {
@@ -260,7 +314,11 @@ func (r *Runtime) dbQuery(ctx context.Context, cs *callState, mem api.Memory, p 
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error())
 	}
-	rows, err := cs.m.db.db.QueryxContext(ctx, query, args...)
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	rows, err := conn.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}
@@ -336,7 +394,11 @@ func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p [
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error())
 	}
-	res, err := cs.m.db.db.ExecContext(ctx, query, args...)
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	res, err := conn.ExecContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}

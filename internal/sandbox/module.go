@@ -137,6 +137,10 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	in.stack[0] = 0
 	callErr := in.fns[idx].CallWithStack(context.WithValue(ctx, callKey{}, cs), in.stack[:])
 	in.call = nil
+	if ctx.Err() != nil {
+		cs.killQuery() // the guest was stopped inside a statement
+	}
+	cs.closeDB()
 	status := abi.Status(api.DecodeI32(in.stack[0]))
 
 	res := Result{Logs: cs.finishLogs()}

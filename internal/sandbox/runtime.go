@@ -24,10 +24,10 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"sort"
