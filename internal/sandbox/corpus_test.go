@@ -331,3 +331,20 @@ func TestCorpusEachCallStartsWithACleanSession(t *testing.T) {
 		}
 	}
 }
+
+func TestCorpusDriverOptionsOutsideTheAllowListAreRefused(t *testing.T) {
+	for _, u := range []string{
+		"mysql://u:secret@h:3306/db?allowAllFiles=true",
+		"mysql://u:secret@h:3306/db?multiStatements=true",
+		"mysql://u:secret@h:3306/db?interpolateParams=true",
+		"mysql://u:secret@h:3306/db?tls=custom",
+	} {
+		err := CheckDatabaseURL(u)
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("%s: want a refusal without the password, got %v", u, err)
+		}
+	}
+	if err := CheckDatabaseURL("mysql://u:secret@h:3306/db?tls=skip-verify&timeout=2s"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -103,6 +103,24 @@ func openDB(rawURL string) (*dbPool, error) {
 	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd, mysql: true}, nil
 }
 
+// CheckDatabaseURL checks a custom database URL the way the sandbox will
+// read it, without connecting: "sqlite:PATH" or
+// "mysql://user[:pass]@host[:port]/db" with only the driver options of the
+// allow-list (tls=true|false|skip-verify|preferred, timeout=DURATION).
+// Call it when a connection is created or changed, so that an option
+// outside the list is refused then, not at the first login. The error
+// never contains the password.
+func CheckDatabaseURL(rawURL string) error {
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		if path == "" {
+			return errors.New("sandbox: database URL sqlite: needs a path")
+		}
+		return nil
+	}
+	_, _, err := mysqlConfig(rawURL)
+	return err
+}
+
 // mysqlConfig turns a mysql:// URL into the driver's config: parseTime on,
 // a dial timeout, UTC, no multi-statements, no client-side interpolation
 // (parameters go to the server in prepared statements: the host never
@@ -138,6 +156,11 @@ func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
 	for k, v := range u.Query() {
 		switch k {
 		case "tls":
+			switch v[0] {
+			case "true", "false", "skip-verify", "preferred":
+			default:
+				return nil, "", fmt.Errorf("sandbox: database URL %s: tls must be true, false, skip-verify or preferred", redacted)
+			}
 			cfg.TLSConfig = v[0]
 		case "timeout":
 			d, err := time.ParseDuration(v[0])
