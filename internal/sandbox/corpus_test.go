@@ -191,7 +191,7 @@ func TestCorpusBcryptCostOverTheBoundIsRefused(t *testing.T) {
 
 func TestCorpusParallelHashingWaitsForTheHostSemaphoreAndTheDeadline(t *testing.T) {
 	r := corpusRuntime(t, Config{MaxParallelHashes: 1})
-	hash := fakeCost(t, "12")
+	hash := fakeCost(t, "09")
 	data := append(append([]byte(nil), hash...), "pw"...)
 	wasm := echoHost(abi.FnBcryptCompare, data, 0, int32(len(hash)), int32(len(hash)), 2)
 	m := mustModule(t, r, Spec{Connection: "bcrypt12", Wasm: wasm, DatabaseURL: sqliteURL(t), Timeout: 200 * time.Millisecond})
@@ -213,10 +213,10 @@ func TestCorpusParallelHashingWaitsForTheHostSemaphoreAndTheDeadline(t *testing.
 			t.Fatalf("a hostile call succeeded")
 		}
 	}
-	// One at a time, each over 100 ms even native: most calls reached their
+	// One at a time, each over 25 ms even native: most calls reached their
 	// deadline waiting for the semaphore and never hashed.
 	started, refused := r.hashStarts.Load(), r.hashRefused.Load()
-	t.Logf("20 parallel cost-12 compares: %d timeouts, %d hashes started, %d refused at the deadline", timeouts, started, refused)
+	t.Logf("20 parallel cost-9 compares: %d timeouts, %d hashes started, %d refused at the deadline", timeouts, started, refused)
 	// (Calls that reached their deadline waiting for one of the module's
 	// instances never reached the host function.)
 	if started >= 20 || refused == 0 || started+refused > 20 {

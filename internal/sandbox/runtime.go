@@ -60,10 +60,11 @@ type Runtime struct {
 	compiled map[[32]byte]*compiled
 	dbs      map[string]*dbPool
 
-	done       chan struct{} // closed by Close
-	compileSem chan struct{} // one compilation at a time
-	budget     *budget       // the memory budget of all instances and hashes
-	hashSem    chan struct{} // MaxParallelHashes host hashes at once
+	done       chan struct{}  // closed by Close
+	compileSem chan struct{}  // one compilation at a time
+	compiling  sync.WaitGroup // compilations in flight (Close waits for them)
+	budget     *budget        // the memory budget of all instances and hashes
+	hashSem    chan struct{}  // MaxParallelHashes host hashes at once
 
 	// hashStarts counts host hashes started; hashRefused those refused
 	// because the call's deadline passed before they could start (tests).
@@ -153,6 +154,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	for _, m := range mods {
 		m.close()
 	}
+	r.compiling.Wait() // a compilation cannot be interrupted
 	err := r.wr.Close(ctx)
 	r.mu.Lock()
 	for url, p := range r.dbs {
@@ -471,9 +473,17 @@ func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte
 	if c != nil {
 		c.refs++
 	} else {
+		if r.closed {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
 		c = &compiled{ready: make(chan struct{}), refs: 1}
 		r.compiled[key] = c
-		go r.compile(c, key, wasm)
+		r.compiling.Add(1)
+		go func() {
+			defer r.compiling.Done()
+			r.compile(c, key, wasm)
+		}()
 	}
 	r.mu.Unlock()
 	select {
