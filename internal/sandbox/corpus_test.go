@@ -348,3 +348,15 @@ func TestCorpusDriverOptionsOutsideTheAllowListAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCorpusUnsignedBigintCrossesExactly(t *testing.T) {
+	url, _ := legacyDB(t)
+	r := corpusRuntime(t, Config{})
+	q := stmt("SELECT CAST(18446744073709551615 AS UNSIGNED) AS big, CAST(42 AS UNSIGNED) AS small")
+	m := mustModule(t, r, Spec{Connection: "u64", Wasm: echoHost(abi.FnDBQuery, q, 0, int32(len(q))), DatabaseURL: url, Timeout: 5 * time.Second})
+	_, err := runLogin(m, context.Background())
+	se := wantScriptError(t, err, "big")
+	if !strings.Contains(se.Message, "18446744073709551615") {
+		t.Fatalf("the unsigned BIGINT did not cross as its exact decimal: %q", se.Message)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -395,6 +396,12 @@ func appendColumn(b []byte, v any, binary bool) []byte {
 		return abi.AppendString(b, string(x))
 	case sql.RawBytes:
 		return abi.AppendString(b, string(x))
+	case uint64:
+		if x > math.MaxInt64 {
+			// An unsigned BIGINT over 2^63-1 has no Int: it crosses as its
+			// decimal String (a Float would round the id).
+			return abi.AppendString(b, strconv.FormatUint(x, 10))
+		}
 	}
 	out, err := abi.AppendValue(b, v)
 	if err != nil {
