@@ -64,6 +64,10 @@ type Config struct {
 	// package's benchmarks set it, to measure their cost. A looping guest
 	// then freezes the process at the next GC.
 	noCloseOnContextDone bool
+	// reuseSessions pools the calls' database connections again and skips
+	// reading the connection id (the behaviour before issue 11): only the
+	// session benchmark sets it, as its baseline. Unsafe: sessions leak.
+	reuseSessions bool
 }
 
 // Defaults of Config.

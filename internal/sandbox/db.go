@@ -192,7 +192,7 @@ func (cs *callState) dbConn(ctx context.Context) (*sqlx.Conn, int32) {
 		return nil, cs.dbError(ctx, err)
 	}
 	cs.conn = conn
-	if cs.m.db.mysql {
+	if cs.m.db.mysql && !cs.m.rt.cfg.reuseSessions {
 		if err := conn.QueryRowxContext(ctx, "SELECT CONNECTION_ID()").Scan(&cs.connID); err != nil {
 			return nil, cs.dbError(ctx, err)
 		}
@@ -205,7 +205,9 @@ func (cs *callState) closeDB() {
 	if cs.conn == nil {
 		return
 	}
-	cs.conn.Raw(func(any) error { return driver.ErrBadConn }) // discard, do not pool
+	if !cs.m.rt.cfg.reuseSessions {
+		cs.conn.Raw(func(any) error { return driver.ErrBadConn }) // discard, do not pool
+	}
 	cs.conn.Close()
 	cs.conn = nil
 }
