@@ -190,7 +190,7 @@ func TestCorpusBcryptCostOverTheBoundIsRefused(t *testing.T) {
 }
 
 func TestCorpusParallelHashingWaitsForTheHostSemaphoreAndTheDeadline(t *testing.T) {
-	r := corpusRuntime(t, Config{MaxParallelHashes: 1})
+	r := corpusRuntime(t, Config{MaxParallelHashes: 1, MaxInstances: 20})
 	hash := fakeCost(t, "09")
 	data := append(append([]byte(nil), hash...), "pw"...)
 	wasm := echoHost(abi.FnBcryptCompare, data, 0, int32(len(hash)), int32(len(hash)), 2)
