@@ -46,12 +46,19 @@ type Config struct {
 	CompileTimeout time.Duration
 	// MemoryBudgetBytes bounds the memory all instances of all connections
 	// may hold together (default 1 GiB). Each instance reserves its worst
-	// case (MemoryLimitPages plus its tables at their maximum plus
-	// stackReserve) while it lives, and a host hash reserves its memory
+	// case (MemoryLimitPages plus its tables at their maximum plus twice
+	// MaxStackBytes) while it lives, and a host hash reserves its memory
 	// while it runs. A call that finds the budget spent closes idle
 	// instances, then waits for a release until its deadline (then
 	// ErrTimeout, "sandbox memory budget exhausted").
 	MemoryBudgetBytes int64
+	// MaxStackBytes bounds the wasm call stack of one call (default 8 MiB),
+	// which wazero keeps outside linear memory: every function is rewritten
+	// at load to add an estimate of its frame to a counter on entry and
+	// trap past this bound ("call stack over the limit"). It is also what
+	// each instance reserves for its stack in MemoryBudgetBytes (twice
+	// over: wazero grows the stack by doubling).
+	MaxStackBytes uint32
 	// MaxParallelHashes bounds the host's password hashes running at once,
 	// for all connections (default GOMAXPROCS): a flood of logins cannot take
 	// every core. A call waits for a slot until its deadline.
@@ -89,9 +96,8 @@ const (
 // message); longer messages are cut (on a rune boundary) and marked "…".
 const MaxMessageBytes = 1024
 
-// stackReserve is what each instance reserves of the memory budget for
-// wazero's call stack and bookkeeping outside linear memory.
-const stackReserve = 8 << 20
+// DefaultMaxStackBytes is Config.MaxStackBytes's default.
+const DefaultMaxStackBytes = 8 << 20
 
 // Per-call bounds on what a script logs.
 const (
@@ -134,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemoryBudgetBytes <= 0 {
 		c.MemoryBudgetBytes = DefaultMemoryBudget
+	}
+	if c.MaxStackBytes == 0 {
+		c.MaxStackBytes = DefaultMaxStackBytes
 	}
 	if c.MaxParallelHashes <= 0 {
 		c.MaxParallelHashes = runtime.GOMAXPROCS(0)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/profiled/profiled/abi"
 	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/sandbox/wasmbin"
 )
 
 // Module is one connection's script: a compiled module, its database pool,
@@ -147,7 +148,7 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	var out error
 	healthy := callErr == nil && cs.fatal == "" && status != abi.StatusPanic && ctx.Err() == nil
 	if callErr != nil {
-		out = m.callFailure(ctx, cs, callErr)
+		out = m.callFailure(ctx, cs, in, callErr)
 	} else {
 		res.Profile, res.Attributes, out = m.outcome(ctx, cs, status)
 	}
@@ -164,7 +165,7 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 }
 
 // callFailure maps an error of the export call itself (trap, exit, close).
-func (m *Module) callFailure(ctx context.Context, cs *callState, err error) error {
+func (m *Module) callFailure(ctx context.Context, cs *callState, in *instance, err error) error {
 	if ctx.Err() != nil {
 		return m.ctxOr(ctx, err)
 	}
@@ -179,6 +180,9 @@ func (m *Module) callFailure(ctx context.Context, cs *callState, err error) erro
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i] // drop the wasm stack trace
+	}
+	if g := in.mod.ExportedGlobal(wasmbin.StackGlobalExport); g != nil && uint32(g.Get()) > m.rt.cfg.MaxStackBytes {
+		return scriptErr(fmt.Sprintf("script overflowed its stack (too deep recursion): the call stack went over the limit of %d KiB", m.rt.cfg.MaxStackBytes>>10))
 	}
 	switch {
 	case strings.Contains(stderr, "out of memory"):

@@ -403,9 +403,9 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 
 // instanceReserve is what one instance of a module takes from the memory
 // budget: its linear memory at the limit, its tables at their declared
-// maximum (8 bytes an entry), and stackReserve.
+// maximum (8 bytes an entry), and twice MaxStackBytes for its call stack.
 func (r *Runtime) instanceReserve(info *wasmbin.Info) int64 {
-	n := int64(r.cfg.MemoryLimitPages)*65536 + stackReserve
+	n := int64(r.cfg.MemoryLimitPages)*65536 + 2*int64(r.cfg.MaxStackBytes)
 	for _, t := range info.Tables {
 		n += int64(max(t.Min, t.Max)) * 8
 	}
@@ -533,6 +533,10 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		// Tables without a maximum get their minimum as maximum: the
 		// module that runs is the one Inspect measured.
 		capped, cerr := wasmbin.CapTables(wasm)
+		if cerr == nil {
+			// Every function counts its frame against MaxStackBytes.
+			capped, cerr = wasmbin.LimitStack(capped, r.cfg.MaxStackBytes)
+		}
 		if cerr != nil {
 			err = cerr
 			return
