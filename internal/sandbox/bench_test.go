@@ -330,3 +330,37 @@ func BenchmarkSessionPerCall(b *testing.B) {
 	b.ReportMetric(float64(pooled.Nanoseconds())/float64(b.N), "ns/pooled")
 	b.ReportMetric(float64(fresh)/float64(pooled), "fresh/pooled")
 }
+
+// BenchmarkStackLimitCost measures what the call-stack rewrite (issue 11)
+// costs a Go guest: the trivial script's login on a warm instance, with the
+// rewrite (what ships) and without (the baseline), alternating in one run.
+func BenchmarkStackLimitCost(b *testing.B) {
+	ctx := context.Background()
+	c := Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "pw"}
+	mods := map[bool]*Module{}
+	for _, off := range []bool{false, true} {
+		r := newRuntime(b, Config{noStackLimit: off, Logger: quiet})
+		mods[off] = mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "trivial"), DatabaseURL: sqliteURL(b)})
+		if _, err := mods[off].Run(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var with, without time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, off := range []bool{false, true} {
+			start := time.Now()
+			if _, err := mods[off].Run(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			if off {
+				without += time.Since(start)
+			} else {
+				with += time.Since(start)
+			}
+		}
+	}
+	b.ReportMetric(float64(with.Nanoseconds())/float64(b.N), "ns/limited")
+	b.ReportMetric(float64(without.Nanoseconds())/float64(b.N), "ns/unlimited")
+	b.ReportMetric(float64(with)/float64(without), "limited/unlimited")
+}

@@ -75,6 +75,9 @@ type Config struct {
 	// reading the connection id (the behaviour before issue 11): only the
 	// session benchmark sets it, as its baseline. Unsafe: sessions leak.
 	reuseSessions bool
+	// noStackLimit skips the call-stack rewrite (MaxStackBytes): only the
+	// benchmark of its cost sets it, as its baseline.
+	noStackLimit bool
 }
 
 // Defaults of Config.

@@ -533,7 +533,7 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		// Tables without a maximum get their minimum as maximum: the
 		// module that runs is the one Inspect measured.
 		capped, cerr := wasmbin.CapTables(wasm)
-		if cerr == nil {
+		if cerr == nil && !r.cfg.noStackLimit {
 			// Every function counts its frame against MaxStackBytes.
 			capped, cerr = wasmbin.LimitStack(capped, r.cfg.MaxStackBytes)
 		}
