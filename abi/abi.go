@@ -132,7 +132,7 @@ const (
 	ErrnoUnavailable Errno = 6
 	// ErrnoTimeout: the call's deadline passed (the query was cancelled).
 	ErrnoTimeout Errno = 7
-	// ErrnoDenied: refused by policy (e.g. a bcrypt cost over 15).
+	// ErrnoDenied: refused by policy (e.g. a bcrypt cost over 14).
 	ErrnoDenied Errno = 8
 	// ErrnoMismatch: a password does not match its hash.
 	ErrnoMismatch Errno = 9
