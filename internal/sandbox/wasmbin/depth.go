@@ -185,11 +185,23 @@ func LimitStack(b []byte, limit uint32) ([]byte, error) {
 		out = appendU32(out, uint32(len(payload)))
 		out = append(out, payload...)
 	}
-	globalDone := false
+	exportEntry := appendU32(nil, uint32(len(StackGlobalExport)))
+	exportEntry = append(exportEntry, StackGlobalExport...)
+	exportEntry = append(exportEntry, KindGlobal)
+	exportEntry = appendU32(exportEntry, g)
+	hasExports := false
 	for _, s := range secs {
-		if !globalDone && globalSec == nil && s.id != secCustom && order(s.id) > order(secGlobal) {
+		hasExports = hasExports || s.id == secExport
+	}
+	globalDone, exportDone := globalSec != nil, hasExports
+	for _, s := range secs {
+		if !globalDone && s.id != secCustom && order(s.id) > order(secGlobal) {
 			emit(secGlobal, globalPayload)
 			globalDone = true
+		}
+		if !exportDone && s.id != secCustom && order(s.id) > order(secExport) {
+			emit(secExport, append(appendU32(nil, 1), exportEntry...))
+			exportDone = true
 		}
 		switch {
 		case s.id == secType && typePayload != nil:
@@ -204,14 +216,17 @@ func LimitStack(b []byte, limit uint32) ([]byte, error) {
 			cnt := er.u32()
 			p := appendU32(nil, cnt+1)
 			p = append(p, b[er.off:s.end]...)
-			p = appendU32(p, uint32(len(StackGlobalExport)))
-			p = append(p, StackGlobalExport...)
-			p = append(p, KindGlobal)
-			p = appendU32(p, g)
+			p = append(p, exportEntry...)
 			emit(secExport, p)
 		default:
 			out = append(out, b[s.hdr:s.end]...)
 		}
+	}
+	if !globalDone {
+		emit(secGlobal, globalPayload)
+	}
+	if !exportDone {
+		emit(secExport, append(appendU32(nil, 1), exportEntry...))
 	}
 	if typeSec == nil && len(newTypes) > 0 {
 		return nil, errors.New("malformed module: functions without a type section")
