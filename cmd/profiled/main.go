@@ -21,6 +21,9 @@ Usage:
   profiled token create --scope "SCOPES" [--db URL] [--ttl 24h] [--subject NAME]
                                                 print a management token
   profiled script build SRC -o OUT.wasm         compile a Go custom-database script
+  profiled script try MODULE.wasm --db URL [--action login] [--email E] [--password P]
+        [--new-email E] [--new-password P] [--id ID] [--config FILE.json] [--timeout 5s]
+                                                run one action of a module offline
   profiled users import FILE --connection NAME [--upsert] [--db URL]
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
@@ -65,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return tokenCreate(ctx, args[2:], stdout, stderr)
 	case "script":
+		if len(args) >= 2 && args[1] == "try" {
+			return scriptTry(ctx, args[2:], stdout, stderr)
+		}
 		if len(args) < 2 || args[1] != "build" {
 			fmt.Fprint(stderr, usage)
 			return errUsage

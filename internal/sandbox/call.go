@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/profiled/profiled/abi"
 	"github.com/profiled/profiled/internal/policy"
 )
@@ -27,6 +29,10 @@ type callState struct {
 	fatal       string // a limit hit: the call fails with this whatever the guest does
 	unavailable string // the database could not be reached
 	timedOut    bool   // a host call saw the deadline
+
+	conn   *sqlx.Conn // the call's database connection (dbConn), nil until used
+	connID uint64     // its MySQL connection id (0: SQLite or not yet read)
+	killed bool       // KILL QUERY was sent
 
 	logs           []string
 	logBytes       int
