@@ -62,6 +62,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
+	var web webOptions
+	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, log, cfg)
+	app, err := open(ctx, *dbURL, log, cfg, web)
 	if err != nil {
 		return err
 	}
@@ -147,7 +149,19 @@ type app struct {
 	log     *slog.Logger
 }
 
-func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config) (*app, error) {
+// webOptions are serve's settings for browsers and tools.
+type webOptions struct {
+	introspection bool
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config, web webOptions) (*app, error) {
 	store, err := db.Open(ctx, dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
@@ -179,7 +193,8 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		Logger:   log,
 		// Admin users' tokens die with their rights (blocked, deleted,
 		// scopes withdrawn), not at expiry.
-		RecheckManagement: a.svc.RecheckManagementCaller,
+		RecheckManagement:    a.svc.RecheckManagementCaller,
+		DisableIntrospection: !web.introspection,
 	})
 	return a, nil
 }

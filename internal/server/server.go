@@ -45,6 +45,9 @@ type Options struct {
 	// token on every request (auth.Recheck); service.RecheckManagementCaller
 	// makes admin users' tokens die with their rights.
 	RecheckManagement func(ctx context.Context, c policy.Caller) error
+	// DisableIntrospection refuses GraphQL introspection (__schema,
+	// __type); by default anyone may introspect (serve --introspection).
+	DisableIntrospection bool
 }
 
 // New returns the service's HTTP handler.
@@ -60,8 +63,9 @@ func New(o Options) http.Handler {
 	m := newMetrics(reg)
 
 	gql := graph.NewHandler(o.Resolver, graph.HandlerOptions{
-		Limits: o.Limits,
-		Logger: o.Logger,
+		Limits:               o.Limits,
+		Logger:               o.Logger,
+		DisableIntrospection: o.DisableIntrospection,
 		Client: func(ctx context.Context) service.Client {
 			ip, ua := auth.ClientFrom(ctx)
 			return service.Client{IP: ip, UserAgent: ua}
