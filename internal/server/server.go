@@ -101,7 +101,7 @@ func New(o Options) http.Handler {
 	if o.RecheckManagement != nil {
 		authOpts = append(authOpts, auth.Recheck(o.RecheckManagement))
 	}
-	return m.instrument(o.Logger, auth.Middleware(o.Keyring, authOpts...)(mux))
+	return m.instrument(o.Logger, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux)))
 }
 
 // maxUploadBytes bounds a multipart request (a script module or an import
