@@ -64,6 +64,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
 	var web webOptions
 	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
+	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
+	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -73,6 +75,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
 		return err
+	}
+	origins, err := server.ParseOrigins(*corsOrigins, *corsCredentials)
+	if err != nil {
+		return fmt.Errorf("--cors-origins / PROFILED_CORS_ORIGINS: %w", err)
+	}
+	if !origins.Empty() {
+		web.cors = &server.CORS{Origins: origins, Credentials: *corsCredentials}
 	}
 	log := newLogger(stderr)
 	cfg.Logger = log
@@ -152,6 +161,7 @@ type app struct {
 // webOptions are serve's settings for browsers and tools.
 type webOptions struct {
 	introspection bool
+	cors          *server.CORS // nil: no cross-origin calls
 }
 
 func envBool(name string, def bool) bool {
@@ -195,6 +205,7 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		// scopes withdrawn), not at expiry.
 		RecheckManagement:    a.svc.RecheckManagementCaller,
 		DisableIntrospection: !web.introspection,
+		CORS:                 web.cors,
 	})
 	return a, nil
 }

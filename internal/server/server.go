@@ -48,6 +48,8 @@ type Options struct {
 	// DisableIntrospection refuses GraphQL introspection (__schema,
 	// __type); by default anyone may introspect (serve --introspection).
 	DisableIntrospection bool
+	// CORS lets web pages on other origins call the API (nil: none may).
+	CORS *CORS
 }
 
 // New returns the service's HTTP handler.
@@ -101,7 +103,7 @@ func New(o Options) http.Handler {
 	if o.RecheckManagement != nil {
 		authOpts = append(authOpts, auth.Recheck(o.RecheckManagement))
 	}
-	return m.instrument(o.Logger, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux)))
+	return m.instrument(o.Logger, withCORS(o.CORS, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux))))
 }
 
 // maxUploadBytes bounds a multipart request (a script module or an import
