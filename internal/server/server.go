@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,6 +19,7 @@ import (
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/dashboard"
 	"github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/playground"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
@@ -76,7 +76,8 @@ func New(o Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", bodyLimit(o.MaxBodyBytes, gql))
-	mux.Handle("GET /{$}", playground.Handler("Profiled GraphQL playground", "/graphql"))
+	mux.Handle("GET /{$}", playground.Page())
+	mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	mux.Handle("GET /.well-known/jwks.json", o.Keyring.JWKSHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -183,6 +184,8 @@ func route(p string) string {
 	switch {
 	case p == "/graphql", p == "/", p == "/healthz", p == "/metrics", p == "/.well-known/jwks.json":
 		return p
+	case strings.HasPrefix(p, "/playground/"):
+		return "/playground"
 	case strings.HasPrefix(p, "/dashboard"):
 		return "/dashboard"
 	}

@@ -50,7 +50,7 @@ func browser(t *testing.T, offline bool) context.Context {
 	}
 	if offline {
 		opts = append(opts,
-			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 			chromedp.ProxyServer("http://127.0.0.1:9"))
 	}
 	// A bound on the whole test, so a wait that never ends fails instead
