@@ -27,7 +27,9 @@ func TestPlaygroundOffline(t *testing.T) {
 			t.Fatal(r.Raw)
 		}
 	}
-	editor := func(sel string) string { return fmt.Sprintf(`document.querySelector(%q).CodeMirror`, sel+" .CodeMirror") }
+	editor := func(sel string) string {
+		return fmt.Sprintf(`document.querySelector(%q).CodeMirror`, sel+" .CodeMirror")
+	}
 
 	run(t, ctx,
 		chromedp.Navigate(srv.HTTP.URL+"/"),
