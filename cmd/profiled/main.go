@@ -25,10 +25,12 @@ Usage:
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
                                                 export users to a file
+  profiled schema print                         print the GraphQL schema (SDL)
   profiled help                                 show this help
 
 Environment: PROFILED_ADDR, PROFILED_DB, PROFILED_LOG_LEVEL (debug, info, warn, error),
-PROFILED_SCRIPT_CACHE (compiled-module cache directory).
+PROFILED_SCRIPT_CACHE (compiled-module cache directory), PROFILED_CORS_ORIGINS,
+PROFILED_CORS_CREDENTIALS, PROFILED_INTROSPECTION (serve --help describes them).
 Store URLs: sqlite:PATH (default sqlite:profiled.db) or mysql://USER[:PASS]@HOST:PORT/DBNAME.
 `
 
@@ -68,6 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return scriptBuild(ctx, args[2:], stdout, stderr)
 	case "users":
 		return usersCmd(ctx, args[1:], stdout, stderr)
+	case "schema":
+		if len(args) != 2 || args[1] != "print" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return schemaPrint(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
