@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,3 +89,7 @@ func startServer(t *testing.T, opts testenv.Options) *testenv.Server {
 	t.Helper()
 	return testenv.Start(t, testenv.OpenStore(t, testenv.SQLiteURL(t)), opts)
 }
+
+type contextT = context.Context
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

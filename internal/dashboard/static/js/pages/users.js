@@ -1,5 +1,5 @@
 import { gql } from '../api.js';
-import { h, card, field, errorSlot, showError, clearError, reportError, busy, fmtTime, parseObject, link, badge } from '../ui.js';
+import { h, replace, card, field, errorSlot, showError, clearError, reportError, busy, fmtTime, parseObject, link, badge } from '../ui.js';
 import { can } from '../session.js';
 
 const USERS = `query Users($query: String, $first: Int, $after: String) {
@@ -62,12 +62,13 @@ function searchSection(initial, navigate) {
     prev.addEventListener('click', () => { page -= 1; load(); });
     next.addEventListener('click', () => { page += 1; load(); });
     const from = data.edges.length ? page * PAGE + 1 : 0;
-    results.replaceChildren(
+    replace(results,
       h('p', { class: 'muted', id: 'user-count' }, `${data.totalCount} user${data.totalCount === 1 ? '' : 's'} match${data.totalCount === 1 ? 'es' : ''}` +
         (data.edges.length ? `; showing ${from}–${from + data.edges.length - 1}.` : '.')),
       rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'user-table' },
         h('thead', {}, h('tr', {}, ['Email', 'Name', 'Connection', 'Last login', 'Logins', 'Blocked'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, rows))) : null,
+        h('tbody', {}, rows)))
+        : h('p', { class: 'empty', id: 'user-empty' }, query ? 'No users match this search. Check the spelling, use a trailing * for a prefix, or clear the box to list every user.' : 'No users yet. Create one below, or import a file.'),
       h('div', { class: 'actions' }, prev, next));
   }
 
