@@ -151,3 +151,104 @@ func TestDashboardDefects(t *testing.T) {
 		run(t, ctx, chromedp.EmulateViewport(1280, 900))
 	})
 }
+
+// TestDashboardUserPages: the user page's tabs, Raw JSON in Auth0's shape,
+// the history paged and filtered with user agent and IP, and the users
+// list's sorting, avatars and create dialog.
+func TestDashboardUserPages(t *testing.T) {
+	ctx := browser(t, false)
+	d := newDash(t)
+	for range 30 {
+		r := d.c.Query(t, "", `mutation { login(connection: "main", email: "ada@example.com", password: "correct horse") { expiresIn } }`, nil)
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Raw)
+		}
+	}
+	d.signedIn(t, ctx)
+	ada := d.ids["ada@example.com"]
+
+	t.Run("tabs", func(t *testing.T) {
+		run(t, ctx, d.page("/users/"+ada), chromedp.WaitVisible(chromedp.CSS(`#email-form`)))
+		labels := text(t, ctx, `[...document.querySelectorAll('[role=tab]')].map(b => b.innerText).join('|')`)
+		if labels != "Details|Identity provider attributes|History|Raw JSON" {
+			t.Fatalf("tabs = %q", labels)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#tab-identities`)), chromedp.WaitVisible(chromedp.CSS(`#panel-identities .identity`)))
+		if vis := text(t, ctx, `String(document.getElementById('panel-details').hidden) + '|' + location.hash`); vis != "true|#identities" {
+			t.Fatalf("after choosing a tab: %q", vis)
+		}
+	})
+
+	t.Run("raw JSON in Auth0's shape", func(t *testing.T) {
+		run(t, ctx, d.page("/users/"+ada+"?x=1"), chromedp.Click(chromedp.CSS(`#tab-raw`)), chromedp.WaitVisible(chromedp.CSS(`#raw-json`)))
+		var u map[string]any
+		testenv.NoError(t, jsonUnmarshal([]byte(text(t, ctx, `document.getElementById('raw-json').textContent`)), &u))
+		for _, k := range []string{"user_id", "email", "email_verified", "user_metadata", "app_metadata", "identities", "created_at", "updated_at", "last_login", "last_ip", "logins_count", "name", "picture"} {
+			if _, ok := u[k]; !ok {
+				t.Errorf("no %s in %v", k, u)
+			}
+		}
+		for k := range u {
+			if strings.ToLower(k) != k {
+				t.Errorf("key %s is not snake_case", k)
+			}
+		}
+		if u["user_id"] != ada || u["logins_count"] != float64(30) {
+			t.Errorf("user_id %v, logins_count %v", u["user_id"], u["logins_count"])
+		}
+		ids, _ := u["identities"].([]any)
+		if len(ids) != 1 || ids[0].(map[string]any)["connection"] != "main" || ids[0].(map[string]any)["user_id"] == nil || ids[0].(map[string]any)["isSocial"] != false {
+			t.Errorf("identities = %v", u["identities"])
+		}
+	})
+
+	t.Run("history pages and filters", func(t *testing.T) {
+		run(t, ctx, d.page("/users/"+ada+"?y=1"), chromedp.Click(chromedp.CSS(`#tab-history`)), chromedp.WaitVisible(chromedp.CSS(`#history`)))
+		rows := func() int { return get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#history tbody tr').length`)) }
+		if n := rows(); n != 25 {
+			t.Fatalf("first page: %d rows", n)
+		}
+		table := text(t, ctx, `document.getElementById('history').innerText`)
+		if !strings.Contains(table, "127.0.0.1") || !strings.Contains(table, "Go-http-client") {
+			t.Fatalf("the history shows no IP or user agent: %q", table[:min(len(table), 400)])
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#history-more`)),
+			chromedp.WaitVisible(chromedp.Search(`//p[@id="history-count"][contains(., "31 of 31")]`)))
+		if more := text(t, ctx, `String(document.getElementById('history-more').hidden)`); more != "true" {
+			t.Fatal("more events offered after the last page")
+		}
+		run(t, ctx, chromedp.SetValue(chromedp.CSS(`#history-filter`), "create"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('history-filter').dispatchEvent(new Event('input'))`),
+			chromedp.WaitVisible(chromedp.Search(`//p[@id="history-count"][contains(., "1 of 31")]`)))
+	})
+
+	t.Run("users list: sort, avatars, create dialog", func(t *testing.T) {
+		run(t, ctx, d.page("/users"), chromedp.WaitVisible(chromedp.CSS(`#user-table`)))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#user-table img.avatar').length`)); n != 4 {
+			t.Errorf("%d avatars", n)
+		}
+		first := func() string {
+			return text(t, ctx, `document.querySelector('#user-table tbody tr .user-link').innerText`)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#sort-email`)),
+			chromedp.WaitVisible(chromedp.CSS(`th[aria-sort=ascending] #sort-email`)))
+		if f := first(); f != longEmail {
+			t.Errorf("first by email ascending: %q", f)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#sort-email`)),
+			chromedp.WaitVisible(chromedp.CSS(`th[aria-sort=descending] #sort-email`)))
+		if f := first(); f != "grace@example.com" {
+			t.Errorf("first by email descending: %q", f)
+		}
+		if open := text(t, ctx, `String(document.getElementById('create-user-dialog').open)`); open != "false" {
+			t.Fatal("the create dialog is open before it is asked for")
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#create-user-open`)),
+			chromedp.WaitVisible(chromedp.CSS(`#create-user-dialog #new-email`)),
+			chromedp.SetValue(chromedp.CSS(`#new-email`), "new@example.com"),
+			chromedp.SetValue(chromedp.CSS(`#new-password`), "correct horse"),
+			chromedp.Click(chromedp.CSS(`#create-user-submit`)),
+			chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "new@example.com")]`)))
+		screenshot(t, ctx, "dashboard-new-user")
+	})
+}
