@@ -204,7 +204,9 @@ func TestDashboardUserPages(t *testing.T) {
 
 	t.Run("history pages and filters", func(t *testing.T) {
 		run(t, ctx, d.page("/users/"+ada+"?y=1"), chromedp.Click(chromedp.CSS(`#tab-history`)), chromedp.WaitVisible(chromedp.CSS(`#history`)))
-		rows := func() int { return get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#history tbody tr').length`)) }
+		rows := func() int {
+			return get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#history tbody tr').length`))
+		}
 		if n := rows(); n != 25 {
 			t.Fatalf("first page: %d rows", n)
 		}
