@@ -167,7 +167,31 @@ export function tabs(name, list, ...args) {
   const fromHash = location.hash.slice(1);
   let current = list.some((t) => t.id === fromHash) ? fromHash : list[0] && list[0].id;
 
-  async function show(id, focus) {
+  // fill renders tab into panel: at once when render returns a node (so
+  // a redrawn page can put a status message in it right away), when its
+  // promise settles otherwise.
+  function fill(panel, tab) {
+    const done = (node) => {
+      add(panel, node);
+      panel.removeAttribute('aria-busy');
+      panel.setAttribute('data-ready', '');
+    };
+    const failed = (e) => done(h('p', { class: 'error', role: 'alert' }, describe(e)));
+    let r;
+    try {
+      r = tab.render(...args);
+    } catch (e) {
+      return failed(e);
+    }
+    if (r && typeof r.then === 'function') {
+      panel.setAttribute('aria-busy', 'true');
+      r.then(done, failed);
+    } else {
+      done(r);
+    }
+  }
+
+  function show(id, focus) {
     current = id;
     for (const b of buttons) {
       const on = b.dataset.tab === id;
@@ -179,16 +203,8 @@ export function tabs(name, list, ...args) {
     if (location.hash.slice(1) !== id) history.replaceState(history.state, '', location.pathname + location.search + '#' + id);
     const panel = [...panels.children].find((p) => p.dataset.tab === id);
     if (!rendered.has(id)) {
-      const tab = list.find((t) => t.id === id);
       rendered.set(id, true);
-      panel.setAttribute('aria-busy', 'true');
-      try {
-        add(panel, await tab.render(...args));
-      } catch (e) {
-        add(panel, h('p', { class: 'error', role: 'alert' }, describe(e)));
-      }
-      panel.removeAttribute('aria-busy');
-      panel.setAttribute('data-ready', '');
+      fill(panel, list.find((t) => t.id === id));
     }
   }
 
