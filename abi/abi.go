@@ -165,7 +165,7 @@ const (
 	// MaxArgon2MemoryKiB is the highest argon2id memory parameter (1 GiB).
 	MaxArgon2MemoryKiB = 1 << 20
 	// MaxArgon2Time is the highest argon2id time (iterations) parameter.
-	MaxArgon2Time = 16
+	MaxArgon2Time = 10
 	// MaxArgon2Threads is the highest argon2id parallelism parameter.
 	MaxArgon2Threads = 16
 )

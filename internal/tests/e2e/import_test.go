@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"database/sql"
@@ -18,23 +19,27 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/md4"
+	"golang.org/x/crypto/scrypt"
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 const jobFields = `id type status connection total done inserted updated failed errors { row field reason } message downloadPath`
@@ -193,7 +198,39 @@ func hashCases(t *testing.T, pw string) []hashCase {
 		{"sha512@x.io", custom("sha512", b64(sum(sha512.New(), []byte(pw), salt)), "base64", map[string]any{"value": b64(salt), "encoding": "base64", "position": "suffix"})},
 		{"md5@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw))), "hex", nil)},
 		{"md5-salted@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw), salt)), "hex", map[string]any{"value": hexs(salt), "encoding": "hex", "position": "suffix"})},
+		// The families Auth0 documents beyond those.
+		{"argon2d@x.io", custom("argon2", argon2d(t, pw, aSalt), "utf8", nil)},
+		{"md4@x.io", custom("md4", hexs(sum(md4.New(), []byte(pw))), "hex", nil)},
+		{"sha1@x.io", custom("sha1", b64(sum(sha1.New(), salt, []byte(pw))), "base64", map[string]any{"value": string(salt)})},
+		{"pbkdf2-sha1@x.io", custom("pbkdf2", "$pbkdf2-sha1$i=1000,l=20$"+phc(salt)+"$"+phc(pbkdf2Ref(sha1.New, []byte(pw), salt, 1000, 20)), "utf8", nil)},
+		{"ldap-ssha@x.io", custom("ldap", "{SSHA}"+b64(append(sum(sha1.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-smd5@x.io", custom("ldap", "{SMD5}"+b64(append(sum(md5.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-ssha512@x.io", custom("ldap", "{SSHA512}"+b64(append(sum(sha512.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-sha@x.io", custom("ldap", "{SHA}"+b64(sum(sha1.New(), []byte(pw))), "utf8", nil)},
+		// Made with `openssl passwd -6 -salt ImportedSalt01` and `-1 -salt md5salt`.
+		{"ldap-crypt6@x.io", custom("ldap", "{CRYPT}$6$ImportedSalt01$1M0SUDQ30cvcX6yNomW17aAsa53Cvzl3m9VvvkjOGApbGmCQQkfM3Kz.O.uab72JhGevwovdg6sYQ/z4qtNFB1", "utf8", nil)},
+		{"ldap-crypt1@x.io", custom("ldap", "{CRYPT}$1$md5salt$jpbfcWVyYAHYxD2w6Sb90/", "utf8", nil)},
 	}
+	hm := hmac.New(sha256.New, []byte("pepper-key"))
+	hm.Write([]byte(pw))
+	hm.Write(salt)
+	hmacRow := custom("hmac", hexs(hm.Sum(nil)), "hex", map[string]any{"value": string(salt), "position": "suffix"})
+	hmacRow["custom_password_hash"].(map[string]any)["hash"].(map[string]any)["digest"] = "sha256"
+	hmacRow["custom_password_hash"].(map[string]any)["hash"].(map[string]any)["key"] = map[string]any{"value": b64([]byte("pepper-key")), "encoding": "base64"}
+	sk, err := scrypt.Key([]byte(pw), salt, 1024, 8, 1, 32)
+	mustNoErr(t, err)
+	scryptRow := custom("scrypt", b64(sk), "base64", map[string]any{"value": hexs(salt), "encoding": "hex"})
+	for k, v := range map[string]any{"keylen": 32, "cost": 1024, "blockSize": 8, "parallelization": 1} {
+		scryptRow["custom_password_hash"].(map[string]any)[k] = v
+	}
+	u16 := utf16.Encode([]rune(pw))
+	pw16 := make([]byte, 0, 2*len(u16))
+	for _, c := range u16 {
+		pw16 = append(pw16, byte(c), byte(c>>8))
+	}
+	utf16Row := custom("sha256", hexs(sum(sha256.New(), pw16)), "hex", nil)
+	utf16Row["custom_password_hash"].(map[string]any)["password"] = map[string]any{"encoding": "utf16le"}
+	cases = append(cases, hashCase{"hmac@x.io", hmacRow}, hashCase{"scrypt@x.io", scryptRow}, hashCase{"utf16le@x.io", utf16Row})
 	for _, c := range cases {
 		c.row["email"] = c.email
 	}
@@ -605,6 +642,26 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 
 // pbkdf2Ref is RFC 8018 PBKDF2 with crypto/hmac, independent of the code
 // under test.
+// argon2d makes an argon2d PHC string with the reference implementation's
+// command-line tool (Debian's argon2 package) when it is installed, else
+// returns the string that tool made for the same inputs.
+func argon2d(t *testing.T, pw string, salt []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("argon2"); err == nil {
+		cmd := exec.Command("argon2", string(salt), "-d", "-t", "1", "-k", "64", "-p", "1", "-l", "32", "-e")
+		cmd.Stdin = strings.NewReader(pw)
+		out, err := cmd.Output()
+		mustNoErr(t, err)
+		return strings.TrimSpace(string(out))
+	}
+	// Generated once with the argon2 CLI (phc-winner-argon2, Debian's
+	// argon2 package): echo -n "correct horse battery" | argon2 0123456789abcdef -d -t 1 -k 64 -p 1 -l 32 -e
+	if pw != "correct horse battery" || string(salt) != "0123456789abcdef" {
+		t.Fatal("argon2d: no argon2 tool for these inputs")
+	}
+	return argon2dFixed
+}
+
 func pbkdf2Ref(h func() hash.Hash, pw, salt []byte, iter, keyLen int) []byte {
 	var out []byte
 	for block := uint32(1); len(out) < keyLen; block++ {
@@ -748,3 +805,5 @@ func TestImportThroughput(t *testing.T) {
 	t.Logf("plain INSERT:   %8.0f users/s  (%v)  peak heap in use %.1f MiB", bl, baseDur.Round(time.Millisecond), float64(basePeak)/(1<<20))
 	t.Logf("ratio import/plain = %.2f", imp/bl)
 }
+
+const argon2dFixed = "$argon2d$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$lFsyBlBt5TWqbEq3aUDWRD1HBqaOd1qkT+7xxuqCMUY"
