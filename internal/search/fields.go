@@ -17,15 +17,15 @@ const TimeLayout = "2006-01-02 15:04:05.000000"
 type kind int
 
 const (
-	kindText      kind = iota // case-sensitive text
-	kindFold                  // case-insensitive text: LOWER(col) = lower(value)
-	kindEmail                 // stored lower-cased: col = lower(value)
-	kindBool                  // true / false
-	kindInt                   // int64
-	kindDate                  // YYYY-MM-DD or RFC 3339
-	kindIdent                 // identities[*].<key>, key in field.col
-	kindMeta                  // user_metadata / app_metadata path
-	kindDomain                // the part of email after '@', case-insensitive
+	kindText   kind = iota // case-sensitive text
+	kindFold               // case-insensitive text: LOWER(col) = lower(value)
+	kindEmail              // stored lower-cased: col = lower(value)
+	kindBool               // true / false
+	kindInt                // int64
+	kindDate               // YYYY-MM-DD or RFC 3339
+	kindIdent              // identities[*].<key>, key in field.col
+	kindMeta               // user_metadata / app_metadata path
+	kindDomain             // the part of email after '@', case-insensitive
 )
 
 func (k kind) String() string {

@@ -216,12 +216,12 @@ type notNode struct{ x node }
 type termOp int
 
 const (
-	opEq     termOp = iota // field:value
-	opPrefix               // field:value*
-	opRange                // field:[lo TO hi]
-	opExists               // _exists_:field
-	opSuffix               // field:*value
-	opContains             // field:*value*
+	opEq       termOp = iota // field:value
+	opPrefix                 // field:value*
+	opRange                  // field:[lo TO hi]
+	opExists                 // _exists_:field
+	opSuffix                 // field:*value
+	opContains               // field:*value*
 )
 
 // bound is one end of a range; open is "*".
