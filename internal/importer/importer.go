@@ -26,6 +26,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -51,6 +52,19 @@ const (
 	FieldAppMetadata        = "app_metadata"
 	FieldPasswordHash       = "password_hash"
 	FieldCustomPasswordHash = "custom_password_hash"
+
+	// Fields of an export that an import takes back, so that export then
+	// import reproduces a user (beyond Auth0's import schema, which has
+	// none of them): the dates and counters are restored; identities and
+	// connection are checked to be of the right type and otherwise
+	// ignored (the store derives them from the target connection).
+	FieldCreatedAt   = "created_at"
+	FieldUpdatedAt   = "updated_at"
+	FieldLastLogin   = "last_login"
+	FieldLastIP      = "last_ip"
+	FieldLoginsCount = "logins_count"
+	FieldIdentities  = "identities"
+	FieldConnection  = "connection"
 )
 
 // Fields lists every field an import row may hold, in export order.
@@ -58,6 +72,7 @@ var Fields = []string{
 	FieldUserID, FieldEmail, FieldEmailVerified, FieldUsername, FieldPhoneNumber, FieldPhoneVerified,
 	FieldName, FieldGivenName, FieldFamilyName, FieldNickname, FieldPicture, FieldBlocked,
 	FieldUserMetadata, FieldAppMetadata, FieldPasswordHash, FieldCustomPasswordHash,
+	FieldCreatedAt, FieldUpdatedAt, FieldLastLogin, FieldLastIP, FieldLoginsCount, FieldIdentities, FieldConnection,
 }
 
 var fieldBit = func() map[string]FieldSet {
@@ -109,6 +124,12 @@ type Record struct {
 	UserID string
 	// PasswordHash is the hash in its stored form ("" = none).
 	PasswordHash string
+	// CreatedAt, UpdatedAt, LastLogin, LastIP and LoginsCount are what an
+	// export gave (zero: not given).
+	CreatedAt, UpdatedAt time.Time
+	LastLogin            *time.Time
+	LastIP               string
+	LoginsCount          int64
 	// Given is the set of fields the row gave (upserts overwrite those).
 	Given  FieldSet
 	Errors []Error
@@ -379,6 +400,38 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 			}
 		case FieldCustomPasswordHash:
 			custom = v
+		case FieldLoginsCount:
+			var n int64
+			if json.Unmarshal(v, &n) != nil || n < 0 {
+				bad(k, "must be a non-negative integer")
+				continue
+			}
+			rec.LoginsCount = n
+		case FieldIdentities:
+			var ids []map[string]any
+			if json.Unmarshal(v, &ids) != nil {
+				bad(k, "must be a list of objects")
+			}
+		case FieldCreatedAt, FieldUpdatedAt, FieldLastLogin:
+			var ts string
+			if json.Unmarshal(v, &ts) != nil {
+				bad(k, "must be a date string (ISO 8601 / RFC 3339)")
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, ts)
+			if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+				bad(k, "must be an ISO 8601 / RFC 3339 date with a time zone, e.g. 2024-03-01T10:00:00.000Z")
+				continue
+			}
+			t = t.UTC()
+			switch k {
+			case FieldCreatedAt:
+				rec.CreatedAt = t
+			case FieldUpdatedAt:
+				rec.UpdatedAt = t
+			default:
+				rec.LastLogin = &t
+			}
 		default:
 			var s string
 			if json.Unmarshal(v, &s) != nil {
@@ -417,11 +470,13 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 				rec.User.PhoneNumber = s
 			case FieldUserID:
 				rec.UserID = s
+			case FieldLastIP:
+				rec.LastIP = s
+			case FieldConnection:
 			case FieldPasswordHash:
-				if !strings.HasPrefix(s, "$2") {
-					bad(k, "must be a bcrypt hash ($2a$, $2b$ or $2y$); use custom_password_hash for other algorithms")
-					continue
-				}
+				// Auth0 takes bcrypt here; this service also takes any
+				// stored form its own export writes (passwords.Verify's
+				// formats), so export then import keeps every hash.
 				if err := passwords.Check(s); err != nil {
 					bad(k, "%s", hashReason(err))
 					continue
@@ -482,6 +537,10 @@ func checkString(field, s string) string {
 	case FieldPicture:
 		if len(s) > MaxPictureBytes {
 			return fmt.Sprintf("must be at most %d bytes", MaxPictureBytes)
+		}
+	case FieldLastIP:
+		if len(s) > 64 {
+			return "must be at most 64 bytes"
 		}
 	case FieldPhoneNumber:
 		if !e164(s) {

@@ -426,7 +426,7 @@ func (e *env) download(t *testing.T, token, path string) (int, []byte, http.Head
 
 func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 	t.Helper()
-	res := e.raw(e.token(policy.ScopeReadUsers), `mutation($c: String, $f: ExportFormat!, $fields: [String!]) {
+	res := e.raw(e.admin, `mutation($c: String, $f: ExportFormat!, $fields: [String!]) {
 		exportUsers(connection: $c, format: $f, fields: $fields) { `+jobFields+` } }`, vars)
 	if len(res.Errors) > 0 {
 		t.Fatalf("exportUsers: %s", res.Raw)
@@ -442,19 +442,27 @@ func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 			os.Remove(sj.Location)
 		}
 	})
-	status, body, _ := e.download(t, e.token(policy.ScopeReadUsers), *j.DownloadPath)
+	status, body, _ := e.download(t, e.admin, *j.DownloadPath)
 	if status != http.StatusOK {
 		t.Fatalf("download: %d %s", status, body)
 	}
 	return j, body
 }
 
+// Export in Auth0's shape, then import into an empty connection: every
+// user comes back exactly, whole id, dates, counters, metadata and
+// password hash (of every family) included.
 func TestExportReimport(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "src", client.StrategyDatabase)
-		e.createConnection(t, "dst", client.StrategyDatabase)
+		const pw = "correct horse battery"
 		var rows []any
+		for i, c := range hashCases(t, pw) {
+			c.row["user_id"] = fmt.Sprint("h", i)
+			c.row["user_metadata"] = map[string]any{"roles": []any{"a", "b"}, "n": json.Number("1.50")}
+			rows = append(rows, c.row)
+		}
 		for i := range 1234 {
 			rows = append(rows, map[string]any{
 				"email": fmt.Sprintf("user%04d@x.io", i), "user_id": fmt.Sprint("u", i), "name": fmt.Sprint("User ", i),
@@ -464,38 +472,75 @@ func TestExportReimport(t *testing.T) {
 				"app_metadata":  map[string]any{"plan": "pro"},
 			})
 		}
+		total := len(rows)
 		j := e.runImport(t, "src", ndjson(t, rows...), false)
-		if j.Inserted != 1234 {
+		if j.Inserted != total {
 			t.Fatalf("import: %+v", j)
 		}
-		exp, body := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON"})
-		if exp.Done != 1234 || exp.Total != 1234 || deref2(exp.Connection) != "src" {
+		// Logins give some users a last_login, a last_ip and a count.
+		for _, c := range hashCases(t, pw)[:3] {
+			if res := e.login(t, "src", c.email, pw); len(res.Errors) > 0 {
+				t.Fatalf("login: %s", res.Raw)
+			}
+		}
+		before, err := e.store.UsersOfConnection(ctx, "src", "", 5000)
+		mustNoErr(t, err)
+
+		// The default export: Auth0's field names, the whole user_id, dates; no hash.
+		_, plain := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON"})
+		if bytes.Contains(plain, []byte("$2")) || bytes.Contains(plain, []byte("password")) {
+			t.Fatal("the default export holds password hashes")
+		}
+		var first map[string]any
+		mustNoErr(t, json.Unmarshal(plain[:bytes.IndexByte(plain, '\n')], &first))
+		for _, k := range []string{"user_id", "email", "created_at", "updated_at", "identities", "logins_count", "user_metadata"} {
+			if _, ok := first[k]; !ok {
+				t.Fatalf("the export has no %s: %v", k, first)
+			}
+		}
+		if id, _ := first["user_id"].(string); !strings.HasPrefix(id, "src|") {
+			t.Fatalf("user_id %q is not whole", id)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, first["created_at"].(string)); err != nil {
+			t.Fatalf("created_at: %v", err)
+		}
+
+		// With the hashes (listed explicitly), into the emptied connection.
+		fields := []string{}
+		for _, f := range service.DefaultExportFields {
+			fields = append(fields, f)
+		}
+		fields = append(fields, "password_hash")
+		exp, body := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON", "fields": fields})
+		if exp.Done != total || exp.Total != total {
 			t.Fatalf("export job = %+v", exp)
 		}
-		if bytes.Contains(body, []byte("$2")) || bytes.Contains(body, []byte("password")) {
-			t.Fatal("the export holds password hashes")
+		for _, u := range before {
+			mustNoErr(t, e.store.DeleteUser(ctx, u.ID))
 		}
-		j = e.runImport(t, "dst", body, false)
-		if j.Status != "COMPLETED" || j.Inserted != 1234 || j.Failed != 0 {
+		j = e.runImport(t, "src", body, false)
+		if j.Status != "COMPLETED" || j.Inserted != total || j.Failed != 0 {
 			t.Fatalf("re-import: %+v", j)
 		}
-		src, err := e.store.UsersOfConnection(ctx, "src", "", 2000)
+		after, err := e.store.UsersOfConnection(ctx, "src", "", 5000)
 		mustNoErr(t, err)
-		dst, err := e.store.UsersOfConnection(ctx, "dst", "", 2000)
-		mustNoErr(t, err)
-		if len(src) != 1234 || len(dst) != 1234 {
-			t.Fatalf("%d and %d users", len(src), len(dst))
+		if len(after) != len(before) {
+			t.Fatalf("%d users before, %d after", len(before), len(after))
 		}
 		norm := func(u policy.User) policy.User {
-			u.ID = strings.TrimPrefix(u.ID, u.Connection+"|")
-			u.Connection, u.CreatedAt, u.UpdatedAt, u.Identities = "", time.Time{}, time.Time{}, nil
 			b, _ := json.Marshal(u.UserMetadata) // numbers: json.Number either way
 			_ = json.Unmarshal(b, &u.UserMetadata)
 			return u
 		}
-		for i := range src {
-			if a, b := norm(src[i]), norm(dst[i]); !reflect.DeepEqual(a, b) {
+		for i := range before {
+			if a, b := norm(before[i]), norm(after[i]); !reflect.DeepEqual(a, b) {
 				t.Fatalf("user %d differs:\n%+v\n%+v", i, a, b)
+			}
+		}
+		// The restored hashes still log in (then are rehashed).
+		for _, c := range hashCases(t, pw) {
+			if res := e.login(t, "src", c.email, pw); len(res.Errors) > 0 {
+				t.Fatalf("login after the round trip (%s): %s", c.email, res.Raw)
 			}
 		}
 	})
@@ -564,13 +609,17 @@ func TestExportCSVAndDownloadAccess(t *testing.T) {
 	}{
 		{map[string]any{"f": "CSV", "fields": []string{"email", "user_metadata"}}, "subfields"},
 		{map[string]any{"f": "CSV", "fields": manyFields(31)}, "at most 30"},
-		{map[string]any{"f": "NDJSON", "fields": []string{"password_hash"}}, "unknown field"},
 		{map[string]any{"f": "NDJSON", "c": "nope"}, "connection not found"},
 	} {
 		res := e.raw(e.admin, `mutation($c: String, $f: ExportFormat!, $fields: [String!]) { exportUsers(connection: $c, format: $f, fields: $fields) { id } }`, tc.vars)
 		if len(res.Errors) == 0 || !contains(res.Errors[0].Message, tc.want) {
 			t.Fatalf("%v: %s", tc.vars, res.Raw)
 		}
+	}
+	// Hashes leave only with create:users and update:users besides read:users.
+	if res := e.raw(e.token(policy.ScopeReadUsers), `mutation($f: [String!]) { exportUsers(format: NDJSON, fields: $f) { id } }`,
+		map[string]any{"f": []string{"email", "password_hash"}}); res.code() != "FORBIDDEN" {
+		t.Fatalf("password_hash with read:users only: %s", res.Raw)
 	}
 	if res := e.raw(e.token(policy.ScopeCreateUsers), `query { job(id: "x") { id } }`, nil); res.code() != "FORBIDDEN" {
 		t.Fatalf("job without read:users: %s", res.Raw)
