@@ -1245,7 +1245,7 @@ func (v *ListUsersUsersUserConnectionPageInfo) GetEndCursor() *string { return v
 //
 // The result of a successful login.
 type LoginLoginAuthResult struct {
-	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`.
+	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
 	AccessToken string `json:"accessToken"`
 	// An OpenID Connect ID token (JWT) with the user's profile claims.
 	IdToken string `json:"idToken"`
@@ -1453,7 +1453,11 @@ func (v *LoginLoginAuthResultUser) __premarshalJSON() (*__premarshalLoginLoginAu
 
 // LoginResponse is returned by Login on success.
 type LoginResponse struct {
-	// Log in with an email and a password. Needs no token. On a connection that grants admin scopes the result also carries a management token.
+	// Log in with an email and a password. Needs no token. On a connection that
+	// grants admin scopes the result also carries a management token. With an
+	// `audience`, the access token is for that API instead: its scopes and
+	// `permissions` claim follow the API's settings and the user's roles and
+	// permissions at this moment.
 	Login LoginLoginAuthResult `json:"login"`
 }
 

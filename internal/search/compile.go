@@ -99,6 +99,8 @@ func (c *compiler) term(t *term) {
 	switch t.f.kind {
 	case kindMeta:
 		c.meta(t)
+	case kindRole:
+		c.role(t)
 	case kindIdentConn:
 		if c.d == MySQL {
 			c.w("EXISTS (SELECT 1 FROM JSON_TABLE(users.identities, '$[*]' COLUMNS (c VARCHAR(255) COLLATE utf8mb4_bin PATH '$.connection')) AS ic WHERE ")

@@ -25,6 +25,7 @@ const (
 	kindDate                  // YYYY-MM-DD or RFC 3339
 	kindIdentConn             // identities[*].connection
 	kindMeta                  // user_metadata / app_metadata path
+	kindRole                  // the name of a role the user holds (roles.go)
 )
 
 func (k kind) String() string {
@@ -43,7 +44,7 @@ func (k kind) String() string {
 
 // text reports whether wildcards (prefix matches) apply.
 func (k kind) text() bool {
-	return k == kindText || k == kindFold || k == kindEmail || k == kindIdentConn
+	return k == kindText || k == kindFold || k == kindEmail || k == kindIdentConn || k == kindRole
 }
 
 // field is a searchable field and its fixed column (never from the query).
@@ -74,6 +75,7 @@ func init() {
 		{name: "updated_at", col: "updated_at", kind: kindDate, sortable: true},
 		{name: "last_login", col: "last_login", kind: kindDate, nullable: true, sortable: true},
 		{name: "identities.connection", col: "identities", kind: kindIdentConn},
+		rolesField,
 	} {
 		rootFields[f.name] = f
 	}
@@ -112,7 +114,7 @@ func lookupField(name string) (*field, string, error) {
 		}
 		return &field{name: name, col: col, kind: kindMeta}, b.String(), nil
 	}
-	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email_verified, username, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, identities.connection, user_metadata.<path>, app_metadata.<path>)", name)
+	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email_verified, username, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, identities.connection, roles, user_metadata.<path>, app_metadata.<path>)", name)
 }
 
 // parse checks and types a value for the field (f nil: a bare term, text).

@@ -322,6 +322,15 @@ func (s *Service) assignment(ctx context.Context, caller policy.Caller, userID, 
 		if err != nil {
 			return storeErr("user", err)
 		}
+		// As for every management write on a user of an admin connection:
+		// its scopes are needed too.
+		c, err := tx.ConnectionByName(ctx, u.Connection)
+		if err != nil {
+			return storeErr("connection", err)
+		}
+		if err := policy.CanManageUsersOf(caller, c.Connection); err != nil {
+			return err
+		}
 		what, err := fn(tx, u)
 		if err != nil || what == "" {
 			return err
