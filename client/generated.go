@@ -98,7 +98,10 @@ type ConnectionInput struct {
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs"`
 	// DATABASE only: management scopes (`read:users`, `create:users`,
 	// `update:users`, `update:users_app_metadata`, `delete:users`,
-	// `read:connections`, `create:connections`, `update:connections`) every
+	// `read:connections`, `create:connections`, `update:connections`,
+	// `read:roles`, `create:roles`, `update:roles`, `delete:roles`,
+	// `read:resource_servers`, `create:resource_servers`,
+	// `update:resource_servers`, `delete:resource_servers`) every
 	// user of the connection holds when they log in. Each at most once. The
 	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
 	AdminScopes []string `json:"adminScopes"`
