@@ -424,3 +424,44 @@ func TestRBACScopes(t *testing.T) {
 		wantRefused(t, "duplicate role", e.raw(e.admin, `mutation { createRole(input: {name: "reader"}) { id } }`, nil), "BAD_USER_INPUT", "already exists")
 	})
 }
+
+// TestRBACLimitsConcurrent: two requests that each fit the 50-roles limit
+// but not together, sent at once, again and again: exactly one wins each
+// time (the user's row is locked while its roles are counted).
+func TestRBACLimitsConcurrent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		f := setupRBAC(t, e)
+		var ids []string
+		for i := range 52 {
+			var r struct{ CreateRole struct{ ID string } }
+			data(t, "create role", e.raw(e.admin, `mutation($n: String!) { createRole(input: {name: $n}) { id } }`, map[string]any{"n": "c" + itoa(i)}), &r)
+			ids = append(ids, r.CreateRole.ID)
+		}
+		assign := `mutation($u: ID!, $r: [ID!]!) { assignRoles(userId: $u, roles: $r) { id } }`
+		remove := `mutation($u: ID!, $r: [ID!]!) { removeRoles(userId: $u, roles: $r) { id } }`
+		wantOK(t, "48 roles", e.raw(e.admin, assign, map[string]any{"u": f.user, "r": ids[:48]}))
+		for round := range 5 {
+			results := make(chan gqlResponse, 2)
+			for _, pair := range [][]string{ids[48:50], ids[50:52]} {
+				go func() { results <- gqlResponse(e.gql.Query(t, e.admin, assign, map[string]any{"u": f.user, "r": pair})) }()
+			}
+			a, b := <-results, <-results
+			ok := 0
+			for _, r := range []gqlResponse{a, b} {
+				switch r.code() {
+				case "":
+					ok++
+				case "LIMIT_EXCEEDED":
+				default:
+					t.Fatalf("round %d: %s", round, r.Raw)
+				}
+			}
+			var res userRBACResult
+			data(t, "roles", e.raw(e.admin, userRBAC, map[string]any{"id": f.user}), &res)
+			if ok != 1 || len(res.User.Roles) != 50 {
+				t.Fatalf("round %d: %d requests succeeded, the user holds %d roles", round, ok, len(res.User.Roles))
+			}
+			wantOK(t, "reset", e.raw(e.admin, remove, map[string]any{"u": f.user, "r": ids[48:]}))
+		}
+	})
+}

@@ -9,7 +9,7 @@ import { can } from './session.js';
 const USER_RBAC = `query UserRBAC($id: ID!, $after: String) {
   user(id: $id) {
     roles { id name description }
-    permissions(first: 1000, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { api name sources { direct roleId roleName } } }
+    permissions(first: 200, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { api name sources { direct roleId roleName } } }
   }
 }`;
 const ROLES = `query Roles($after: String) { roles(first: 100, after: $after) { nodes { id name } pageInfo { hasNextPage endCursor } } }`;
@@ -141,7 +141,7 @@ function drawPermissions(el, userId, page, load) {
         h('thead', {}, h('tr', {}, ['Permission', 'API', 'Assignment', canWrite ? 'Action' : null].filter(Boolean).map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, rows)))
       : h('p', { class: 'muted', id: 'user-permissions-empty' }, 'No permissions.'),
-    page.pageInfo.hasNextPage ? h('p', { class: 'help' }, `Showing 1,000 of ${page.totalCount}.`) : null,
+    page.pageInfo.hasNextPage ? h('p', { class: 'help' }, `Showing 200 of ${page.totalCount}.`) : null,
     canWrite && can('read:resource_servers') ? assignPermissionForm(userId, load, err) : null,
     err, status);
 }
