@@ -155,6 +155,15 @@ func checkPermissions(ctx context.Context, tx Queries, ps []policy.Permission) e
 	return policy.UnknownPermissions(ps, apis)
 }
 
+// tooMany refuses a request naming more items than the limit could ever
+// hold, before any work that grows with their number.
+func tooMany(limit string, n, max int, what string) error {
+	if n <= max {
+		return nil
+	}
+	return policy.CheckLimit(limit, n, max, what+" named in one request")
+}
+
 // newPermissions returns the permissions of ps not in have, each once.
 func newPermissions(have, ps []policy.Permission) []policy.Permission {
 	var out []policy.Permission
@@ -174,6 +183,9 @@ func (s *Service) CreateRole(ctx context.Context, name, description string, perm
 		return policy.Role{}, err
 	}
 	lim := s.rbacLimits()
+	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), lim.PermissionsPerRole, "permissions"); err != nil {
+		return policy.Role{}, err
+	}
 	perms = newPermissions(nil, perms)
 	if err := policy.CheckLimit(policy.LimitPermissionsPerRole, len(perms), lim.PermissionsPerRole, "permissions of role "+name); err != nil {
 		return policy.Role{}, err
@@ -246,6 +258,9 @@ func (s *Service) DeleteRole(ctx context.Context, id string) error {
 
 // AddRolePermissions adds permissions to a role (ones it has are ignored).
 func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
+		return policy.Role{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		r, err := tx.RoleByIDForUpdate(ctx, id)
 		if err != nil {
@@ -268,6 +283,9 @@ func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []pol
 
 // RemoveRolePermissions removes permissions from a role.
 func (s *Service) RemoveRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
+		return policy.Role{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		if _, err := tx.RoleByIDForUpdate(ctx, id); err != nil {
 			return storeErr("role", err)
@@ -350,6 +368,9 @@ func roleNames(rs []policy.Role) string {
 // AssignRoles gives a user roles (ones it holds are ignored), at most
 // RBACLimits.RolesPerUser in all.
 func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
+		return err
+	}
 	return s.assignment(ctx, caller, userID, "assign_roles", func(tx Queries, u policy.User) (string, error) {
 		have, err := tx.UserRoles(ctx, u.ID)
 		if err != nil {
@@ -390,6 +411,9 @@ func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID 
 // RemoveRoles takes roles from a user (ones it lacks are ignored). It
 // takes effect at the user's next token.
 func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
+		return err
+	}
 	return s.assignment(ctx, caller, userID, "remove_roles", func(tx Queries, u policy.User) (string, error) {
 		have, err := tx.UserRoles(ctx, u.ID)
 		if err != nil {
@@ -418,6 +442,9 @@ func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID 
 // AssignPermissions gives a user permissions directly (ones it holds
 // directly are ignored), at most RBACLimits.DirectPermissionsPerUser.
 func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
+		return err
+	}
 	return s.assignment(ctx, caller, userID, "assign_permissions", func(tx Queries, u policy.User) (string, error) {
 		have, err := tx.UserDirectPermissions(ctx, u.ID)
 		if err != nil {
@@ -443,6 +470,9 @@ func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, u
 // RemovePermissions takes direct permissions from a user (those it holds
 // through a role stay until the role goes).
 func (s *Service) RemovePermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
+		return err
+	}
 	return s.assignment(ctx, caller, userID, "remove_permissions", func(tx Queries, u policy.User) (string, error) {
 		have, err := tx.UserDirectPermissions(ctx, u.ID)
 		if err != nil {

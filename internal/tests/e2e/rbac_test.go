@@ -340,6 +340,15 @@ func TestRBACLimits(t *testing.T) {
 		}
 		wantOK(t, "50th role", e.raw(e.admin, `mutation($u: ID!, $r: [ID!]!) { assignRoles(userId: $u, roles: $r) { id } }`, map[string]any{"u": f.user, "r": []string{ids[49], ids[0]}}))
 
+		// A request naming more than any limit allows is refused before
+		// any work that grows with its size (no quadratic de-duplication of
+		// a hostile list).
+		many := make([]map[string]any, 5000)
+		for i := range many {
+			many[i] = map[string]any{"api": ordersAPI, "name": "p" + itoa(i)}
+		}
+		wantRefused(t, "5,000 permissions at once", e.raw(e.admin, `mutation($u: ID!, $p: [PermissionInput!]!) { assignPermissions(userId: $u, permissions: $p) { id } }`,
+			map[string]any{"u": f.user, "p": many}), "LIMIT_EXCEEDED", "named in one request")
 		perms := make([]map[string]any, 1001)
 		for i := range perms {
 			perms[i] = map[string]any{"name": "p:" + itoa(i)}
