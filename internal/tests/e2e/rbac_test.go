@@ -242,7 +242,9 @@ func TestRBACAssignmentsAndTokens(t *testing.T) {
 		}
 		searchIDs := func(q string) []string {
 			var s struct {
-				Users struct{ Edges []struct{ Node struct{ ID string } } }
+				Users struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
 			}
 			data(t, "search "+q, e.raw(e.admin, `query($q: String) { users(query: $q) { edges { node { id } } } }`, map[string]any{"q": q}), &s)
 			var ids []string
@@ -285,7 +287,9 @@ func TestRBACAssignmentsAndTokens(t *testing.T) {
 		// Who assigned what is in the user's logs.
 		var logs struct {
 			User struct {
-				Logs struct{ Edges []struct{ Node struct{ Type, Detail string } } }
+				Logs struct {
+					Edges []struct{ Node struct{ Type, Detail string } }
+				}
 			}
 		}
 		data(t, "logs", e.raw(e.admin, `query($id: ID!) { user(id: $id) { logs(first: 50) { edges { node { type detail } } } } }`, map[string]any{"id": f.user}), &logs)
@@ -369,7 +373,9 @@ func TestRBACLimits(t *testing.T) {
 			wantRefused(t, "fourth role", e.raw(e.admin, `mutation { createRole(input: {name: "fourth"}) { id } }`, nil), "LIMIT_EXCEEDED", "over the limit of 3")
 			wantRefused(t, "a fourth permission", e.raw(e.admin, `mutation($id: ID!) { addRolePermissions(id: $id, permissions: [{api: "`+ordersAPI+`", name: "delete:orders"}]) { id } }`,
 				map[string]any{"id": f.admin}), "LIMIT_EXCEEDED", "would be 4, over the limit of 3")
-			var roles struct{ Roles struct{ Nodes []struct{ Name string } } }
+			var roles struct {
+				Roles struct{ Nodes []struct{ Name string } }
+			}
 			data(t, "roles", e.raw(e.admin, `{ roles { nodes { name } } }`, nil), &roles)
 			if len(roles.Roles.Nodes) != 3 {
 				t.Fatalf("roles = %+v", roles)
@@ -410,7 +416,9 @@ func TestRBACScopes(t *testing.T) {
 		granter := e.token(policy.ScopeCreateConnections, policy.ScopeReadRoles, policy.ScopeUpdateRoles)
 		wantRefused(t, "grant create:roles", e.raw(granter, grant, map[string]any{"s": []string{"read:roles", "create:roles"}}), "FORBIDDEN", "lacks create:roles")
 		wantRefused(t, "grant delete:resource_servers", e.raw(granter, grant, map[string]any{"s": []string{"delete:resource_servers"}}), "FORBIDDEN", "lacks delete:resource_servers")
-		var conn struct{ CreateConnection struct{ AdminScopes []string } }
+		var conn struct {
+			CreateConnection struct{ AdminScopes []string }
+		}
 		data(t, "grant held scopes", e.raw(granter, grant, map[string]any{"s": []string{"update:roles", "read:roles"}}), &conn)
 		if !reflect.DeepEqual(conn.CreateConnection.AdminScopes, []string{"read:roles", "update:roles"}) {
 			t.Fatalf("adminScopes = %v", conn.CreateConnection.AdminScopes)
@@ -421,7 +429,9 @@ func TestRBACScopes(t *testing.T) {
 		wantRefused(t, "assign to an admin", e.raw(e.token(policy.ScopeUpdateUsers), assign, map[string]any{"u": u.CreateUser.ID, "r": []string{f.reader}}), "FORBIDDEN", "read:roles, update:roles")
 		wantOK(t, "assign to an admin with its scopes", e.raw(e.token(policy.ScopeUpdateUsers, policy.ScopeReadRoles, policy.ScopeUpdateRoles), assign, map[string]any{"u": u.CreateUser.ID, "r": []string{f.reader}}))
 		// And their management token carries the granted scopes, working.
-		var adm struct{ Login struct{ ManagementToken string } }
+		var adm struct {
+			Login struct{ ManagementToken string }
+		}
 		data(t, "admin login", e.raw("", `mutation { login(connection: "staff", email: "ops@example.com", password: "ops-password-1") { managementToken } }`, nil), &adm)
 		wantOK(t, "admin reads roles", e.raw(adm.Login.ManagementToken, `{ roles { nodes { id } } }`, nil))
 		wantRefused(t, "admin creates a role", e.raw(adm.Login.ManagementToken, `mutation { createRole(input: {name: "mine"}) { id } }`, nil), "FORBIDDEN", "create:roles")
@@ -452,7 +462,9 @@ func TestRBACLimitsConcurrent(t *testing.T) {
 		for round := range 5 {
 			results := make(chan gqlResponse, 2)
 			for _, pair := range [][]string{ids[48:50], ids[50:52]} {
-				go func() { results <- gqlResponse(e.gql.Query(t, e.admin, assign, map[string]any{"u": f.user, "r": pair})) }()
+				go func() {
+					results <- gqlResponse(e.gql.Query(t, e.admin, assign, map[string]any{"u": f.user, "r": pair}))
+				}()
 			}
 			a, b := <-results, <-results
 			ok := 0
