@@ -76,6 +76,14 @@ func TestDashboardRBAC(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(`#assign-permission`), string(value)),
 			chromedp.Click(chromedp.CSS(`#assign-permission-submit`)),
 			chromedp.WaitVisible(chromedp.Search(`//table[@id="user-permissions"]//tr[contains(., "delete:orders")][contains(., "Direct")]`)))
+		for _, panel := range []string{"#panel-permissions"} {
+			if p := text(t, ctx, panel); strings.Contains(p, "null") || strings.Contains(p, "undefined") {
+				t.Fatalf("%s shows a missing value as text: %q", panel, p)
+			}
+		}
+		if os.Getenv("PROFILED_SCREENSHOTS") != "" {
+			screenshot(t, ctx, "user-permissions")
+		}
 		var res userRBACResult
 		data(t, "after assigning", e.raw(e.admin, userRBAC, map[string]any{"id": f.user}), &res)
 		want := []string{billingAPI + " read:invoices: admin", ordersAPI + " delete:orders: direct", ordersAPI + " read:orders: admin", ordersAPI + " write:orders: admin"}

@@ -76,7 +76,7 @@ function drawRoles(el, userId, roles, load) {
         } catch (e) { showError(err, e); }
       }) },
     }, 'Remove')) : null));
-  el.replaceChildren(
+  el.replaceChildren(...present(
     h('p', { class: 'help' }, 'Roles are created on the ', link('/dashboard/roles', 'Roles page'), ' and assigned here; a user holds at most 50.'),
     roles.length
       ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'user-roles' },
@@ -84,7 +84,7 @@ function drawRoles(el, userId, roles, load) {
         h('tbody', {}, rows)))
       : h('p', { class: 'muted', id: 'user-roles-empty' }, 'No roles assigned.'),
     canWrite ? assignRoleForm(userId, roles, load, err) : null,
-    err, status);
+    err, status));
 }
 
 function assignRoleForm(userId, held, load, err) {
@@ -134,7 +134,7 @@ function drawPermissions(el, userId, page, load) {
         }) },
       }, 'Remove') : h('span', { class: 'muted' }, 'through roles')) : null);
   });
-  el.replaceChildren(
+  el.replaceChildren(...present(
     h('p', { class: 'help' }, 'Everything the user holds: assigned directly or through a role (the Assignment column says which). Tokens for an API carry them as its settings say.'),
     page.nodes.length
       ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'user-permissions' },
@@ -143,7 +143,7 @@ function drawPermissions(el, userId, page, load) {
       : h('p', { class: 'muted', id: 'user-permissions-empty' }, 'No permissions.'),
     page.pageInfo.hasNextPage ? h('p', { class: 'help' }, `Showing 200 of ${page.totalCount}.`) : null,
     canWrite && can('read:resource_servers') ? assignPermissionForm(userId, load, err) : null,
-    err, status);
+    err, status));
 }
 
 function assignPermissionForm(userId, load, err) {
@@ -201,4 +201,10 @@ export function tabList(tabs, label) {
   });
   list.append(...buttons);
   return h('section', { class: 'card tabbed', id: 'user-tabs' }, list, ...panels);
+}
+
+// present drops the null and false items of a list of children
+// (replaceChildren would show them as text).
+function present(...items) {
+  return items.filter((x) => x !== null && x !== undefined && x !== false);
 }
