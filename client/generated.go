@@ -269,8 +269,9 @@ func (v *CreateConnectionResponse) GetCreateConnection() CreateConnectionCreateC
 type CreateUserCreateUser struct {
 	UserFields `json:"-"`
 	// Facts that change what the user may do (plan, roles). Needs a management
-	// token with `read:users`; a user token selecting it gets FORBIDDEN on this
-	// field.
+	// token with `read:users`, `create:users`, `update:users` or
+	// `update:users_app_metadata`; an operation selecting it with any other
+	// token is refused (FORBIDDEN) before it runs.
 	AppMetadata *map[string]any `json:"appMetadata"`
 }
 
@@ -668,8 +669,9 @@ func (v *GetUserResponse) GetUser() *GetUserUser { return v.User }
 type GetUserUser struct {
 	UserFields `json:"-"`
 	// Facts that change what the user may do (plan, roles). Needs a management
-	// token with `read:users`; a user token selecting it gets FORBIDDEN on this
-	// field.
+	// token with `read:users`, `create:users`, `update:users` or
+	// `update:users_app_metadata`; an operation selecting it with any other
+	// token is refused (FORBIDDEN) before it runs.
 	AppMetadata *map[string]any `json:"appMetadata"`
 }
 
@@ -1848,8 +1850,9 @@ type MeWithAppMetadataMeUser struct {
 	// The user's id: unique across all connections and never changes.
 	Id string `json:"id"`
 	// Facts that change what the user may do (plan, roles). Needs a management
-	// token with `read:users`; a user token selecting it gets FORBIDDEN on this
-	// field.
+	// token with `read:users`, `create:users`, `update:users` or
+	// `update:users_app_metadata`; an operation selecting it with any other
+	// token is refused (FORBIDDEN) before it runs.
 	AppMetadata *map[string]any `json:"appMetadata"`
 }
 
@@ -2507,8 +2510,9 @@ func (v *UpdateUserResponse) GetUpdateUser() UpdateUserUpdateUser { return v.Upd
 type UpdateUserUpdateUser struct {
 	UserFields `json:"-"`
 	// Facts that change what the user may do (plan, roles). Needs a management
-	// token with `read:users`; a user token selecting it gets FORBIDDEN on this
-	// field.
+	// token with `read:users`, `create:users`, `update:users` or
+	// `update:users_app_metadata`; an operation selecting it with any other
+	// token is refused (FORBIDDEN) before it runs.
 	AppMetadata *map[string]any `json:"appMetadata"`
 }
 

@@ -25,10 +25,14 @@ Usage:
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
                                                 export users to a file
+  profiled keys rotate [--grace 24h] [--db URL] add a signing key; the previous ones retire after --grace
   profiled help                                 show this help
 
 Environment: PROFILED_ADDR, PROFILED_DB, PROFILED_LOG_LEVEL (debug, info, warn, error),
-PROFILED_SCRIPT_CACHE (compiled-module cache directory).
+PROFILED_SCRIPT_CACHE (compiled-module cache directory), PROFILED_CUSTOM_DB_SQLITE_DIR,
+PROFILED_SECRET_KEY or PROFILED_SECRET_KEY_FILE (the key-encryption key sealing the store's
+secrets; default for SQLite: STORE.secret-key, generated on first start),
+PROFILED_PREVIOUS_SECRET_KEY[_FILE] (a key-encryption key being rotated out).
 Store URLs: sqlite:PATH (default sqlite:profiled.db) or mysql://USER[:PASS]@HOST:PORT/DBNAME.
 `
 
@@ -68,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return scriptBuild(ctx, args[2:], stdout, stderr)
 	case "users":
 		return usersCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

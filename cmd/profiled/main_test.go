@@ -44,6 +44,7 @@ func TestTokenCreatePrintsOnlyAToken(t *testing.T) {
 }
 
 func TestServeBadStoreFailsClearly(t *testing.T) {
+	t.Setenv("PROFILED_SECRET_KEY", testSecretKey)
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", "mysql://root:topsecret@127.0.0.1:1/x"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "open store") || strings.Contains(err.Error(), "topsecret") {

@@ -62,6 +62,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
+	fs.StringVar(&cfg.CustomDB.SQLiteDir, "custom-db-sqlite-dir", os.Getenv("PROFILED_CUSTOM_DB_SQLITE_DIR"), "allow sqlite: custom databases inside this directory only (default: none allowed; for demos and tests)")
+	keys := addSecretKeyFlags(fs)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, log, cfg)
+	app, err := open(ctx, *dbURL, keys, log, cfg)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go app.purgeEvents(ctx)
+	go app.reloadKeys(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -147,10 +150,10 @@ type app struct {
 	log     *slog.Logger
 }
 
-func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config) (*app, error) {
-	store, err := db.Open(ctx, dbURL)
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config) (*app, error) {
+	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
+		return nil, err
 	}
 	keyring, err := auth.New(ctx, store, auth.Config{})
 	if err != nil {
@@ -158,6 +161,10 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a := &app{store: store, dialect: store.Dialect(), keyring: keyring, log: log}
+	cfg.CustomDB.Own = store.Config().OwnStore()
+	if keyFile != "" {
+		cfg.CustomDB.Own.Files = append(cfg.CustomDB.Own.Files, keyFile)
+	}
 	scripts, closeScripts, err := newScripts(ctx, log, store)
 	if err != nil {
 		store.Close()
@@ -191,6 +198,23 @@ func (a *app) Close(ctx context.Context) {
 		}
 	}
 	a.store.Close()
+}
+
+// reloadKeys re-reads the signing keys every 30 s: a key added by
+// `profiled keys rotate` starts signing, retired keys leave the JWKS.
+func (a *app) reloadKeys(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.keyring.Reload(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("reload signing keys", "err", err)
+			}
+		}
+	}
 }
 
 // purgeEvents applies the event retention, and marks failed the jobs whose

@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/profiled/profiled/internal/auth"
-	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/policy"
 )
 
@@ -26,6 +26,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	subject := fs.String("subject", "admin", "the token's subject")
+	keys := addSecretKeyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -41,9 +42,9 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// which every request checks against that user's rights.
 		return fmt.Errorf(`--subject: "user:" is reserved for admin users' tokens; choose another subject`)
 	}
-	store, err := db.Open(ctx, *dbURL)
+	store, _, err := openStore(ctx, *dbURL, keys, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", redactURL(*dbURL), err)
+		return err
 	}
 	defer store.Close()
 	k, err := auth.New(ctx, store, auth.Config{})

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/service"
 )
@@ -51,17 +50,17 @@ func parseWithPositional(fs *flag.FlagSet, args []string) ([]string, error) {
 // openService opens the store and a service on it for a CLI job, and
 // fails the jobs a dead process left running.
 // staleAfter is the job stale-after (--job-stale-after).
-func openService(ctx context.Context, dbURL string, staleAfter time.Duration, stderr io.Writer) (*service.Service, func(), error) {
-	store, err := db.Open(ctx, dbURL)
+func openService(ctx context.Context, dbURL string, keys secretKeyFlags, staleAfter time.Duration, stderr io.Writer) (*service.Service, func(), error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, _, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
+		return nil, nil, err
 	}
 	hasher, err := passwords.New(passwords.Config{})
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc := service.New(store, hasher, nil, nil, service.Config{Logger: log, JobStaleAfter: staleAfter})
 	if n, err := svc.RecoverJobs(ctx); err != nil {
 		store.Close()
@@ -78,6 +77,7 @@ func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	conn := fs.String("connection", "", "the connection to import into (required)")
 	upsert := fs.Bool("upsert", false, "update users whose email the connection already has")
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
+	keys := addSecretKeyFlags(fs)
 	staleAfterOf, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "usage: profiled users import FILE --connection NAME [--upsert] [--db URL] [--job-stale-after D]")
 		return errUsage
 	}
-	svc, closeStore, err := openService(ctx, *dbURL, staleAfter, stderr)
+	svc, closeStore, err := openService(ctx, *dbURL, keys, staleAfter, stderr)
 	if err != nil {
 		return err
 	}
@@ -136,6 +136,7 @@ func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fields := fs.String("fields", "", "comma-separated fields, e.g. email,name,user_metadata.lang (default: every importable field; required for csv)")
 	out := fs.String("o", "", "the file to write (required)")
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
+	keys := addSecretKeyFlags(fs)
 	staleAfterOf, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -158,7 +159,7 @@ func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			list = append(list, f)
 		}
 	}
-	svc, closeStore, err := openService(ctx, *dbURL, staleAfter, stderr)
+	svc, closeStore, err := openService(ctx, *dbURL, keys, staleAfter, stderr)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ func TestUsersImportExportCLI(t *testing.T) {
 			url := "sqlite:" + filepath.Join(dir, "p.db")
 			if tc.url == "mysql" {
 				url = testmysql.URL(t)
+				t.Setenv("PROFILED_SECRET_KEY", testSecretKey)
 			}
 			seedConnections(t, url, "main", "copy")
 			in := filepath.Join(dir, "users.ndjson")

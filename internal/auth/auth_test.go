@@ -522,8 +522,8 @@ func TestKeyCreationRace(t *testing.T) {
 	}
 }
 
-// A later process reuses the stored key; with several keys the oldest signs
-// and all verify; JWKS lists them all.
+// A later process reuses the stored key; with several keys the newest
+// signs and all verify; JWKS lists them all.
 func TestExistingKeys(t *testing.T) {
 	ctx := context.Background()
 	store := &memStore{}
@@ -536,9 +536,9 @@ func TestExistingKeys(t *testing.T) {
 		t.Fatal("second keyring did not reuse the stored key")
 	}
 
-	// An older key added by hand (e.g. restored): it signs after Reload.
+	// A newer key added (a rotation): it signs after Reload.
 	old := mustKey(t)
-	if err := store.InsertSigningKey(ctx, service.SigningKey{KID: "older", PrivatePEM: pemOf(t, old), CreatedAt: time.Unix(0, 0)}); err != nil {
+	if err := store.InsertSigningKey(ctx, service.SigningKey{KID: "older", PrivatePEM: pemOf(t, old), CreatedAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	tokFirst, _ := first.IssueManagement(nil, "cli", 0)
@@ -546,7 +546,7 @@ func TestExistingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	if second.KID() != "older" {
-		t.Fatalf("after reload kid = %q, want the oldest", second.KID())
+		t.Fatalf("after reload kid = %q, want the newest", second.KID())
 	}
 	if _, err := second.Verify(tokFirst); err != nil {
 		t.Fatalf("token of the newer key refused after reload: %v", err)
@@ -557,7 +557,7 @@ func TestExistingKeys(t *testing.T) {
 	}
 	third := newKeyring(t, store, Config{})
 	if third.KID() != "older" || len(jwksOf(t, third).Keys) != 2 {
-		t.Fatal("third keyring: want the oldest key signing and both in JWKS")
+		t.Fatal("third keyring: want the newest key signing and both in JWKS")
 	}
 }
 

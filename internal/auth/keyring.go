@@ -95,10 +95,12 @@ type keySet struct {
 	signKID string
 	sign    *rsa.PrivateKey
 	pub     map[string]*rsa.PublicKey
+	// retires holds the keys a rotation is retiring, and when.
+	retires map[string]time.Time
 	jwks    []byte
 }
 
-// New returns a Keyring using the store's oldest key, creating and storing
+// New returns a Keyring signing with the store's newest current key, creating and storing
 // a key first when the store has none. Two processes doing this at once on
 // an empty store end up using the same key (see BootstrapKID).
 func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
@@ -148,7 +150,7 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 			return nil, errors.New("auth: no signing key in the store after inserting one")
 		}
 	}
-	ks, err := newKeySet(keys)
+	ks, err := newKeySet(keys, cfg.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ func createKey(ctx context.Context, store KeyStore, now time.Time) error {
 }
 
 // Reload re-reads the store's keys: tokens signed by keys added since are
-// then accepted, and the oldest key signs. Keys that fail to load leave the
+// then accepted, the newest current key signs and retired keys are dropped. Keys that fail to load leave the
 // Keyring unchanged.
 func (k *Keyring) Reload(ctx context.Context) error {
 	keys, err := k.store.SigningKeys(ctx)
@@ -187,7 +189,7 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	if len(keys) == 0 {
 		return errors.New("auth: the store holds no signing key")
 	}
-	ks, err := newKeySet(keys)
+	ks, err := newKeySet(keys, k.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -201,15 +203,22 @@ func (k *Keyring) KID() string { return k.keys.Load().signKID }
 // Config returns the Keyring's configuration with defaults filled in.
 func (k *Keyring) Config() Config { return k.cfg }
 
-func newKeySet(keys []service.SigningKey) (*keySet, error) {
+// newKeySet: the newest current key (not being retired) signs; every key
+// not yet retired at now verifies and is in the JWKS.
+func newKeySet(keys []service.SigningKey, now time.Time) (*keySet, error) {
 	keys = slices.Clone(keys)
 	// The store lists oldest first; sort anyway (stable, so the store's
 	// order breaks ties) so every process picks the same key.
 	slices.SortStableFunc(keys, func(a, b service.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 
-	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys))}
+	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys)), retires: map[string]time.Time{}}
 	var jwks jwkSet
+	var newestRetiring *rsa.PrivateKey
+	var newestRetiringKID string
 	for _, sk := range keys {
+		if !sk.RetiresAt.IsZero() && !now.Before(sk.RetiresAt) {
+			continue // retired
+		}
 		priv, err := parsePrivateKey(sk)
 		if err != nil {
 			return nil, err
@@ -218,10 +227,19 @@ func newKeySet(keys []service.SigningKey) (*keySet, error) {
 			return nil, fmt.Errorf("auth: duplicate signing key id %q", sk.KID)
 		}
 		ks.pub[sk.KID] = &priv.PublicKey
-		if ks.sign == nil {
+		if sk.RetiresAt.IsZero() {
 			ks.sign, ks.signKID = priv, sk.KID
+		} else {
+			ks.retires[sk.KID] = sk.RetiresAt
+			newestRetiring, newestRetiringKID = priv, sk.KID
 		}
 		jwks.Keys = append(jwks.Keys, jwkFor(sk.KID, &priv.PublicKey))
+	}
+	if ks.sign == nil {
+		if newestRetiring == nil {
+			return nil, errors.New("auth: every signing key in the store is retired; run `profiled keys rotate`")
+		}
+		ks.sign, ks.signKID = newestRetiring, newestRetiringKID
 	}
 	b, err := json.Marshal(jwks)
 	if err != nil {
@@ -302,4 +320,51 @@ func (k *Keyring) JWKSHandler() http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// RotateStore is what Rotate needs: the store's signing keys and a way to
+// retire them (*db.DB satisfies it).
+type RotateStore interface {
+	KeyStore
+	// RetireSigningKeys makes every key but keep stop verifying at at.
+	RetireSigningKeys(ctx context.Context, keep string, at time.Time) error
+}
+
+// Rotate adds a new signing key, which signs from the next (re)load of
+// each process's keys, and retires the others at now+grace: until then
+// they still verify the tokens they signed and stay in the JWKS. grace
+// should be at least the longest token lifetime in use (management tokens:
+// 24 h by default); tokens signed by an old key stop working at the end
+// of grace whatever their exp. It returns the new key's kid.
+func Rotate(ctx context.Context, store RotateStore, now time.Time, grace time.Duration) (string, error) {
+	if grace < 0 {
+		return "", errors.New("auth: negative grace")
+	}
+	now = now.UTC()
+	kid := "profiled-" + now.Format("20060102T150405Z") + "-" + randomKIDSuffix()
+	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
+	if err != nil {
+		return "", fmt.Errorf("auth: generating signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", fmt.Errorf("auth: encoding signing key: %w", err)
+	}
+	// The new key first: were the retirement to fail, the old keys would
+	// stay valid, never the store left without a current key.
+	if err := store.InsertSigningKey(ctx, service.SigningKey{KID: kid, PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), CreatedAt: now}); err != nil {
+		return "", fmt.Errorf("auth: storing signing key: %w", err)
+	}
+	if err := store.RetireSigningKeys(ctx, kid, now.Add(grace)); err != nil {
+		return kid, fmt.Errorf("auth: retiring the previous signing keys: %w", err)
+	}
+	return kid, nil
+}
+
+func randomKIDSuffix() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return fmt.Sprintf("%x", b)
 }

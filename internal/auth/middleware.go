@@ -53,7 +53,7 @@ func Middleware(k *Keyring, opts ...MiddlewareOption) func(http.Handler) http.Ha
 			default:
 				if tok, ok := bearer(values[0]); ok {
 					ra.caller, ra.err = k.Verify(tok)
-					if ra.err == nil && o.recheck != nil && !ra.caller.Self {
+					if ra.err == nil && o.recheck != nil {
 						if err := o.recheck(r.Context(), ra.caller); err != nil {
 							ra.caller, ra.err = policy.Caller{}, recheckRefusal(err)
 						}
@@ -158,7 +158,8 @@ type middlewareOptions struct {
 	recheck func(ctx context.Context, c policy.Caller) error
 }
 
-// Recheck has Middleware call check on every valid management token, after
+// Recheck has Middleware call check on every valid token (management and
+// user tokens), after
 // its signature and claims. An error refuses the token: one that has a
 // RevocationReason() method is UNAUTHENTICATED, ReasonRevoked, with that
 // reason as the detail; one wrapping service.ErrUnavailable (the check

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -261,6 +263,45 @@ type accessClaims struct {
 	TokenUse string `json:"token_use"`
 }
 
+// UnmarshalJSON is strict about claim types (RFC 7519): exp, nbf and iat
+// are JSON numbers (jwt's NumericDate also takes a quoted number), iss,
+// sub, jti, scope and token_use strings, aud a string or a list of
+// strings.
+func (c *accessClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for name, v := range raw {
+		v = bytes.TrimSpace(v)
+		var ok bool
+		switch name {
+		case "exp", "nbf", "iat":
+			ok = len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
+		case "iss", "sub", "jti", "scope", "token_use":
+			ok = len(v) > 0 && v[0] == '"'
+		case "aud":
+			var one string
+			var many []string
+			ok = json.Unmarshal(v, &one) == nil || (len(v) > 0 && v[0] == '[' && json.Unmarshal(v, &many) == nil)
+		default:
+			continue // other claims (an ID token's) are not read here
+		}
+		if !ok {
+			return fmt.Errorf("claim %q has the wrong type", name)
+		}
+	}
+	type plain accessClaims // without this method
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*c = accessClaims(p)
+	return nil
+}
+
 // errors the key function returns, mapped to reasons by Verify.
 var (
 	errAlg        = errors.New("alg")
@@ -294,6 +335,9 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		pub, ok := ks.pub[kid]
 		if !ok {
 			return nil, errUnknownKid
+		}
+		if at, retiring := ks.retires[kid]; retiring && !k.cfg.Now().Before(at) {
+			return nil, errUnknownKid // retired since the keys were loaded
 		}
 		return pub, nil
 	})

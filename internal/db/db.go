@@ -44,7 +44,13 @@ type DB struct {
 	o   options
 
 	wStmts, rStmts *stmtCache // SQLite only (nil on MySQL)
+
+	sealed int // secrets sealed (or sealed again) at Open
 }
+
+// SealedAtOpen is how many secrets Open found in plain text (or sealed
+// with a previous key) and sealed with the primary key.
+func (d *DB) SealedAtOpen() int { return d.sealed }
 
 var _ service.Store = (*DB)(nil)
 
@@ -64,6 +70,8 @@ type options struct {
 	// instead of a single-connection write pool beside a read pool. For
 	// measurement only (see bench_test.go).
 	sqliteSharedPool bool
+	// sealer seals secrets at rest (WithSealer).
+	sealer *Sealer
 }
 
 func defaultOptions() options {
@@ -117,6 +125,15 @@ func WithTxAttempts(n int) Option {
 	}
 }
 
+// WithSealer seals the secrets the store holds (signing keys' private
+// parts, connections' databaseURL and configuration) with s, and at Open
+// seals those found in plain text or sealed with one of s's previous keys.
+// Without it secrets are written in plain text, and a store holding sealed
+// secrets fails to read them (ErrSealed).
+func WithSealer(s *Sealer) Option {
+	return func(o *options) { o.sealer = s }
+}
+
 // Open opens the store at url (see ParseURL), creating the MySQL database
 // when it does not exist and the account may create it, and migrates the
 // schema. Errors say which store (with the password masked) and wrap the
@@ -151,6 +168,12 @@ func OpenConfig(ctx context.Context, cfg Config, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", cfg, err)
 	}
+	if n, err := d.sealAtRest(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: open %s: sealing secrets at rest: %w", cfg, err)
+	} else {
+		d.sealed = n
+	}
 	return d, nil
 }
 
@@ -167,6 +190,7 @@ func newDB(cfg Config, w, r *sqlx.DB, o options) *DB {
 		dialect: cfg.Dialect,
 		w:       poolRunner{db: w, cache: d.wStmts},
 		r:       poolRunner{db: r, cache: d.rStmts},
+		sealer:  o.sealer,
 	}
 	return d
 }
@@ -479,7 +503,7 @@ func (d *DB) runTx(ctx context.Context, fn func(tx service.Queries) error) (err 
 		}
 	}()
 	run := txRunner{tx: tx, cache: d.wStmts}
-	err = fn(&queries{dialect: d.cfg.Dialect, w: run, r: run})
+	err = fn(&queries{dialect: d.cfg.Dialect, w: run, r: run, sealer: d.o.sealer})
 	done = true
 	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) && unavailable(rerr) {

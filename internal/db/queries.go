@@ -25,6 +25,9 @@ type queries struct {
 	dialect string
 	w       runner // writes and locking reads
 	r       runner // plain reads
+	// sealer seals secrets on write and opens them on read (nil: written
+	// in plain text; sealed values then fail to read). See seal.go.
+	sealer *Sealer
 }
 
 var _ service.Queries = (*queries)(nil)
@@ -318,7 +321,15 @@ type connectionRow struct {
 	AdminScopes     string `db:"admin_scopes"`
 }
 
-func (r *connectionRow) connection() (service.Connection, error) {
+func (r *connectionRow) connection(q *queries) (service.Connection, error) {
+	dbURL, err := q.openText(r.DatabaseURL, aadConnection("database_url", r.Name))
+	if err != nil {
+		return service.Connection{}, fmt.Errorf("db: connection %q: databaseURL: %w", r.Name, err)
+	}
+	confText, err := q.openText(r.Configuration, aadConnection("configuration", r.Name))
+	if err != nil {
+		return service.Connection{}, fmt.Errorf("db: connection %q: configuration: %w", r.Name, err)
+	}
 	actions, err := decodeActions(r.Actions)
 	if err != nil {
 		return service.Connection{}, fmt.Errorf("db: connection %q: stored actions are not a JSON list", r.Name)
@@ -328,7 +339,7 @@ func (r *connectionRow) connection() (service.Connection, error) {
 		return service.Connection{}, fmt.Errorf("db: connection %q: stored admin scopes are not a JSON list", r.Name)
 	}
 	// Never quote the configuration: it holds secrets.
-	conf, err := decodeObject(r.Configuration)
+	conf, err := decodeObject(confText)
 	if err != nil {
 		return service.Connection{}, fmt.Errorf("db: connection %q: stored configuration is not a JSON object", r.Name)
 	}
@@ -345,7 +356,7 @@ func (r *connectionRow) connection() (service.Connection, error) {
 			Actions:         actions,
 			AdminScopes:     adminScopes,
 		},
-		DatabaseURL:   r.DatabaseURL,
+		DatabaseURL:   dbURL,
 		Configuration: conf,
 		Script:        script,
 		ScriptSHA256:  r.ScriptSHA256,
@@ -357,7 +368,7 @@ func (r *connectionRow) connection() (service.Connection, error) {
 
 // connectionValues returns c's columns after name, in connectionColumns
 // order.
-func connectionValues(c service.Connection) ([]any, error) {
+func (q *queries) connectionValues(c service.Connection) ([]any, error) {
 	conf, err := encodeObject(c.Configuration)
 	if err != nil {
 		// Not the encoder's message: it could quote part of the configuration.
@@ -368,8 +379,9 @@ func connectionValues(c service.Connection) ([]any, error) {
 		script = c.Script
 	}
 	return []any{
-		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions), c.DatabaseURL,
-		conf, script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
+		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions),
+		q.sealText(c.DatabaseURL, aadConnection("database_url", c.Name)),
+		q.sealText(conf, aadConnection("configuration", c.Name)), script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
 		encodeScopes(c.AdminScopes),
 	}, nil
 }
@@ -379,7 +391,7 @@ func (q *queries) ConnectionByName(ctx context.Context, name string) (service.Co
 	if err := q.r.get(ctx, &row, qConnectionByName, name); err != nil {
 		return service.Connection{}, translate(err, fmt.Sprintf("connection %q", name), "connections")
 	}
-	return row.connection()
+	return row.connection(q)
 }
 
 // ConnectionByNameForUpdate: see service.Queries.
@@ -404,7 +416,7 @@ func (q *queries) lockedConnection(ctx context.Context, name, lockedQuery, mode 
 	if err := q.w.get(ctx, &row, query, name); err != nil {
 		return service.Connection{}, translate(err, fmt.Sprintf("connection %q %s", name, mode), "connections")
 	}
-	return row.connection()
+	return row.connection(q)
 }
 
 // ConnectionInUse: see service.Queries.
@@ -423,7 +435,7 @@ func (q *queries) Connections(ctx context.Context) ([]service.Connection, error)
 	}
 	out := make([]service.Connection, 0, len(rows))
 	for i := range rows {
-		c, err := rows[i].connection()
+		c, err := rows[i].connection(q)
 		if err != nil {
 			return nil, err
 		}
@@ -434,7 +446,7 @@ func (q *queries) Connections(ctx context.Context) ([]service.Connection, error)
 
 func (q *queries) InsertConnection(ctx context.Context, c service.Connection) error {
 	op := fmt.Sprintf("insert connection %q", c.Name)
-	vals, err := connectionValues(c)
+	vals, err := q.connectionValues(c)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
@@ -444,7 +456,7 @@ func (q *queries) InsertConnection(ctx context.Context, c service.Connection) er
 
 func (q *queries) UpdateConnection(ctx context.Context, c service.Connection) error {
 	op := fmt.Sprintf("update connection %q", c.Name)
-	vals, err := connectionValues(c)
+	vals, err := q.connectionValues(c)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
@@ -471,14 +483,16 @@ func (q *queries) ConnectionScript(ctx context.Context, name string) ([]byte, er
 // ---- signing keys ----
 
 const (
-	qSigningKeys      = `SELECT kid, private_pem, created_at FROM signing_keys ORDER BY created_at, kid`
-	qInsertSigningKey = `INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (?, ?, ?)`
+	qSigningKeys       = `SELECT kid, private_pem, created_at, retires_at FROM signing_keys ORDER BY created_at, kid`
+	qInsertSigningKey  = `INSERT INTO signing_keys (kid, private_pem, created_at, retires_at) VALUES (?, ?, ?, ?)`
+	qRetireSigningKeys = `UPDATE signing_keys SET retires_at = ? WHERE kid <> ? AND (retires_at IS NULL OR retires_at > ?)`
 )
 
 type signingKeyRow struct {
-	KID        string `db:"kid"`
-	PrivatePEM []byte `db:"private_pem"`
-	CreatedAt  dbTime `db:"created_at"`
+	KID        string   `db:"kid"`
+	PrivatePEM []byte   `db:"private_pem"`
+	CreatedAt  dbTime   `db:"created_at"`
+	RetiresAt  nullTime `db:"retires_at"`
 }
 
 func (q *queries) SigningKeys(ctx context.Context) ([]service.SigningKey, error) {
@@ -488,18 +502,36 @@ func (q *queries) SigningKeys(ctx context.Context) ([]service.SigningKey, error)
 	}
 	out := make([]service.SigningKey, len(rows))
 	for i, r := range rows {
-		out[i] = service.SigningKey{KID: r.KID, PrivatePEM: r.PrivatePEM, CreatedAt: r.CreatedAt.Time}
+		pem, err := q.openText(string(r.PrivatePEM), aadSigningKey(r.KID))
+		if err != nil {
+			return nil, fmt.Errorf("db: signing key %q: %w", r.KID, err)
+		}
+		out[i] = service.SigningKey{KID: r.KID, PrivatePEM: []byte(pem), CreatedAt: r.CreatedAt.Time}
+		if t := r.RetiresAt.ptr(); t != nil {
+			out[i].RetiresAt = *t
+		}
 	}
 	return out, nil
 }
 
 func (q *queries) InsertSigningKey(ctx context.Context, k service.SigningKey) error {
-	pem := k.PrivatePEM
+	pem := []byte(q.sealText(string(k.PrivatePEM), aadSigningKey(k.KID)))
 	if pem == nil {
 		pem = []byte{} // NOT NULL
 	}
-	_, err := q.w.exec(ctx, qInsertSigningKey, k.KID, pem, dbTime{k.CreatedAt})
+	var retires *time.Time
+	if !k.RetiresAt.IsZero() {
+		retires = &k.RetiresAt
+	}
+	_, err := q.w.exec(ctx, qInsertSigningKey, k.KID, pem, dbTime{k.CreatedAt}, newNullTime(retires))
 	return translate(err, fmt.Sprintf("insert signing key %q", k.KID), "signing_keys")
+}
+
+// RetireSigningKeys makes every key but keep stop verifying at at (keys
+// already retiring sooner keep their time).
+func (q *queries) RetireSigningKeys(ctx context.Context, keep string, at time.Time) error {
+	_, err := q.w.exec(ctx, qRetireSigningKeys, dbTime{at}, keep, dbTime{at})
+	return translate(err, "retire signing keys", "signing_keys")
 }
 
 // ---- events ----

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/profiled/profiled/internal/service"
 )
 
 // The dialects Open knows, as returned by (*DB).Dialect and Config.Dialect.
@@ -219,3 +221,18 @@ func (c Config) String() string {
 
 // GoString is String, so that %#v does not show the password either.
 func (c Config) GoString() string { return "db.Config(" + strconv.Quote(c.String()) + ")" }
+
+// OwnStore identifies this store to the service, which refuses custom
+// databases naming it (service.CustomDBConfig).
+func (c Config) OwnStore() service.OwnStore {
+	switch c.Dialect {
+	case DialectSQLite:
+		if c.Memory {
+			return service.OwnStore{}
+		}
+		return service.OwnStore{SQLitePath: c.Path}
+	case DialectMySQL:
+		return service.OwnStore{MySQLHost: c.Host, MySQLPort: c.Port, MySQLDB: c.DBName}
+	}
+	return service.OwnStore{}
+}

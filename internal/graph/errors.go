@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/profiled/profiled/internal/auth"
@@ -23,10 +26,26 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		if gqlErr.Extensions != nil {
 			if _, ok := gqlErr.Extensions["code"]; ok && !hasTyped(err) {
-				return gqlErr // gqlgen's own (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED)
+				// gqlgen's own (GRAPHQL_PARSE_FAILED,
+				// GRAPHQL_VALIDATION_FAILED): they quote names from the
+				// request, which may be long.
+				gqlErr.Message = clipMessage(gqlErr.Message)
+				return gqlErr
 			}
 		}
 		code, field, msg := classify(err)
+		var se *service.Error
+		scriptFailure := errors.As(err, &se) && se.ID != ""
+		if scriptFailure && !seesScriptOutput(ctx) {
+			// A script's message may carry what it read from its
+			// database: only callers who may run the script themselves
+			// see it; the others get a fixed message and the error id,
+			// under which the cause is in the server's log.
+			msg = scriptFailureMessage(code)
+		}
+		if scriptFailure {
+			msg += " (error id " + se.ID + ")"
+		}
 		if code == service.CodeInternal {
 			log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
 		}
@@ -34,6 +53,15 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr.Extensions = map[string]any{"code": string(code)}
 		if field != "" {
 			gqlErr.Extensions["field"] = field
+		}
+		if scriptFailure {
+			gqlErr.Extensions["errorId"] = se.ID
+		}
+		if afterCommit(ctx, gqlErr) {
+			// A field of a mutation's result failed after the mutation
+			// itself committed (the store lost while the answer was being
+			// built): the change was made.
+			gqlErr.Extensions["committed"] = true
 		}
 		if code == service.CodeInternal && errors.Is(err, service.ErrUnavailable) {
 			// The store cannot be reached (restarting, network). The
@@ -46,6 +74,65 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// afterCommit: the error is on a field below a mutation's root field, so
+// the root field (the write, all-or-nothing) returned successfully before
+// it. Every refusal the service can decide beforehand is made before any
+// resolver runs (needsExtension).
+func afterCommit(ctx context.Context, e *gqlerror.Error) bool {
+	if len(e.Path) < 2 || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	return op != nil && op.Operation == ast.Mutation
+}
+
+// seesScriptOutput: a management caller holding update:connections (who
+// may upload and try the script, and so read its output anyway).
+func seesScriptOutput(ctx context.Context) bool {
+	c, err := auth.CallerFrom(ctx)
+	return err == nil && !c.Self && c.Has(policy.ScopeUpdateConnections)
+}
+
+func scriptFailureMessage(code service.Code) string {
+	switch code {
+	case service.CodeScriptTimeout:
+		return "the connection's script did not finish in time"
+	case service.CodeConnectionUnavailable:
+		return "the connection's database cannot be used right now"
+	case service.CodeBadUserInput:
+		return "the connection's script returned an invalid profile"
+	}
+	return "the connection's script failed"
+}
+
+// maxMessage bounds the messages gqlgen and its parser write, which quote
+// parts of the request: an error answer stays small whatever was sent.
+const maxMessage = 300
+
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "… (cut)"
+}
+
+// requestError drops the copy of the request body gqlgen's POST transport
+// appends to its decode error (it would echo a password sent in it).
+func requestError(m string) string {
+	const decode = "json request body could not be decoded: "
+	if rest, ok := strings.CutPrefix(m, decode); ok {
+		if i := strings.Index(rest, " body:"); i >= 0 {
+			rest = rest[:i]
+		}
+		return "the request body is not valid JSON: " + rest
+	}
+	return m
 }
 
 func hasTyped(err error) bool {
@@ -69,8 +156,9 @@ func classify(err error) (code service.Code, field, msg string) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return service.CodeUnauthenticated, "", authMessage(err)
 	case errors.As(err, &gq) && gq.Err == nil && gq.Message != "":
-		// An input coercion error from gqlgen (e.g. a String for an Int).
-		return service.CodeBadUserInput, "", gq.Message
+		// An input coercion error from gqlgen (e.g. a String for an Int),
+		// or the transport's: never the request body it may quote.
+		return service.CodeBadUserInput, "", clipMessage(requestError(gq.Message))
 	}
 	return service.CodeInternal, "", "internal error"
 }

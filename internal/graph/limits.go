@@ -8,6 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Limits bounds the shape of a GraphQL operation before it runs.
@@ -15,6 +16,12 @@ type Limits struct {
 	MaxDepth      int // nesting of selection sets; default 12
 	MaxComplexity int // 1 per field; users and logs cost their page size times their children; default 10000
 	MaxAliases    int // aliased fields in one operation; default 30
+	// MaxSelections bounds the selections (fields, spreads, inline
+	// fragments) of a document once its fragments are expanded; default
+	// 10000. Checked before validation, which (like the depth and
+	// complexity walks) expands fragments: a few hundred bytes of
+	// fragments spreading each other twice expand to 2^N selections.
+	MaxSelections int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -26,6 +33,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxAliases <= 0 {
 		l.MaxAliases = 30
+	}
+	if l.MaxSelections <= 0 {
+		l.MaxSelections = 10000
 	}
 	return l
 }
@@ -39,8 +49,74 @@ type limitExtension struct {
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 } = limitExtension{}
+
+// MutateOperationParameters refuses, before gqlgen validates it, a
+// document whose fragments expand to more than MaxSelections selections.
+// The expanded size of each fragment is computed once (memoized), so the
+// check is linear in the document's size whatever its spreads.
+func (e limitExtension) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if p.Query == "" {
+		return nil
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
+	if err != nil {
+		return nil // gqlgen reports the syntax error
+	}
+	x := expansion{frags: map[string]*ast.FragmentDefinition{}, size: map[string]int{}, limit: e.lim.MaxSelections}
+	for _, f := range doc.Fragments {
+		x.frags[f.Name] = f
+	}
+	for _, op := range doc.Operations {
+		if n := x.count(op.SelectionSet); n > e.lim.MaxSelections {
+			return limitErr(fmt.Sprintf("the operation expands to more than %d selections through its fragments; the limit is %d", e.lim.MaxSelections, e.lim.MaxSelections))
+		}
+	}
+	return nil
+}
+
+// expansion counts selections with fragments expanded, each fragment's
+// count memoized and every count capped just above the limit.
+type expansion struct {
+	frags map[string]*ast.FragmentDefinition
+	size  map[string]int // fragment → expanded count (-1 while counting: a cycle)
+	limit int
+}
+
+func (x *expansion) count(set ast.SelectionSet) int {
+	n := 0
+	for _, sel := range set {
+		n++
+		switch s := sel.(type) {
+		case *ast.Field:
+			n += x.count(s.SelectionSet)
+		case *ast.InlineFragment:
+			n += x.count(s.SelectionSet)
+		case *ast.FragmentSpread:
+			n += x.fragment(s.Name)
+		}
+		if n > x.limit {
+			return x.limit + 1
+		}
+	}
+	return n
+}
+
+func (x *expansion) fragment(name string) int {
+	if n, ok := x.size[name]; ok {
+		return max(n, 0) // a cycle counts nothing here; validation refuses it
+	}
+	f := x.frags[name]
+	if f == nil {
+		return 0
+	}
+	x.size[name] = -1
+	n := x.count(f.SelectionSet)
+	x.size[name] = n
+	return n
+}
 
 func (limitExtension) ExtensionName() string                   { return "ProfiledLimits" }
 func (limitExtension) Validate(graphql.ExecutableSchema) error { return nil }

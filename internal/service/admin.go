@@ -125,7 +125,25 @@ func (t guardedImportTx) SaveJobProgress(ctx context.Context, j Job) error {
 // expiry. Other management tokens (operators' `profiled token create`) are
 // not tied to a user and pass. A store error refuses the token too (fail
 // closed).
+//
+// User tokens (c.Self, from login) are rechecked the same way: one
+// primary-key read per request refuses them as soon as their user is
+// blocked or deleted. (The alternative, short-lived tokens plus refresh,
+// would still leave a window and add a refresh flow; the read costs tens
+// of microseconds, as BenchmarkUserByID shows.)
 func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) error {
+	if c.Self {
+		u, err := s.store.UserByID(ctx, c.Subject)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return revoked("its user no longer exists")
+		case err != nil:
+			return fmt.Errorf("recheck a user token: %w", err)
+		case u.Blocked:
+			return revoked("its user is blocked")
+		}
+		return nil
+	}
 	id, ok := strings.CutPrefix(c.Subject, managementSubjectPrefix)
 	if !ok {
 		return nil

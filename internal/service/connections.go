@@ -70,6 +70,12 @@ func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, 
 	if err := applyConnectionSpec(&c, caller, spec); err != nil {
 		return Connection{}, err
 	}
+	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+		return Connection{}, err
+	}
+	if err := needsDatabaseURL(c); err != nil {
+		return Connection{}, err
+	}
 	if err := s.store.InsertConnection(ctx, c); err != nil {
 		if code := storeErr("connection", err); isCode(code, CodeUserExists) {
 			return Connection{}, &Error{Code: CodeBadUserInput, Field: "name", Message: fmt.Sprintf("a connection named %q already exists", spec.Name), Err: err}
@@ -98,6 +104,14 @@ func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, na
 		spec.Strategy = c.Strategy
 		if err := applyConnectionSpec(&c, caller, spec); err != nil {
 			return err
+		}
+		if spec.DatabaseURL != nil {
+			if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+				return err
+			}
+			if err := needsDatabaseURL(c); err != nil {
+				return err
+			}
 		}
 		if added := policy.AddedScopes(old, c.AdminScopes); len(added) > 0 {
 			inUse, err := tx.ConnectionInUse(ctx, name)
@@ -136,6 +150,12 @@ func (s *Service) SetConnectionScript(ctx context.Context, name string, wasm []b
 	}
 	if s.scripts == nil {
 		return Connection{}, &Error{Code: CodeConnectionUnavailable, Message: "scripts are not enabled on this server"}
+	}
+	if err := needsDatabaseURL(c); err != nil {
+		return Connection{}, err
+	}
+	if err := s.checkCustomDBURL(ctx, c.DatabaseURL); err != nil {
+		return Connection{}, err
 	}
 	actions, err := s.scripts.Inspect(ctx, wasm)
 	if err != nil {
@@ -232,6 +252,15 @@ func applyConnectionSpec(c *Connection, caller policy.Caller, spec ConnectionSpe
 			}
 		}
 		c.AdminScopes = scopes
+	}
+	return nil
+}
+
+// needsDatabaseURL: a custom-database connection's scripts run against
+// its database; without one every call would fail.
+func needsDatabaseURL(c Connection) error {
+	if c.Strategy == policy.StrategyCustomDatabase && c.DatabaseURL == "" {
+		return &Error{Code: CodeBadUserInput, Field: "databaseURL", Message: "a CUSTOM_DATABASE connection needs a databaseURL: the database its scripts query"}
 	}
 	return nil
 }

@@ -34,6 +34,10 @@ type Error struct {
 	Field   string
 	Message string
 	Err     error
+	// ID, when set, names this failure in the server's log, where its
+	// cause is (a script's failure: the API shows its message only to
+	// callers who may see the script's output, the ID to everyone).
+	ID string
 }
 
 func (e *Error) Error() string {

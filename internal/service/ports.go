@@ -71,6 +71,9 @@ type SigningKey struct {
 	KID        string
 	PrivatePEM []byte // PKCS#8 PEM
 	CreatedAt  time.Time
+	// RetiresAt is when the key stops verifying tokens (zero: never; set
+	// on the older keys by a rotation).
+	RetiresAt time.Time
 }
 
 // Queries are the store's operations; a transaction and the store itself

@@ -106,7 +106,10 @@ type Config struct {
 	// validate what users give first, as `profiled serve` does). Every
 	// process sharing a store should use the same value.
 	JobStaleAfter time.Duration
-	Logger        *slog.Logger
+	// CustomDB says which databases custom-database connections may name
+	// (by default: no sqlite: URL, never the service's own store).
+	CustomDB CustomDBConfig
+	Logger   *slog.Logger
 }
 
 // Service is the use-case layer.

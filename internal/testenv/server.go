@@ -70,6 +70,9 @@ type Server struct {
 func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	t.Helper()
 	cfg := opts.Service
+	if cfg.CustomDB.Own.SQLitePath == "" && cfg.CustomDB.Own.MySQLDB == "" {
+		cfg.CustomDB.Own = store.Config().OwnStore()
+	}
 	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now})
 	if err != nil {
 		t.Fatalf("keyring: %v", err)

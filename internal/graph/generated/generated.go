@@ -1862,7 +1862,7 @@ extend type User {
   scopes and the user's connection). Needs a management token with
   ` + "`" + `read:users` + "`" + `.
   """
-  fieldRules: [FieldRule!]!
+  fieldRules: [FieldRule!]! @needs(scopes: ["read:users"])
 }
 
 "The script actions a trial run may call."
@@ -1893,7 +1893,7 @@ type TryResult {
 
 extend type Query {
   "Counts of users and logins for the dashboard. Needs ` + "`" + `read:users` + "`" + `."
-  stats: Stats!
+  stats: Stats! @needs(scopes: ["read:users"])
 }
 
 extend type Mutation {
@@ -1912,8 +1912,35 @@ extend type Mutation {
     email: String!
     "The password to try (login only)."
     password: String
-  ): TryResult!
+  ): TryResult! @needs(scopes: ["update:connections"])
 }
+`, BuiltIn: false},
+	{Name: "../../../graph/directives.graphqls", Input: `"""
+The caller a field needs. Checked for every field an operation selects
+before any resolver runs, so an operation the service would refuse anywhere
+is refused whole (FORBIDDEN, or UNAUTHENTICATED without a valid token) and
+nothing is written. Resolvers check again.
+"""
+directive @needs(
+  "Management scopes the caller's management token must hold: all of them, or one when ` + "`" + `any` + "`" + ` is true."
+  scopes: [String!]
+  "When true, one scope of ` + "`" + `scopes` + "`" + ` is enough."
+  any: Boolean
+  "A self-service scope: the field needs a user token (from login) holding it."
+  self: String
+) on FIELD_DEFINITION
+
+"""
+The values an Int argument accepts, checked for every selected field
+before any resolver runs (BAD_USER_INPUT otherwise). An absent argument
+takes the field's default.
+"""
+directive @range(
+  "The smallest value accepted."
+  min: Int!
+  "The largest value accepted."
+  max: Int!
+) on ARGUMENT_DEFINITION
 `, BuiltIn: false},
 	{Name: "../../../graph/jobs.graphqls", Input: `# Bulk import and export jobs (see docs/import-benchmarks.md for figures).
 
@@ -1989,7 +2016,7 @@ type Job {
 
 extend type Query {
   "A job by id, or null when there is no such job. Needs ` + "`" + `read:users` + "`" + `."
-  job("The job's id." id: ID!): Job
+  job("The job's id." id: ID!): Job @needs(scopes: ["read:users"])
 }
 
 extend type Mutation {
@@ -2009,7 +2036,7 @@ extend type Mutation {
     file: Upload!
     "Update users whose email the connection already has (their metadata, names, picture, email_verified and password hash) instead of refusing them. Default false."
     upsert: Boolean
-  ): Job!
+  ): Job! @needs(scopes: ["create:users"])
   "Start exporting users to a file; when the job completes, download it from ` + "`" + `downloadPath` + "`" + `. Needs ` + "`" + `read:users` + "`" + `."
   exportUsers(
     "The connection to export; omit for every connection."
@@ -2018,7 +2045,7 @@ extend type Mutation {
     format: ExportFormat!
     "The fields to write, e.g. [\"email\", \"user_metadata.lang\"]; omit (NDJSON only) for every importable field. Password hashes are never exported."
     fields: [String!]
-  ): Job!
+  ): Job! @needs(scopes: ["read:users"])
 }
 `, BuiltIn: false},
 	{Name: "../../../graph/rbac.graphqls", Input: `# Roles and permissions: APIs (resource servers) define permissions, roles
@@ -2081,10 +2108,10 @@ type Role {
   "The users holding the role, by id. Needs ` + "`" + `read:users` + "`" + ` besides ` + "`" + `read:roles` + "`" + `."
   users(
     "How many users to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the users after this cursor."
     after: String
-  ): UserConnection!
+  ): UserConnection! @needs(scopes: ["read:roles", "read:users"])
   "When the role was created."
   createdAt: Time!
   "When the role last changed."
@@ -2131,7 +2158,7 @@ type UserPermissionConnection {
 
 extend type User {
   "The roles assigned to the user, by name (at most 50). Needs ` + "`" + `read:users` + "`" + ` and ` + "`" + `read:roles` + "`" + `."
-  roles: [Role!]!
+  roles: [Role!]! @needs(scopes: ["read:users", "read:roles"])
   """
   The user's effective permissions: the union of those assigned directly and
   those of their roles, each with its sources. Needs ` + "`" + `read:users` + "`" + ` and
@@ -2139,10 +2166,10 @@ extend type User {
   """
   permissions(
     "How many permissions to return (1 to 1000, default 100)."
-    first: Int
+    first: Int @range(min: 1, max: 1000)
     "Return the permissions after this cursor."
     after: String
-  ): UserPermissionConnection!
+  ): UserPermissionConnection! @needs(scopes: ["read:users", "read:roles"])
 }
 
 "A permission named by its API and name."
@@ -2207,51 +2234,51 @@ input UpdateRoleInput {
 
 extend type Query {
   "Every API, by identifier. Needs ` + "`" + `read:resource_servers` + "`" + `."
-  apis: [Api!]!
+  apis: [Api!]! @needs(scopes: ["read:resource_servers"])
   "The API with this identifier, or null. Needs ` + "`" + `read:resource_servers` + "`" + `."
-  api("The API's identifier." identifier: String!): Api
+  api("The API's identifier." identifier: String!): Api @needs(scopes: ["read:resource_servers"])
   "A page of roles by name. Needs ` + "`" + `read:roles` + "`" + `."
   roles(
     "How many roles to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the roles after this cursor."
     after: String
     "Only roles whose name contains this text (case-insensitive)."
     nameFilter: String
-  ): RoleConnection!
+  ): RoleConnection! @needs(scopes: ["read:roles"])
   "The role with this id, or null. Needs ` + "`" + `read:roles` + "`" + `."
-  role("The role's id." id: ID!): Role
+  role("The role's id." id: ID!): Role @needs(scopes: ["read:roles"])
 }
 
 extend type Mutation {
   "Create an API. Needs ` + "`" + `create:resource_servers` + "`" + `."
-  createApi("The API." input: ApiInput!): Api!
+  createApi("The API." input: ApiInput!): Api! @needs(scopes: ["create:resource_servers"])
   "Change an API's name, permissions or settings. Needs ` + "`" + `update:resource_servers` + "`" + `."
-  updateApi("The API's identifier." identifier: String!, "The change." input: UpdateApiInput!): Api!
+  updateApi("The API's identifier." identifier: String!, "The change." input: UpdateApiInput!): Api! @needs(scopes: ["update:resource_servers"])
   "Delete an API, its permissions and every assignment of them. Needs ` + "`" + `delete:resource_servers` + "`" + `."
-  deleteApi("The API's identifier." identifier: String!): Boolean!
+  deleteApi("The API's identifier." identifier: String!): Boolean! @needs(scopes: ["delete:resource_servers"])
   "Create a role (at most 1,000 roles). Needs ` + "`" + `create:roles` + "`" + `."
-  createRole("The role." input: RoleInput!): Role!
+  createRole("The role." input: RoleInput!): Role! @needs(scopes: ["create:roles"])
   "Rename a role or change its description. Needs ` + "`" + `update:roles` + "`" + `."
-  updateRole("The role's id." id: ID!, "The change." input: UpdateRoleInput!): Role!
+  updateRole("The role's id." id: ID!, "The change." input: UpdateRoleInput!): Role! @needs(scopes: ["update:roles"])
   "Delete a role; its users lose it at their next token. Needs ` + "`" + `delete:roles` + "`" + `."
-  deleteRole("The role's id." id: ID!): Boolean!
+  deleteRole("The role's id." id: ID!): Boolean! @needs(scopes: ["delete:roles"])
   "Add permissions to a role (ones it has are ignored; at most 1,000 per role). Needs ` + "`" + `update:roles` + "`" + `."
-  addRolePermissions("The role's id." id: ID!, "The permissions." permissions: [PermissionInput!]!): Role!
+  addRolePermissions("The role's id." id: ID!, "The permissions." permissions: [PermissionInput!]!): Role! @needs(scopes: ["update:roles"])
   "Remove permissions from a role. Needs ` + "`" + `update:roles` + "`" + `."
-  removeRolePermissions("The role's id." id: ID!, "The permissions." permissions: [PermissionInput!]!): Role!
+  removeRolePermissions("The role's id." id: ID!, "The permissions." permissions: [PermissionInput!]!): Role! @needs(scopes: ["update:roles"])
   """
   Assign roles to a user (ones held are ignored; at most 50 per user).
   Needs ` + "`" + `update:users` + "`" + `, and for a user of a connection that grants admin
   scopes every one of them. Recorded in the user's logs.
   """
-  assignRoles("The user's id." userId: ID!, "The roles' ids." roles: [ID!]!): User!
+  assignRoles("The user's id." userId: ID!, "The roles' ids." roles: [ID!]!): User! @needs(scopes: ["update:users"])
   "Take roles from a user; it shows at their next token. Needs what assignRoles needs."
-  removeRoles("The user's id." userId: ID!, "The roles' ids." roles: [ID!]!): User!
+  removeRoles("The user's id." userId: ID!, "The roles' ids." roles: [ID!]!): User! @needs(scopes: ["update:users"])
   "Assign permissions to a user directly (at most 1,000). Needs what assignRoles needs."
-  assignPermissions("The user's id." userId: ID!, "The permissions." permissions: [PermissionInput!]!): User!
+  assignPermissions("The user's id." userId: ID!, "The permissions." permissions: [PermissionInput!]!): User! @needs(scopes: ["update:users"])
   "Take direct permissions from a user (those of their roles stay). Needs what assignRoles needs."
-  removePermissions("The user's id." userId: ID!, "The permissions." permissions: [PermissionInput!]!): User!
+  removePermissions("The user's id." userId: ID!, "The permissions." permissions: [PermissionInput!]!): User! @needs(scopes: ["update:users"])
 }
 `, BuiltIn: false},
 	{Name: "../../../graph/schema.graphqls", Input: `"""
@@ -2328,10 +2355,11 @@ type User {
   userMetadata: JSON!
   """
   Facts that change what the user may do (plan, roles). Needs a management
-  token with ` + "`" + `read:users` + "`" + `; a user token selecting it gets FORBIDDEN on this
-  field.
+  token with ` + "`" + `read:users` + "`" + `, ` + "`" + `create:users` + "`" + `, ` + "`" + `update:users` + "`" + ` or
+  ` + "`" + `update:users_app_metadata` + "`" + `; an operation selecting it with any other
+  token is refused (FORBIDDEN) before it runs.
   """
-  appMetadata: JSON
+  appMetadata: JSON @needs(scopes: ["read:users", "create:users", "update:users", "update:users_app_metadata"], any: true)
   "The user's identities at identity providers."
   identities: [Identity!]!
   "For a custom-database connection in import mode: whether the user has been copied into this service."
@@ -2353,10 +2381,10 @@ type User {
   """
   logs(
     "How many events to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the events after this cursor (older than it)."
     after: String
-  ): LogConnection!
+  ): LogConnection! @needs(scopes: ["read:users"])
 }
 
 "One event in a user's history. It never carries secrets."
@@ -2603,7 +2631,7 @@ input UpdateUserInput {
 "Reads."
 type Query {
   "A user by id, or null when there is no such user. Needs ` + "`" + `read:users` + "`" + `."
-  user("The user's id." id: ID!): User
+  user("The user's id." id: ID!): User @needs(scopes: ["read:users"])
   "Users, a page at a time (Relay style). Needs ` + "`" + `read:users` + "`" + `."
   users(
     """
@@ -2616,30 +2644,30 @@ type Query {
     """
     query: String
     "How many users to return (1 to 100, default 50)."
-    first: Int
+    first: Int @range(min: 1, max: 100)
     "Return the users after this cursor."
     after: String
     "The order: ` + "`" + `field:1` + "`" + ` (ascending) or ` + "`" + `field:-1` + "`" + ` (descending), e.g. ` + "`" + `created_at:-1` + "`" + `. Default: by id."
     sort: String
-  ): UserConnection!
+  ): UserConnection! @needs(scopes: ["read:users"])
   "The users with this email address, in every connection. Needs ` + "`" + `read:users` + "`" + `."
-  usersByEmail("The email address (compared lower-cased)." email: String!): [User!]!
+  usersByEmail("The email address (compared lower-cased)." email: String!): [User!]! @needs(scopes: ["read:users"])
   "The caller's own user. Needs a user token with ` + "`" + `read:current_user` + "`" + `."
-  me: User
+  me: User @needs(self: "read:current_user")
   "A connection by name, or null. Needs ` + "`" + `read:connections` + "`" + `."
-  connection("The connection's name." name: String!): Connection
+  connection("The connection's name." name: String!): Connection @needs(scopes: ["read:connections"])
   "Every connection, by name. Needs ` + "`" + `read:connections` + "`" + `."
-  connections: [Connection!]!
+  connections: [Connection!]! @needs(scopes: ["read:connections"])
 }
 
 "Writes. Each is all-or-nothing: an error means nothing was changed."
 type Mutation {
   "Create a connection. Needs ` + "`" + `create:connections` + "`" + `, and every scope of ` + "`" + `adminScopes` + "`" + ` when it lists any."
-  createConnection("The connection." input: ConnectionInput!): Connection!
+  createConnection("The connection." input: ConnectionInput!): Connection! @needs(scopes: ["create:connections"])
   "Change a connection's settings. Needs ` + "`" + `update:connections` + "`" + `, and every scope of a changed ` + "`" + `adminScopes` + "`" + `."
-  updateConnection("The connection's name." name: String!, "The change." input: UpdateConnectionInput!): Connection!
+  updateConnection("The connection's name." name: String!, "The change." input: UpdateConnectionInput!): Connection! @needs(scopes: ["update:connections"])
   "Set a custom-database connection's WebAssembly script module (replaces the previous one). Needs ` + "`" + `update:connections` + "`" + `."
-  setConnectionScript("The connection's name." connection: String!, "The module (.wasm)." wasm: Upload!): Connection!
+  setConnectionScript("The connection's name." connection: String!, "The module (.wasm)." wasm: Upload!): Connection! @needs(scopes: ["update:connections"])
   "Sign up a new user on a connection. Needs no token. Refused (FORBIDDEN) on a connection that grants admin scopes."
   signup(
     "The connection's name."
@@ -2673,17 +2701,17 @@ type Mutation {
     scope: String
   ): AuthResult!
   "Create a user. Needs ` + "`" + `create:users` + "`" + `, and on a connection that grants admin scopes every one of them."
-  createUser("The new user." input: CreateUserInput!): User!
+  createUser("The new user." input: CreateUserInput!): User! @needs(scopes: ["create:users"])
   "Change a user. Needs ` + "`" + `update:users` + "`" + ` (or ` + "`" + `update:users_app_metadata` + "`" + ` for appMetadata alone), and for a user of a connection that grants admin scopes every one of them."
-  updateUser("The user's id." id: ID!, "The change." input: UpdateUserInput!): User!
+  updateUser("The user's id." id: ID!, "The change." input: UpdateUserInput!): User! @needs(scopes: ["update:users", "update:users_app_metadata"], any: true)
   "Set a user's password. Needs ` + "`" + `update:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
-  changePassword("The user's id." id: ID!, "The new password (8 to 72 bytes)." password: String!): Boolean!
+  changePassword("The user's id." id: ID!, "The new password (8 to 72 bytes)." password: String!): Boolean! @needs(scopes: ["update:users"])
   """
   Mark a user's email address verified. For a custom database in legacy mode
   the connection's ` + "`" + `verify` + "`" + ` script runs first. Needs ` + "`" + `update:users` + "`" + `, and
   for a user of a connection that grants admin scopes every one of them.
   """
-  markEmailVerified("The user's id." id: ID!): User!
+  markEmailVerified("The user's id." id: ID!): User! @needs(scopes: ["update:users"])
   """
   Set the password of a connection's user by email, even one the service
   does not hold yet: for a custom database in import mode, a user not yet
@@ -2698,11 +2726,11 @@ type Mutation {
     email: String!
     "The new password (8 to 72 bytes)."
     password: String!
-  ): Boolean!
+  ): Boolean! @needs(scopes: ["update:users"])
   "Delete a user. Needs ` + "`" + `delete:users` + "`" + `, and for a user of a connection that grants admin scopes every one of them."
-  deleteUser("The user's id." id: ID!): Boolean!
+  deleteUser("The user's id." id: ID!): Boolean! @needs(scopes: ["delete:users"])
   "Merge into the caller's own user metadata. Needs a user token with ` + "`" + `update:current_user_metadata` + "`" + `."
-  updateMe("Merged into the user metadata like updateUser's userMetadata." userMetadata: JSON!): User!
+  updateMe("Merged into the user metadata like updateUser's userMetadata." userMetadata: JSON!): User! @needs(self: "update:current_user_metadata")
 }
 `, BuiltIn: false},
 }

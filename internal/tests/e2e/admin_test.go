@@ -209,7 +209,8 @@ func TestAdminScopesValidation(t *testing.T) {
 			}
 		}
 		// An empty list is no grant: fine on any strategy.
-		wantOK(t, "empty list", e.raw(e.admin, create, map[string]any{"n": "legacy", "st": "CUSTOM_DATABASE", "s": []string{}}))
+		wantOK(t, "empty list", e.raw(e.admin, `mutation($s: [String!]) { createConnection(input: {name: "legacy", strategy: CUSTOM_DATABASE, databaseURL: "mysql://app@db.example/legacy", adminScopes: $s}) { name } }`,
+			map[string]any{"s": []string{}}))
 		r := e.raw(e.admin, `mutation { updateConnection(name: "legacy", input: {adminScopes: ["read:users"]}) { name } }`, nil)
 		wantRefused(t, "update of a custom database", r, "BAD_USER_INPUT", "DATABASE connections only")
 

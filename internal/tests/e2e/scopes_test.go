@@ -21,7 +21,11 @@ func TestScopeMatrix(t *testing.T) {
 		r, err := client.CreateUser(ctx, e.adminClient(), client.CreateUserInput{Connection: "main", Email: "s@example.com", Password: ptr("password-123")})
 		mustNoErr(t, err)
 		id := r.CreateUser.Id
-		login, err := client.Login(ctx, e.client(""), "main", "s@example.com", "password-123")
+		// The user token is another user's: deleteUser deletes s@, and a
+		// deleted user's token is refused (UNAUTHENTICATED).
+		_, err = client.CreateUser(ctx, e.adminClient(), client.CreateUserInput{Connection: "main", Email: "u@example.com", Password: ptr("password-123")})
+		mustNoErr(t, err)
+		login, err := client.Login(ctx, e.client(""), "main", "u@example.com", "password-123")
 		mustNoErr(t, err)
 		userToken := login.Login.AccessToken
 
