@@ -22,6 +22,9 @@ const (
 	TokenUseManagement = "management"
 	TokenUseUser       = "user"
 	TokenUseID         = "id"
+	// TokenUseAPI marks an access token for one of the customer's APIs
+	// (aud = its identifier). This service never accepts one.
+	TokenUseAPI = "api"
 
 	typAccessToken = "at+jwt"
 	typIDToken     = "JWT"
@@ -105,6 +108,56 @@ func (k *Keyring) IssueManagement(scopes []policy.Scope, subject string, ttl tim
 		}
 	}
 	return k.signAccess(TokenUseManagement, subject, strings.Join(list, " "), ttl)
+}
+
+// OwnAudience is the audience of this service's own tokens: no API may
+// take it as its identifier (service.New reserves it).
+func (k *Keyring) OwnAudience() string { return k.cfg.Audience }
+
+// IssueAPI signs an access token for the API audience (its identifier)
+// for user: sub = the user id, scope = grant.Scopes, and a permissions
+// claim (a JSON list, possibly empty) when grant.Permissions is non-nil.
+// It expires after Config.UserTTL, returned as expiresIn. Its token_use is
+// "api", which Verify refuses: it is for that API, not for this service.
+func (k *Keyring) IssueAPI(user policy.User, audience string, grant policy.APITokenGrant) (string, time.Duration, error) {
+	if user.ID == "" || audience == "" {
+		return "", 0, errors.New("auth: an API token needs a user id and an audience")
+	}
+	if audience == k.cfg.Audience {
+		return "", 0, errors.New("auth: an API token cannot name this service's own audience")
+	}
+	for _, s := range grant.Scopes {
+		if s == "" || strings.ContainsFunc(s, isSpaceOrControl) {
+			return "", 0, fmt.Errorf("auth: invalid scope %q", s)
+		}
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return "", 0, err
+	}
+	ttl := k.cfg.UserTTL
+	now := k.cfg.Now()
+	c := jwt.MapClaims{
+		"iss":       k.cfg.Issuer,
+		"aud":       audience,
+		"sub":       user.ID,
+		"iat":       now.Unix(),
+		"nbf":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"jti":       jti,
+		"token_use": TokenUseAPI,
+	}
+	if len(grant.Scopes) > 0 {
+		c["scope"] = strings.Join(grant.Scopes, " ")
+	}
+	if grant.Permissions != nil {
+		c["permissions"] = grant.Permissions
+	}
+	tok, err := k.sign(typAccessToken, c)
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, ttl, nil
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }

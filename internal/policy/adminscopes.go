@@ -30,6 +30,8 @@ const FieldAdminScopes = "adminScopes"
 var ManagementScopes = []Scope{
 	ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers, ScopeUpdateUsersAppMetadata,
 	ScopeDeleteUsers, ScopeReadConnections, ScopeCreateConnections, ScopeUpdateConnections,
+	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
+	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
 }
 
 // IsManagementScope reports whether s is one of ManagementScopes.

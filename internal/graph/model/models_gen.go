@@ -13,9 +13,62 @@ import (
 	"github.com/profiled/profiled/internal/service"
 )
 
+// An API (resource server) of yours that access tokens are issued for. Its
+// identifier is the audience a token request names (`login(audience:)`).
+type API struct {
+	// The API's id (`api_…`).
+	ID string `json:"id"`
+	// The audience tokens for this API carry in `aud`, e.g. `https://api.example.com`. Unique; it cannot change.
+	Identifier string `json:"identifier"`
+	// A display name.
+	Name string `json:"name"`
+	// The permissions (scopes) the API defines, by name.
+	Permissions []APIPermission `json:"permissions"`
+	// Enforce RBAC: a token for this API carries only the requested scopes the
+	// user holds (directly or through a role). When false, any scope the API
+	// defines may be requested.
+	EnforceRbac bool `json:"enforceRbac"`
+	// Add permissions to the access token: tokens for this API carry a `permissions` claim listing every permission the user holds for it. Needs `enforceRbac`.
+	PermissionsInToken bool `json:"permissionsInToken"`
+	// When the API was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the API last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// A new API.
+type APIInput struct {
+	// The audience of the API's tokens (at most 600 bytes, no spaces). It cannot change later.
+	Identifier string `json:"identifier"`
+	// A display name (at most 200 bytes, no `<` or `>`).
+	Name string `json:"name"`
+	// The permissions the API defines (at most 1,000).
+	Permissions []APIPermissionInput `json:"permissions,omitempty"`
+	// Enforce RBAC (default false).
+	EnforceRbac *bool `json:"enforceRbac,omitempty"`
+	// Add a `permissions` claim to access tokens (default false; needs enforceRbac).
+	PermissionsInToken *bool `json:"permissionsInToken,omitempty"`
+}
+
+// A permission (scope) an API defines.
+type APIPermission struct {
+	// The permission's name, e.g. `read:orders`: printable ASCII without spaces, at most 280 bytes.
+	Name string `json:"name"`
+	// What the permission allows.
+	Description string `json:"description"`
+}
+
+// A permission an API defines.
+type APIPermissionInput struct {
+	// The permission's name: printable ASCII without spaces or quotes, 1 to 280 bytes, not an OpenID Connect scope or profile claim name.
+	Name string `json:"name"`
+	// What the permission allows (at most 500 bytes).
+	Description *string `json:"description,omitempty"`
+}
+
 // The result of a successful login.
 type AuthResult struct {
-	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`.
+	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
 	AccessToken string `json:"accessToken"`
 	// An OpenID Connect ID token (JWT) with the user's profile claims.
 	IDToken string `json:"idToken"`
@@ -32,6 +85,10 @@ type AuthResult struct {
 	ManagementScopes []string `json:"managementScopes"`
 	// How many seconds `managementToken` is valid for; null when there is none.
 	ManagementExpiresIn *int `json:"managementExpiresIn,omitempty"`
+	// With `login(audience:)`: the API the access token is for; null otherwise.
+	Audience *string `json:"audience,omitempty"`
+	// With `login(audience:)`: the scopes the access token carries, space-separated; null otherwise.
+	Scope *string `json:"scope,omitempty"`
 }
 
 // The number of users of one connection.
@@ -66,7 +123,10 @@ type ConnectionInput struct {
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs,omitempty"`
 	// DATABASE only: management scopes (`read:users`, `create:users`,
 	// `update:users`, `update:users_app_metadata`, `delete:users`,
-	// `read:connections`, `create:connections`, `update:connections`) every
+	// `read:connections`, `create:connections`, `update:connections`,
+	// `read:roles`, `create:roles`, `update:roles`, `delete:roles`,
+	// `read:resource_servers`, `create:resource_servers`,
+	// `update:resource_servers`, `delete:resource_servers`) every
 	// user of the connection holds when they log in. Each at most once. The
 	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
 	AdminScopes []string `json:"adminScopes,omitempty"`
@@ -198,8 +258,70 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// A permission of an API, as roles and users hold it.
+type Permission struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+}
+
+// A permission named by its API and name.
+type PermissionInput struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+}
+
+// Where a user holds a permission from.
+type PermissionSource struct {
+	// True when the permission was assigned to the user directly.
+	Direct bool `json:"direct"`
+	// The role granting it; null for a direct assignment.
+	RoleID *string `json:"roleId,omitempty"`
+	// The name of the role granting it; null for a direct assignment.
+	RoleName *string `json:"roleName,omitempty"`
+}
+
 // Reads.
 type Query struct {
+}
+
+// A role: a named set of permissions of any APIs, assigned to users.
+type Role struct {
+	// The role's id (`rol_…`).
+	ID string `json:"id"`
+	// The role's name (unique).
+	Name string `json:"name"`
+	// What the role is for.
+	Description string `json:"description"`
+	// The permissions the role grants, by API identifier and name.
+	Permissions []Permission `json:"permissions"`
+	// The users holding the role, by id. Needs `read:users` besides `read:roles`.
+	Users *UserConnection `json:"users"`
+	// When the role was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the role last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// A page of roles, by name.
+type RoleConnection struct {
+	// The roles of this page.
+	Nodes []Role `json:"nodes"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A new role.
+type RoleInput struct {
+	// The role's name (unique, at most 200 bytes).
+	Name string `json:"name"`
+	// What the role is for (at most 500 bytes).
+	Description *string `json:"description,omitempty"`
+	// The permissions the role grants (at most 1,000).
+	Permissions []PermissionInput `json:"permissions,omitempty"`
 }
 
 // Counts for the dashboard's home page.
@@ -238,6 +360,18 @@ type TryResult struct {
 	ErrorMessage *string `json:"errorMessage,omitempty"`
 }
 
+// A change to an API: fields left out stay as they are.
+type UpdateAPIInput struct {
+	// A new display name.
+	Name *string `json:"name,omitempty"`
+	// The complete new list of permissions: ones left out are removed, from every role and user too.
+	Permissions []APIPermissionInput `json:"permissions,omitempty"`
+	// Enforce RBAC.
+	EnforceRbac *bool `json:"enforceRbac,omitempty"`
+	// Add a `permissions` claim to access tokens (needs enforceRbac).
+	PermissionsInToken *bool `json:"permissionsInToken,omitempty"`
+}
+
 // A change to a connection: fields left out stay as they are.
 type UpdateConnectionInput struct {
 	// Custom database only: migrate users into this service at their first login.
@@ -255,6 +389,14 @@ type UpdateConnectionInput struct {
 	// changes, the caller must hold every scope of the new list (FORBIDDEN
 	// otherwise); removing them all needs none.
 	AdminScopes []string `json:"adminScopes,omitempty"`
+}
+
+// A change to a role: fields left out stay as they are.
+type UpdateRoleInput struct {
+	// A new name.
+	Name *string `json:"name,omitempty"`
+	// A new description.
+	Description *string `json:"description,omitempty"`
 }
 
 // A change to a user: fields left out stay as they are. Which fields may change
@@ -305,6 +447,26 @@ type UserEdge struct {
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *User `json:"node"`
+}
+
+// A permission a user holds (directly, through roles, or both), with its sources.
+type UserPermission struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+	// Every source of the permission: the direct assignment first, then roles by name.
+	Sources []PermissionSource `json:"sources"`
+}
+
+// A page of a user's effective permissions, by API identifier and name.
+type UserPermissionConnection struct {
+	// How many permissions the user holds in all.
+	TotalCount int `json:"totalCount"`
+	// The permissions of this page.
+	Nodes []UserPermission `json:"nodes"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // The format of an export file.

@@ -293,6 +293,23 @@ func (f *tokenFixture) managementOps() []managementOp {
 		{name: "deleteUser", scopes: []policy.Scope{policy.ScopeDeleteUsers}, query: `mutation($id: ID!) { deleteUser(id: $id) }`, vars: map[string]any{"id": other}},
 		{name: "importUsers", scopes: []policy.Scope{policy.ScopeCreateUsers}, query: `mutation($f: Upload!) { importUsers(connection: "main", file: $f) { id } }`, upload: []byte(`{"email":"imp@example.com"}` + "\n")},
 		{name: "exportUsers", scopes: []policy.Scope{policy.ScopeReadUsers}, query: `mutation { exportUsers(format: NDJSON) { id } }`},
+		// Roles and permissions (issue 16).
+		{name: "apis", scopes: []policy.Scope{policy.ScopeReadResourceServers}, query: `{ apis { identifier } }`},
+		{name: "api", scopes: []policy.Scope{policy.ScopeReadResourceServers}, query: `{ api(identifier: "https://x") { identifier } }`},
+		{name: "roles", scopes: []policy.Scope{policy.ScopeReadRoles}, query: `{ roles { nodes { id } } }`},
+		{name: "role", scopes: []policy.Scope{policy.ScopeReadRoles}, query: `{ role(id: "rol_x") { id } }`},
+		{name: "createApi", scopes: []policy.Scope{policy.ScopeCreateResourceServers}, query: `mutation { createApi(input: {identifier: "https://evil", name: "evil"}) { id } }`},
+		{name: "updateApi", scopes: []policy.Scope{policy.ScopeUpdateResourceServers}, query: `mutation { updateApi(identifier: "https://x", input: {name: "evil"}) { id } }`},
+		{name: "deleteApi", scopes: []policy.Scope{policy.ScopeDeleteResourceServers}, query: `mutation { deleteApi(identifier: "https://x") }`},
+		{name: "createRole", scopes: []policy.Scope{policy.ScopeCreateRoles}, query: `mutation { createRole(input: {name: "evil"}) { id } }`},
+		{name: "updateRole", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { updateRole(id: "rol_x", input: {name: "evil"}) { id } }`},
+		{name: "deleteRole", scopes: []policy.Scope{policy.ScopeDeleteRoles}, query: `mutation { deleteRole(id: "rol_x") }`},
+		{name: "addRolePermissions", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { addRolePermissions(id: "rol_x", permissions: [{api: "https://x", name: "p"}]) { id } }`},
+		{name: "removeRolePermissions", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { removeRolePermissions(id: "rol_x", permissions: [{api: "https://x", name: "p"}]) { id } }`},
+		{name: "assignRoles", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { assignRoles(userId: $id, roles: ["rol_x"]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "removeRoles", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removeRoles(userId: $id, roles: ["rol_x"]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "assignPermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { assignPermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "removePermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removePermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
 	}
 }
 
