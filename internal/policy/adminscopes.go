@@ -30,6 +30,7 @@ const FieldAdminScopes = "adminScopes"
 var ManagementScopes = []Scope{
 	ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers, ScopeUpdateUsersAppMetadata,
 	ScopeDeleteUsers, ScopeReadConnections, ScopeCreateConnections, ScopeUpdateConnections,
+	ScopeReadClients, ScopeCreateClients, ScopeUpdateClients, ScopeDeleteClients,
 }
 
 // IsManagementScope reports whether s is one of ManagementScopes.

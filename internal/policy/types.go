@@ -127,6 +127,10 @@ const (
 	ScopeReadConnections           Scope = "read:connections"
 	ScopeCreateConnections         Scope = "create:connections"
 	ScopeUpdateConnections         Scope = "update:connections"
+	ScopeReadClients               Scope = "read:clients"
+	ScopeCreateClients             Scope = "create:clients"
+	ScopeUpdateClients             Scope = "update:clients"
+	ScopeDeleteClients             Scope = "delete:clients"
 	ScopeReadCurrentUser           Scope = "read:current_user"
 	ScopeUpdateCurrentUserMetadata Scope = "update:current_user_metadata"
 )

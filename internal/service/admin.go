@@ -126,6 +126,9 @@ func (t guardedImportTx) SaveJobProgress(ctx context.Context, j Job) error {
 // not tied to a user and pass. A store error refuses the token too (fail
 // closed).
 func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) error {
+	if clientID, ok := strings.CutPrefix(c.Subject, clientSubjectPrefix); ok {
+		return s.recheckClientCaller(ctx, clientID, c)
+	}
 	id, ok := strings.CutPrefix(c.Subject, managementSubjectPrefix)
 	if !ok {
 		return nil
