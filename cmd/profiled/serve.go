@@ -17,6 +17,7 @@ import (
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/oidc"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/server"
 	"github.com/profiled/profiled/internal/service"
@@ -62,6 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BruteForceThreshold, "brute-force-threshold", envInt("PROFILED_BRUTE_FORCE_THRESHOLD", 10), "failed logins for one account from one IP before it is blocked")
 	fs.DurationVar(&cfg.BruteForceWindow, "brute-force-window", envDuration("PROFILED_BRUTE_FORCE_WINDOW", time.Hour), "how long a brute-force block lasts")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
+	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, log, cfg)
+	app, err := open(ctx, *dbURL, log, cfg, *issuer)
 	if err != nil {
 		return err
 	}
@@ -147,12 +149,16 @@ type app struct {
 	log     *slog.Logger
 }
 
-func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config) (*app, error) {
+func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Config, issuer string) (*app, error) {
 	store, err := db.Open(ctx, dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redactURL(dbURL), err)
 	}
-	keyring, err := auth.New(ctx, store, auth.Config{})
+	var kcfg auth.Config
+	if issuer != "" {
+		kcfg.ExtraIssuers = []string{strings.TrimSuffix(issuer, "/")}
+	}
+	keyring, err := auth.New(ctx, store, kcfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -172,7 +178,18 @@ func open(ctx context.Context, dbURL string, log *slog.Logger, cfg service.Confi
 		return nil, err
 	}
 	a.svc = service.New(store, hasher, keyring, scripts, cfg)
+	var extra map[string]http.Handler
+	if issuer != "" {
+		// The OpenID Provider and the hosted sign-in pages.
+		p, err := oidc.New(oidc.Config{Issuer: issuer, Service: a.svc, Keyring: keyring, Logger: log})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("--issuer: %w", err)
+		}
+		extra = p.Routes()
+	}
 	a.handler = server.New(server.Options{
+		Extra:    extra,
 		Resolver: &graph.Resolver{Service: a.svc, Logger: log},
 		Keyring:  keyring,
 		Store:    store,

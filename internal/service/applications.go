@@ -515,12 +515,19 @@ func validateURLs(field string, in []string, origins bool) ([]string, error) {
 		if !web && (u.Scheme == "javascript" || u.Scheme == "data" || u.Scheme == "file" || u.Scheme == "vbscript") {
 			return nil, badApp(field, "%q uses a forbidden scheme", shorten(raw, 64))
 		}
+		if u.Scheme == "http" && !origins && !isLoopback(u.Hostname()) {
+			return nil, badApp(field, "%q: http is allowed for loopback hosts only (localhost, 127.0.0.1, [::1]); use https", shorten(raw, 64))
+		}
 		if origins {
 			raw = u.Scheme + "://" + u.Host
 		}
 		out = append(out, raw)
 	}
 	return out, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || host == "127.0.0.1" || strings.HasPrefix(host, "127.")
 }
 
 func dedupe[T comparable](in []T) []T {

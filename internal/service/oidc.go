@@ -250,6 +250,9 @@ type NewDevice struct {
 	Scopes   []string
 	Audience []string
 	AuthTime time.Time
+	// UserAgent and IP of the browser that signed in (default: this
+	// request's client, e.g. a confidential client's back end).
+	UserAgent, IP string
 }
 
 // credentialOf fingerprints a user's password hash.
@@ -265,12 +268,15 @@ func (s *Service) IssueRefreshToken(ctx context.Context, in NewDevice) (string, 
 		return "", Device{}, storeErr("refresh token", err)
 	}
 	c := clientFrom(ctx)
+	if in.UserAgent != "" || in.IP != "" {
+		c = Client{IP: in.IP, UserAgent: in.UserAgent}
+	}
 	now := s.now()
 	rt := in.App.RefreshToken
 	d := Device{
 		UserID: in.User.ID, ClientID: in.App.ID, Name: DeviceName(c.UserAgent), IP: c.IP, UserAgent: shorten(c.UserAgent, 1024),
 		Scopes: in.Scopes, Audience: in.Audience, AuthTime: in.AuthTime.UTC().Truncate(time.Microsecond), Credential: credentialOf(in.User),
-		CreatedAt: now, LastUsedAt: now, LastIP: c.IP, ExpiresAt: now.Add(rt.AbsoluteLifetime),
+		CreatedAt: now, LastUsedAt: now, LastIP: clientFrom(ctx).IP, ExpiresAt: now.Add(rt.AbsoluteLifetime),
 	}
 	if d.ID, err = randomToken(16); err != nil {
 		return "", Device{}, storeErr("refresh token", err)
@@ -338,6 +344,7 @@ func minTime(a, b time.Time) time.Time {
 
 // RefreshGrant is a valid refresh token's sign-in.
 type RefreshGrant struct {
+	App    Application
 	Device Device
 	User   policy.User
 	Hash   string
@@ -345,13 +352,14 @@ type RefreshGrant struct {
 	Reused bool
 }
 
-// CheckRefreshToken validates a refresh token presented by app. Unknown,
-// expired, revoked and other applications' tokens all give
+// CheckRefreshToken validates a refresh token (the caller then checks
+// that RefreshGrant.App is the client that presented it). Unknown,
+// expired and revoked tokens all give
 // ErrInvalidGrant. A rotated token presented after the reuse interval
 // revokes its whole family (reuse detection). A token whose user was
 // deleted, blocked or changed password revokes all of that user's
 // devices.
-func (s *Service) CheckRefreshToken(ctx context.Context, app Application, token string) (RefreshGrant, error) {
+func (s *Service) CheckRefreshToken(ctx context.Context, token string) (RefreshGrant, error) {
 	a, err := s.apps()
 	if err != nil {
 		return RefreshGrant{}, err
@@ -372,11 +380,14 @@ func (s *Service) CheckRefreshToken(ctx context.Context, app Application, token 
 	} else if err != nil {
 		return RefreshGrant{}, storeErr("device", err)
 	}
-	if d.ClientID != app.ID {
+	app, err := a.ApplicationByID(ctx, d.ClientID)
+	if errors.Is(err, ErrNotFound) {
 		return RefreshGrant{}, ErrInvalidGrant
+	} else if err != nil {
+		return RefreshGrant{}, storeErr("application", err)
 	}
 	now := s.now()
-	out := RefreshGrant{Device: d, Hash: h}
+	out := RefreshGrant{Device: d, Hash: h, App: app}
 	if rec.RotatedAt != nil {
 		if !app.RefreshToken.Rotation || now.Sub(*rec.RotatedAt) > app.RefreshToken.ReuseInterval {
 			_, _ = a.DeleteDevices(ctx, []string{d.ID})
@@ -751,4 +762,14 @@ func DeviceName(ua string) string {
 		}
 		return r
 	}, ua), 64)
+}
+
+// UserByIDForToken returns a user tokens may be issued for: NOT_FOUND when
+// the user does not exist or is blocked.
+func (s *Service) UserByIDForToken(ctx context.Context, id string) (policy.User, error) {
+	u, err := s.store.UserByID(ctx, id)
+	if err == nil && u.Blocked {
+		err = ErrNotFound
+	}
+	return u, storeErr("user", err)
 }
