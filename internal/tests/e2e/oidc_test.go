@@ -48,11 +48,31 @@ func newRP(t *testing.T, e *env, typ service.ApplicationType, name string) *rp {
 	r := &rp{t: t, e: e}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
-	app, secret, err := e.svc.CreateApplication(context.Background(), policy.Caller{}, service.ApplicationSpec{
-		Name: ptr(name), Type: typ, SetRedirectURIs: true, RedirectURIs: []string{r.srv.URL + "/callback"},
-		SetLogoutURLs: true, LogoutURLs: []string{r.srv.URL + "/bye"},
-	})
+	// Created through the API, as an admin would.
+	res := e.raw(e.admin, `mutation($in: CreateApplicationInput!) { createApplication(input: $in) { application { id } clientSecret } }`,
+		map[string]any{"in": map[string]any{"name": name, "type": string(typ),
+			"redirectURIs": []string{r.srv.URL + "/callback"}, "logoutURLs": []string{r.srv.URL + "/bye"}}})
+	var created struct {
+		CreateApplication struct {
+			Application  struct{ ID string }
+			ClientSecret *string
+		}
+	}
+	if res.code() != "" || jsonUnmarshal(res.Data, &created) != nil {
+		t.Fatalf("createApplication: %+v", res)
+	}
+	secret := ""
+	if created.CreateApplication.ClientSecret != nil {
+		secret = *created.CreateApplication.ClientSecret
+	}
+	if (secret != "") != (typ == service.AppRegularWeb || typ == service.AppM2M) {
+		t.Fatalf("a %s application's secret: %q", typ, secret)
+	}
+	app, err := e.svc.Application(context.Background(), created.CreateApplication.Application.ID)
 	mustNoErr(t, err)
+	if secret != "" && (app.SecretHash == secret || strings.Contains(app.SecretHash, secret)) {
+		t.Fatal("the secret is stored as it is")
+	}
 	r.app = app
 	provider, err := gooidc.NewProvider(context.Background(), e.issuer)
 	if err != nil {
@@ -182,28 +202,46 @@ func TestOIDCBrowserSignIn(t *testing.T) {
 
 		// Devices: one per application; Unlink the web shop's and its
 		// refresh token is refused.
-		devices, err := e.svc.Devices(ctx, userID)
-		mustNoErr(t, err)
-		if len(devices) != 2 {
-			t.Fatalf("devices: %+v", devices)
-		}
-		var webDevice service.Device
-		for _, d := range devices {
-			if d.ClientID == web.app.ID {
-				webDevice = d
+		// The user sees them in self-service (me) with the OP's token.
+		var mine struct {
+			Me struct {
+				Devices []struct {
+					ID, Name, ClientID string
+					Application        struct{ Name string }
+				}
+				AuthorizedApplications []struct {
+					ID          string
+					Application struct{ Name string }
+				}
 			}
 		}
-		if !strings.Contains(webDevice.Name, "Chrome") {
-			t.Fatalf("device name %q", webDevice.Name)
+		r := e.raw(nt.AccessToken, `{ me { devices { id name clientId application { name } } authorizedApplications { id application { name } } } }`, nil)
+		if r.code() != "" || jsonUnmarshal(r.Data, &mine) != nil {
+			t.Fatalf("me devices: %+v", r)
 		}
-		_, err = e.svc.UnlinkDevice(ctx, "", webDevice.ID)
-		mustNoErr(t, err)
+		if len(mine.Me.Devices) != 2 || len(mine.Me.AuthorizedApplications) != 2 {
+			t.Fatalf("me: %s", r.Data)
+		}
+		webDevice := ""
+		for _, d := range mine.Me.Devices {
+			if d.ClientID == web.app.ID {
+				webDevice = d.ID
+				if !strings.Contains(d.Name, "Chrome") || d.Application.Name != "Web shop" {
+					t.Fatalf("device %+v", d)
+				}
+			}
+		}
+		// An admin unlinks it (the Devices tab's Unlink).
+		r = e.raw(e.admin, `mutation($id: ID!) { unlinkDevice(id: $id) { id } }`, map[string]any{"id": webDevice})
+		if r.code() != "" {
+			t.Fatalf("unlinkDevice: %+v", r)
+		}
 		if _, err := web.refresh(nt.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("refresh after unlink: %v", err)
 		}
 
 		// The events name the application.
-		r := e.raw(e.admin, `query($id: ID!) { user(id: $id) { logs(first: 100) { edges { node { type detail } } } } }`, map[string]any{"id": userID})
+		r = e.raw(e.admin, `query($id: ID!) { user(id: $id) { logs(first: 100) { edges { node { type detail } } } } }`, map[string]any{"id": userID})
 		logs := string(r.Data)
 		for _, want := range []string{service.EventTokenExchange, service.EventRefresh, service.EventDeviceUnlinked, "Web shop"} {
 			if !strings.Contains(logs, want) {
@@ -225,16 +263,28 @@ func TestOIDCClientCredentials(t *testing.T) {
 		_, err := client.Signup(ctx, e.client(""), "main", "bob@example.com", "correct horse battery", nil, nil)
 		mustNoErr(t, err)
 		admin := policy.Caller{Scopes: map[policy.Scope]bool{policy.ScopeReadUsers: true}}
-		app, secret, err := e.svc.CreateApplication(ctx, admin, service.ApplicationSpec{
-			Name: ptr("Nightly sync"), Type: service.AppM2M, SetManagementScopes: true, ManagementScopes: []policy.Scope{policy.ScopeReadUsers},
-		})
-		mustNoErr(t, err)
+		// Granting a scope needs a token that holds it.
+		r := e.raw(e.token(policy.ScopeCreateClients), `mutation { createApplication(input: {name: "Nightly sync", type: M2M, managementScopes: ["read:users"]}) { clientSecret } }`, nil)
+		if r.code() != "FORBIDDEN" {
+			t.Fatalf("granting read:users without holding it: %+v", r)
+		}
+		var created struct {
+			CreateApplication struct {
+				Application  struct{ ID string }
+				ClientSecret string
+			}
+		}
+		r = e.raw(e.admin, `mutation { createApplication(input: {name: "Nightly sync", type: M2M, managementScopes: ["read:users"]}) { application { id } clientSecret } }`, nil)
+		if r.code() != "" || jsonUnmarshal(r.Data, &created) != nil {
+			t.Fatalf("createApplication: %+v", r)
+		}
+		app, secret := service.Application{ID: created.CreateApplication.Application.ID}, created.CreateApplication.ClientSecret
 		provider, err := gooidc.NewProvider(ctx, e.issuer)
 		mustNoErr(t, err)
 		cc := clientcredentials.Config{ClientID: app.ID, ClientSecret: secret, TokenURL: provider.Endpoint().TokenURL}
 		tok, err := cc.Token(ctx)
 		mustNoErr(t, err)
-		r := e.raw(tok.AccessToken, `{ users { edges { node { email } } } }`, nil)
+		r = e.raw(tok.AccessToken, `{ users { edges { node { email } } } }`, nil)
 		if r.code() != "" || !strings.Contains(string(r.Data), "bob@example.com") {
 			t.Fatalf("users with the M2M token: %+v", r)
 		}
@@ -255,6 +305,15 @@ func TestOIDCClientCredentials(t *testing.T) {
 		// Withdrawing the scope kills the token at once.
 		_, err = e.svc.UpdateApplication(ctx, admin, app.ID, service.ApplicationSpec{SetManagementScopes: true})
 		mustNoErr(t, err)
+		// Rotating the secret: the old one stops working.
+		r = e.raw(e.admin, `mutation($id: ID!) { rotateApplicationSecret(id: $id) { clientSecret } }`, map[string]any{"id": app.ID})
+		if r.code() != "" || !strings.Contains(string(r.Data), "clientSecret") {
+			t.Fatalf("rotate: %+v", r)
+		}
+		cc.ClientSecret = secret
+		if _, err := cc.Token(ctx); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+			t.Fatalf("old secret after rotation: %v", err)
+		}
 		if r := e.raw(tok.AccessToken, `{ users { edges { node { email } } } }`, nil); r.code() != "UNAUTHENTICATED" {
 			t.Fatalf("token after its scope was withdrawn: %+v", r)
 		}
