@@ -297,7 +297,8 @@ func (s *Service) IssueRefreshToken(ctx context.Context, in NewDevice) (string, 
 		var drop []string
 		active := existing[:0:0]
 		for _, e := range existing {
-			if !now.Before(e.ExpiresAt) {
+			if !now.Before(e.ExpiresAt) || rt.IdleLifetime > 0 && !now.Before(e.LastUsedAt.Add(rt.IdleLifetime)) {
+				// Dead already (absolute or idle lifetime): not counted.
 				drop = append(drop, e.ID)
 			} else {
 				active = append(active, e)
@@ -389,7 +390,8 @@ func (s *Service) CheckRefreshToken(ctx context.Context, token string) (RefreshG
 	now := s.now()
 	out := RefreshGrant{Device: d, Hash: h, App: app}
 	if rec.RotatedAt != nil {
-		if !app.RefreshToken.Rotation || now.Sub(*rec.RotatedAt) > app.RefreshToken.ReuseInterval {
+		leeway := app.RefreshToken.ReuseInterval
+		if !app.RefreshToken.Rotation || leeway <= 0 || now.Sub(*rec.RotatedAt) > leeway {
 			_, _ = a.DeleteDevices(ctx, []string{d.ID})
 			s.RecordApplicationEvent(ctx, EventRefreshReuse, d.UserID, app, nil, "device "+d.ID+" revoked")
 			return RefreshGrant{}, ErrInvalidGrant

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -33,14 +33,14 @@ type rp struct {
 	verifier *gooidc.IDTokenVerifier
 	app      service.Application
 
-	mu       sync.Mutex
-	state    string
-	pkce     string
-	nonce    string
-	token    *oauth2.Token
-	idToken  *gooidc.IDToken
-	claims   map[string]any
-	lastErr  string
+	mu      sync.Mutex
+	state   string
+	pkce    string
+	nonce   string
+	token   *oauth2.Token
+	idToken *gooidc.IDToken
+	claims  map[string]any
+	lastErr string
 }
 
 func newRP(t *testing.T, e *env, typ service.ApplicationType, name string) *rp {
