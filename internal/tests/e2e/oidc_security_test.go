@@ -62,6 +62,11 @@ var (
 // It returns the last response (a redirect to the RP, or a page).
 func authorize(t *testing.T, e *env, hc *http.Client, authURL, email, password string) *http.Response {
 	t.Helper()
+	return authorizeOn(t, e, hc, authURL, "main", email, password)
+}
+
+func authorizeOn(t *testing.T, e *env, hc *http.Client, authURL, connection, email, password string) *http.Response {
+	t.Helper()
 	res, err := hc.Get(authURL)
 	mustNoErr(t, err)
 	body, _ := io.ReadAll(res.Body)
@@ -74,7 +79,7 @@ func authorize(t *testing.T, e *env, hc *http.Client, authURL, email, password s
 		t.Fatalf("sign-in page without its fields:\n%s", body)
 	}
 	res, err = hc.PostForm(e.issuer+"/login", url.Values{"authRequestID": {ar[1]}, "csrf": {csrf[1]},
-		"connection": {"main"}, "email": {email}, "password": {password}})
+		"connection": {connection}, "email": {email}, "password": {password}})
 	mustNoErr(t, err)
 	res.Body.Close()
 	return res
