@@ -222,6 +222,11 @@ func (a *app) purgeEvents(ctx context.Context) {
 		} else if n > 0 {
 			a.log.Info("purged events", "count", n)
 		}
+		if n, err := a.svc.PurgeOIDC(ctx); err != nil {
+			a.log.Warn("purge expired sign-ins", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged expired sign-in requests and sessions", "count", n)
+		}
 		if n, err := a.svc.RecoverJobs(ctx); err != nil {
 			a.log.Warn("recover jobs", "err", err)
 		} else if n > 0 {

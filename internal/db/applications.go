@@ -183,20 +183,31 @@ type loginSessionRow struct {
 	Connection      string `db:"connection"`
 	AuthenticatedAt dbTime `db:"authenticated_at"`
 	ExpiresAt       dbTime `db:"expires_at"`
+	Credential      string `db:"credential"`
 }
 
 func (q *queries) InsertLoginSession(ctx context.Context, ls service.LoginSession) error {
-	_, err := q.w.exec(ctx, `INSERT INTO login_sessions (id, user_id, connection, authenticated_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		ls.ID, ls.UserID, ls.Connection, dbTime{ls.AuthenticatedAt}, dbTime{ls.ExpiresAt})
+	_, err := q.w.exec(ctx, `INSERT INTO login_sessions (id, user_id, connection, authenticated_at, expires_at, credential) VALUES (?, ?, ?, ?, ?, ?)`,
+		ls.ID, ls.UserID, ls.Connection, dbTime{ls.AuthenticatedAt}, dbTime{ls.ExpiresAt}, ls.Credential)
 	return translate(err, "insert login session", "login_sessions")
 }
 
 func (q *queries) LoginSessionByID(ctx context.Context, id string) (service.LoginSession, error) {
 	var r loginSessionRow
-	if err := q.r.get(ctx, &r, `SELECT id, user_id, connection, authenticated_at, expires_at FROM login_sessions WHERE id = ?`, id); err != nil {
+	if err := q.r.get(ctx, &r, `SELECT id, user_id, connection, authenticated_at, expires_at, credential FROM login_sessions WHERE id = ?`, id); err != nil {
 		return service.LoginSession{}, translate(err, "login session", "login_sessions")
 	}
-	return service.LoginSession{ID: r.ID, UserID: r.UserID, Connection: r.Connection, AuthenticatedAt: r.AuthenticatedAt.Time, ExpiresAt: r.ExpiresAt.Time}, nil
+	return service.LoginSession{ID: r.ID, UserID: r.UserID, Connection: r.Connection, AuthenticatedAt: r.AuthenticatedAt.Time, ExpiresAt: r.ExpiresAt.Time, Credential: r.Credential}, nil
+}
+
+// DeleteLoginSessionsBefore deletes the sessions that expired before t.
+func (q *queries) DeleteLoginSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := q.w.exec(ctx, `DELETE FROM login_sessions WHERE expires_at < ?`, dbTime{t})
+	if err != nil {
+		return 0, translate(err, "delete expired login sessions", "login_sessions")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 func (q *queries) DeleteLoginSession(ctx context.Context, id string) error {

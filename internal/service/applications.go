@@ -161,6 +161,7 @@ type ApplicationQueries interface {
 	InsertLoginSession(ctx context.Context, ls LoginSession) error
 	LoginSessionByID(ctx context.Context, id string) (LoginSession, error)
 	DeleteLoginSession(ctx context.Context, id string) error
+	DeleteLoginSessionsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	UpsertGrant(ctx context.Context, g Grant) error
 	GrantsByUser(ctx context.Context, userID string) ([]Grant, error)

@@ -30,6 +30,8 @@ type LoginSession struct {
 	Connection      string
 	AuthenticatedAt time.Time
 	ExpiresAt       time.Time
+	// Credential fingerprints the user's password hash at sign-in.
+	Credential string
 }
 
 // Grant is an application a user has authorized (Authorized Applications).
@@ -192,7 +194,7 @@ func (s *Service) StartLoginSession(ctx context.Context, u policy.User) (string,
 		return "", storeErr("login session", err)
 	}
 	now := s.now()
-	ls := LoginSession{ID: hashSecret(tok), UserID: u.ID, Connection: u.Connection, AuthenticatedAt: now, ExpiresAt: now.Add(LoginSessionTTL)}
+	ls := LoginSession{ID: hashSecret(tok), UserID: u.ID, Connection: u.Connection, AuthenticatedAt: now, ExpiresAt: now.Add(LoginSessionTTL), Credential: credentialOf(u)}
 	if err := a.InsertLoginSession(ctx, ls); err != nil {
 		return "", storeErr("login session", err)
 	}
@@ -218,7 +220,7 @@ func (s *Service) LoginSessionUser(ctx context.Context, cookie string) (policy.U
 		return policy.User{}, LoginSession{}, storeErr("login session", ErrNotFound)
 	}
 	u, err := s.store.UserByID(ctx, ls.UserID)
-	if err != nil || u.Blocked {
+	if err != nil || u.Blocked || credentialOf(u) != ls.Credential {
 		_ = a.DeleteLoginSession(ctx, ls.ID)
 		return policy.User{}, LoginSession{}, storeErr("login session", ErrNotFound)
 	}
@@ -546,7 +548,10 @@ func (s *Service) RevokeUserTokens(ctx context.Context, userID string) error {
 	return err
 }
 
-// Devices lists a user's active devices, newest first.
+// Devices lists a user's active devices, newest first. Devices whose
+// tokens can no longer be used (expired, or the user blocked or their
+// password changed since) are revoked on the way, so the list shows what
+// still works.
 func (s *Service) Devices(ctx context.Context, userID string) ([]Device, error) {
 	a, err := s.apps()
 	if err != nil {
@@ -556,11 +561,26 @@ func (s *Service) Devices(ctx context.Context, userID string) ([]Device, error) 
 	if err != nil {
 		return nil, storeErr("devices", err)
 	}
+	if len(ds) == 0 {
+		return []Device{}, nil
+	}
+	u, uerr := s.store.UserByID(ctx, userID)
+	if uerr != nil && !errors.Is(uerr, ErrNotFound) {
+		return nil, storeErr("user", uerr)
+	}
 	now := s.now()
 	out := ds[:0:0]
+	var dead []string
 	for _, d := range ds {
-		if now.Before(d.ExpiresAt) {
+		if uerr != nil || u.Blocked || d.Credential != credentialOf(u) {
+			dead = append(dead, d.ID)
+		} else if now.Before(d.ExpiresAt) {
 			out = append(out, d)
+		}
+	}
+	if len(dead) > 0 {
+		if _, err := a.DeleteDevices(ctx, dead); err != nil {
+			return nil, storeErr("devices", err)
 		}
 	}
 	slices.SortFunc(out, func(a, b Device) int { return b.CreatedAt.Compare(a.CreatedAt) })
@@ -774,4 +794,19 @@ func (s *Service) UserByIDForToken(ctx context.Context, id string) (policy.User,
 		err = ErrNotFound
 	}
 	return u, storeErr("user", err)
+}
+
+// PurgeOIDC deletes expired sign-in requests and login sessions.
+func (s *Service) PurgeOIDC(ctx context.Context) (int64, error) {
+	a, err := s.apps()
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	n, err := a.DeleteAuthRequestsBefore(ctx, now)
+	if err != nil {
+		return n, storeErr("sign-in requests", err)
+	}
+	m, err := a.DeleteLoginSessionsBefore(ctx, now)
+	return n + m, storeErr("login sessions", err)
 }

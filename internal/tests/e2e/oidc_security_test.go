@@ -325,6 +325,10 @@ func TestOIDCRefreshRevokedWithTheUser(t *testing.T) {
 		id := oidcUser(t, e, "bl@example.com")
 		tok := signInTokens(t, e, app, "bl@example.com")
 		update(id, `{blocked: true}`)
+		// The Devices tab shows at once that nothing works any more.
+		if r := e.raw(e.admin, `query($id: ID!) { user(id: $id) { devices { id } } }`, map[string]any{"id": id}); !strings.Contains(string(r.Data), `"devices":[]`) {
+			t.Fatalf("devices of a blocked user: %s", r.Data)
+		}
 		_, err := refresh(app, tok.RefreshToken)
 		wantOAuthError(t, "blocked user", err, "invalid_grant")
 		update(id, `{blocked: false}`)
@@ -333,10 +337,26 @@ func TestOIDCRefreshRevokedWithTheUser(t *testing.T) {
 
 		// Password changed.
 		id = oidcUser(t, e, "pw@example.com")
-		tok = signInTokens(t, e, app, "pw@example.com")
+		hc := browserClient(t)
+		v := oauth2.GenerateVerifier()
+		res := authorize(t, e, hc, app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)), "pw@example.com", "correct horse battery")
+		tok, err = app.conf.Exchange(context.Background(), codeFrom(t, res), oauth2.VerifierOption(v))
+		mustNoErr(t, err)
+		// The browser's login session signs in again without the form...
+		res, err = hc.Get(app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)))
+		mustNoErr(t, err)
+		res.Body.Close()
+		codeFrom(t, res)
 		update(id, `{password: "another long password"}`)
 		_, err = refresh(app, tok.RefreshToken)
 		wantOAuthError(t, "password changed", err, "invalid_grant")
+		// ...until the password changes.
+		res, err = hc.Get(app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)))
+		mustNoErr(t, err)
+		res.Body.Close()
+		if loc, _ := res.Location(); res.StatusCode != http.StatusOK || loc != nil {
+			t.Fatalf("SSO after a password change: %d %v", res.StatusCode, loc)
+		}
 
 		// Deleted.
 		id = oidcUser(t, e, "de@example.com")
@@ -351,8 +371,8 @@ func TestOIDCRefreshRevokedWithTheUser(t *testing.T) {
 		// page says only that.
 		id = oidcUser(t, e, "bp@example.com")
 		update(id, `{blocked: true}`)
-		v := oauth2.GenerateVerifier()
-		res := authorize(t, e, browserClient(t), app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)), "bp@example.com", "correct horse battery")
+		v = oauth2.GenerateVerifier()
+		res = authorize(t, e, browserClient(t), app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)), "bp@example.com", "correct horse battery")
 		if res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("blocked sign-in: %d", res.StatusCode)
 		}
