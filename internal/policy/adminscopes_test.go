@@ -20,7 +20,8 @@ func adminConnection(scopes ...Scope) Connection {
 
 func TestManagementScopesMatchContract(t *testing.T) {
 	want := []Scope{"read:users", "create:users", "update:users", "update:users_app_metadata",
-		"delete:users", "read:connections", "create:connections", "update:connections"}
+		"delete:users", "read:connections", "create:connections", "update:connections",
+		"read:clients", "create:clients", "update:clients", "delete:clients"}
 	if !reflect.DeepEqual(ManagementScopes, want) {
 		t.Fatalf("ManagementScopes = %v", ManagementScopes)
 	}
