@@ -96,6 +96,19 @@ func TestOIDCHostedPages(t *testing.T) {
 	}
 }
 
+func TestOIDCAllowedWebOrigins(t *testing.T) {
+	e := newEnv(t, sqliteStore, nil)
+	ctx := context.Background()
+	createApp(t, e, service.AppSPA, service.ApplicationSpec{SetWebOrigins: true, WebOrigins: []string{"https://spa.example:8443/"}})
+	for origin, want := range map[string]bool{"https://spa.example:8443": true, "https://spa.example": false, "http://spa.example:8443": false, "": false, "null": false} {
+		got, err := e.svc.AllowedWebOrigin(ctx, origin)
+		mustNoErr(t, err)
+		if got != want {
+			t.Errorf("AllowedWebOrigin(%q) = %v", origin, got)
+		}
+	}
+}
+
 func TestOIDCCustomDatabaseSignIn(t *testing.T) {
 	e := newScriptEnv(t, sqliteStore)
 	l := newLegacyDB(t)
