@@ -14,6 +14,10 @@ export const MANAGEMENT_SCOPES = [
   ['read:connections', 'read connections'],
   ['create:connections', 'create connections'],
   ['update:connections', 'change connections'],
+  ['read:clients', 'read applications'],
+  ['create:clients', 'create applications'],
+  ['update:clients', 'change applications'],
+  ['delete:clients', 'delete applications'],
 ];
 
 // adminScopesField builds the fieldset. id prefixes every control's id;

@@ -9,6 +9,7 @@ import * as users from './pages/users.js';
 import * as user from './pages/user.js';
 import * as connections from './pages/connections.js';
 import * as connection from './pages/connection.js';
+import * as applications from './pages/applications.js';
 
 const BASE = '/dashboard';
 
@@ -19,6 +20,7 @@ const routes = [
   { re: /^\/users\/([^/]+)$/, page: user, title: 'User', nav: '/users' },
   { re: /^\/connections$/, page: connections, title: 'Connections', nav: '/connections' },
   { re: /^\/connections\/([^/]+)$/, page: connection, title: 'Connection', nav: '/connections' },
+  { re: /^\/applications$/, page: applications, title: 'Applications', nav: '/applications' },
 ];
 
 export function navigate(path, replace = false) {
@@ -35,7 +37,7 @@ function renderNav(active) {
   session.replaceChildren();
   const info = current();
   if (!info) return;
-  const items = [['/', 'Home', can('read:users')], ['/users', 'Users', can('read:users') || can('create:users')], ['/connections', 'Connections', can('read:connections') || can('create:connections')]];
+  const items = [['/', 'Home', can('read:users')], ['/users', 'Users', can('read:users') || can('create:users')], ['/connections', 'Connections', can('read:connections') || can('create:connections')], ['/applications', 'Applications', can('read:clients') || can('create:clients')]];
   for (const [path, label, ok] of items) {
     if (!ok) continue;
     nav.append(h('a', { href: BASE + path, 'data-link': true, 'aria-current': active === path ? 'page' : null }, label));
