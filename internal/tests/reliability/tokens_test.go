@@ -293,11 +293,19 @@ func (f *tokenFixture) managementOps() []managementOp {
 		{name: "deleteUser", scopes: []policy.Scope{policy.ScopeDeleteUsers}, query: `mutation($id: ID!) { deleteUser(id: $id) }`, vars: map[string]any{"id": other}},
 		{name: "importUsers", scopes: []policy.Scope{policy.ScopeCreateUsers}, query: `mutation($f: Upload!) { importUsers(connection: "main", file: $f) { id } }`, upload: []byte(`{"email":"imp@example.com"}` + "\n")},
 		{name: "exportUsers", scopes: []policy.Scope{policy.ScopeReadUsers}, query: `mutation { exportUsers(format: NDJSON) { id } }`},
+		{name: "applications", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ applications { id } }`},
+		{name: "application", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ application(id: "nope") { id } }`},
+		{name: "createApplication", scopes: []policy.Scope{policy.ScopeCreateClients}, query: `mutation { createApplication(input: {name: "evil", type: M2M}) { clientSecret } }`},
+		{name: "updateApplication", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { updateApplication(id: "nope", input: {name: "x"}) { id } }`},
+		{name: "rotateApplicationSecret", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { rotateApplicationSecret(id: "nope") { clientSecret } }`},
+		{name: "deleteApplication", scopes: []policy.Scope{policy.ScopeDeleteClients}, query: `mutation { deleteApplication(id: "nope") }`},
+		{name: "unlinkDevice", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { unlinkDevice(id: "nope") { id } }`},
+		{name: "revokeGrant", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { revokeGrant(id: "nope") { id } }`},
 	}
 }
 
 // selfOrPublic are the root fields a user token or no token may use.
-var selfOrPublic = []string{"me", "updateMe", "signup", "login"}
+var selfOrPublic = []string{"me", "updateMe", "signup", "login", "unlinkMyDevice", "revokeMyGrant"}
 
 // send runs op with token (multipart when it uploads).
 func (f *tokenFixture) send(t *testing.T, token string, op managementOp) gqlResponse {
@@ -389,6 +397,8 @@ func TestUserTokenBoundaries(t *testing.T) {
 		{"me.appMetadata", `{ me { id appMetadata } }`, "FORBIDDEN"},
 		{"me.logs", `{ me { id logs { edges { node { type } } } } }`, "FORBIDDEN"},
 		{"me.fieldRules", `{ me { id fieldRules { field } } }`, "FORBIDDEN"},
+		{"me.devices", `{ me { id devices { id } authorizedApplications { id } } }`, ""},
+		{"unlinkMyDevice of nobody's", `mutation { unlinkMyDevice(id: "nope") { id } }`, "NOT_FOUND"},
 		{"updateMe returning appMetadata", `mutation { updateMe(userMetadata: {lang: "fr"}) { appMetadata } }`, "FORBIDDEN"},
 		{"updateMe with appMetadata", `mutation { updateMe(userMetadata: {}, appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"signup with appMetadata", `mutation { signup(connection: "main", email: "s2@example.com", password: "password-s2", appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},
