@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/profiled/profiled/internal/service"
 )
 
 // TestDashboardApplications creates an application in the dashboard: the
@@ -49,4 +52,26 @@ func TestDashboardApplications(t *testing.T) {
 	if !strings.Contains(body, "loopback") {
 		t.Fatalf("no refusal shown:\n%s", body)
 	}
+
+	// A user signed in to the application through the OpenID Provider:
+	// the user page lists the device and the authorized application, and
+	// Unlink revokes the refresh token.
+	createDBConnection(t, e, "main")
+	web := createApp(t, e, service.AppRegularWeb, service.ApplicationSpec{})
+	userID := oidcUser(t, e, "dev@example.com")
+	tok := signInTokens(t, e, web, "dev@example.com")
+	run(t, ctx,
+		page(e, "/users/"+url.PathEscape(userID)),
+		chromedp.WaitVisible(chromedp.CSS(`#devices`)),
+		chromedp.WaitVisible(chromedp.CSS(`#authorized-apps`)),
+	)
+	wantContains(t, "devices", text(t, ctx, "#devices"), "Go HTTP client")
+	wantContains(t, "authorized applications", text(t, ctx, "#authorized-apps"), "App REGULAR_WEB")
+	get(t, ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(`#devices button[data-id]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#user-apps p.muted`)),
+	)
+	_, err = refresh(web, tok.RefreshToken)
+	wantOAuthError(t, "refresh after Unlink in the dashboard", err, "invalid_grant")
 }

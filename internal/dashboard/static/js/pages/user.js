@@ -1,6 +1,7 @@
 import { gql } from '../api.js';
 import { h, card, field, errorSlot, statusSlot, showError, clearError, reportError, busy, fmtTime, jsonText, parseObject, badge } from '../ui.js';
 import { can } from '../session.js';
+import { userApps } from './userapps.js';
 
 const USER = `query User($id: ID!) {
   user(id: $id) {
@@ -77,6 +78,7 @@ function draw(view, u, navigate) {
       metadataCard(u, 'appMetadata', 'App metadata', 'app-metadata', rules, refresh,
         'Facts that change what the user may do (plan, roles). Users never see it.')),
     identitiesCard(u),
+    userApps(u.id),
     historyCard(u),
     card('Raw JSON', h('pre', { id: 'raw-json', tabindex: '0', 'aria-label': 'The user as JSON' }, jsonText(raw(u)))));
 }
