@@ -279,6 +279,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, request op.TokenRequest
 		if _, err := s.svc.UserByIDForToken(ctx, r.UserID); err != nil {
 			return "", time.Time{}, oidcErr(err)
 		}
+		if err := s.svc.RecordGrant(ctx, app, r.UserID, r.Scopes); err != nil {
+			return "", time.Time{}, oidcErr(err)
+		}
 		s.svc.RecordApplicationEvent(ctx, service.EventTokenExchange, r.UserID, app, nil, "authorization code")
 		return id, now.Add(app.AccessTokenTTL), nil
 	case *clientCredentialsRequest:

@@ -810,3 +810,18 @@ func (s *Service) PurgeOIDC(ctx context.Context) (int64, error) {
 	m, err := a.DeleteLoginSessionsBefore(ctx, now)
 	return n + m, storeErr("login sessions", err)
 }
+
+// RecordGrant records that user authorized app with scopes (Authorized
+// Applications), at a sign-in that issues no refresh token.
+func (s *Service) RecordGrant(ctx context.Context, app Application, userID string, scopes []string) error {
+	a, err := s.apps()
+	if err != nil {
+		return err
+	}
+	id, err := randomToken(16)
+	if err != nil {
+		return storeErr("grant", err)
+	}
+	now := s.now()
+	return storeErr("grant", a.UpsertGrant(ctx, Grant{ID: id, UserID: userID, ClientID: app.ID, Scopes: scopes, CreatedAt: now, UpdatedAt: now}))
+}

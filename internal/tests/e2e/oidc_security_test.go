@@ -200,6 +200,40 @@ func TestOIDCPKCEDowngrades(t *testing.T) {
 	}
 }
 
+// A sign-in without offline_access gets no refresh token, but the
+// application is still listed as authorized; revoking the grant removes it.
+func TestOIDCGrantWithoutRefreshToken(t *testing.T) {
+	e := newEnv(t, sqliteStore, nil)
+	createDBConnection(t, e, "main")
+	userID := oidcUser(t, e, "gr@example.com")
+	app := createApp(t, e, service.AppRegularWeb, service.ApplicationSpec{})
+	app.conf.Scopes = []string{"openid", "email"}
+	if tok := signInTokens(t, e, app, "gr@example.com"); tok.RefreshToken != "" {
+		t.Fatal("a refresh token without offline_access")
+	}
+	r := e.raw(e.admin, `query($id: ID!) { user(id: $id) { authorizedApplications { id scopes application { id } } devices { id } } }`, map[string]any{"id": userID})
+	var got struct {
+		User struct {
+			AuthorizedApplications []struct {
+				ID          string
+				Scopes      []string
+				Application struct{ ID string }
+			}
+			Devices []struct{ ID string }
+		}
+	}
+	if jsonUnmarshal(r.Data, &got) != nil || len(got.User.AuthorizedApplications) != 1 || got.User.AuthorizedApplications[0].Application.ID != app.ID || len(got.User.Devices) != 0 {
+		t.Fatalf("after a sign-in without offline_access: %s", r.Raw)
+	}
+	if r := e.raw(e.admin, `mutation($id: ID!) { revokeGrant(id: $id) { id } }`, map[string]any{"id": got.User.AuthorizedApplications[0].ID}); r.code() != "" {
+		t.Fatalf("revokeGrant: %s", r.Raw)
+	}
+	r = e.raw(e.admin, `query($id: ID!) { user(id: $id) { authorizedApplications { id } } }`, map[string]any{"id": userID})
+	if !strings.Contains(string(r.Data), `"authorizedApplications":[]`) {
+		t.Fatalf("after revokeGrant: %s", r.Data)
+	}
+}
+
 func TestOIDCRefreshReuse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		createDBConnection(t, e, "main")
