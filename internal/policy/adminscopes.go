@@ -32,6 +32,7 @@ var ManagementScopes = []Scope{
 	ScopeDeleteUsers, ScopeReadConnections, ScopeCreateConnections, ScopeUpdateConnections,
 	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
 	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
+	ScopeReadClients, ScopeCreateClients, ScopeUpdateClients, ScopeDeleteClients,
 }
 
 // IsManagementScope reports whether s is one of ManagementScopes.

@@ -135,6 +135,10 @@ const (
 	ScopeCreateResourceServers     Scope = "create:resource_servers"
 	ScopeUpdateResourceServers     Scope = "update:resource_servers"
 	ScopeDeleteResourceServers     Scope = "delete:resource_servers"
+	ScopeReadClients               Scope = "read:clients"
+	ScopeCreateClients             Scope = "create:clients"
+	ScopeUpdateClients             Scope = "update:clients"
+	ScopeDeleteClients             Scope = "delete:clients"
 	ScopeReadCurrentUser           Scope = "read:current_user"
 	ScopeUpdateCurrentUserMetadata Scope = "update:current_user_metadata"
 )

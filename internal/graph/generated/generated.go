@@ -57,6 +57,29 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 	}
 
+	Application struct {
+		AccessTokenLifetime func(childComplexity int) int
+		Confidential        func(childComplexity int) int
+		Connections         func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		GrantTypes          func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		IDTokenLifetime     func(childComplexity int) int
+		LogoutURLs          func(childComplexity int) int
+		ManagementScopes    func(childComplexity int) int
+		Name                func(childComplexity int) int
+		RedirectURIs        func(childComplexity int) int
+		RefreshToken        func(childComplexity int) int
+		Type                func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+		WebOrigins          func(childComplexity int) int
+	}
+
+	ApplicationWithSecret struct {
+		Application  func(childComplexity int) int
+		ClientSecret func(childComplexity int) int
+	}
+
 	AuthResult struct {
 		AccessToken         func(childComplexity int) int
 		Audience            func(childComplexity int) int
@@ -67,6 +90,14 @@ type ComplexityRoot struct {
 		ManagementToken     func(childComplexity int) int
 		Scope               func(childComplexity int) int
 		User                func(childComplexity int) int
+	}
+
+	AuthorizedApplication struct {
+		Application func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Scopes      func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 	}
 
 	Connection struct {
@@ -97,6 +128,19 @@ type ComplexityRoot struct {
 		Day     func(childComplexity int) int
 		Failure func(childComplexity int) int
 		Success func(childComplexity int) int
+	}
+
+	Device struct {
+		Application func(childComplexity int) int
+		ClientID    func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		IP          func(childComplexity int) int
+		LastIP      func(childComplexity int) int
+		LastUsedAt  func(childComplexity int) int
+		Name        func(childComplexity int) int
+		UserAgent   func(childComplexity int) int
 	}
 
 	FieldRule struct {
@@ -160,33 +204,41 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddRolePermissions    func(childComplexity int, id string, permissions []model.PermissionInput) int
-		AssignPermissions     func(childComplexity int, userID string, permissions []model.PermissionInput) int
-		AssignRoles           func(childComplexity int, userID string, roles []string) int
-		ChangePassword        func(childComplexity int, id string, password string) int
-		CreateAPI             func(childComplexity int, input model.APIInput) int
-		CreateConnection      func(childComplexity int, input model.ConnectionInput) int
-		CreateRole            func(childComplexity int, input model.RoleInput) int
-		CreateUser            func(childComplexity int, input model.CreateUserInput) int
-		DeleteAPI             func(childComplexity int, identifier string) int
-		DeleteRole            func(childComplexity int, id string) int
-		DeleteUser            func(childComplexity int, id string) int
-		ExportUsers           func(childComplexity int, connection *string, format model.ExportFormat, fields []string) int
-		ImportUsers           func(childComplexity int, connection string, file graphql.Upload, upsert *bool) int
-		Login                 func(childComplexity int, connection string, email string, password string, audience *string, scope *string) int
-		MarkEmailVerified     func(childComplexity int, id string) int
-		RemovePermissions     func(childComplexity int, userID string, permissions []model.PermissionInput) int
-		RemoveRolePermissions func(childComplexity int, id string, permissions []model.PermissionInput) int
-		RemoveRoles           func(childComplexity int, userID string, roles []string) int
-		ResetPassword         func(childComplexity int, connection string, email string, password string) int
-		SetConnectionScript   func(childComplexity int, connection string, wasm graphql.Upload) int
-		Signup                func(childComplexity int, connection string, email string, password string, username *string, userMetadata policy.Metadata) int
-		TryConnectionScript   func(childComplexity int, connection string, action model.TryAction, email string, password *string) int
-		UpdateAPI             func(childComplexity int, identifier string, input model.UpdateAPIInput) int
-		UpdateConnection      func(childComplexity int, name string, input model.UpdateConnectionInput) int
-		UpdateMe              func(childComplexity int, userMetadata policy.Metadata) int
-		UpdateRole            func(childComplexity int, id string, input model.UpdateRoleInput) int
-		UpdateUser            func(childComplexity int, id string, input model.UpdateUserInput) int
+		AddRolePermissions      func(childComplexity int, id string, permissions []model.PermissionInput) int
+		AssignPermissions       func(childComplexity int, userID string, permissions []model.PermissionInput) int
+		AssignRoles             func(childComplexity int, userID string, roles []string) int
+		ChangePassword          func(childComplexity int, id string, password string) int
+		CreateAPI               func(childComplexity int, input model.APIInput) int
+		CreateApplication       func(childComplexity int, input model.CreateApplicationInput) int
+		CreateConnection        func(childComplexity int, input model.ConnectionInput) int
+		CreateRole              func(childComplexity int, input model.RoleInput) int
+		CreateUser              func(childComplexity int, input model.CreateUserInput) int
+		DeleteAPI               func(childComplexity int, identifier string) int
+		DeleteApplication       func(childComplexity int, id string) int
+		DeleteRole              func(childComplexity int, id string) int
+		DeleteUser              func(childComplexity int, id string) int
+		ExportUsers             func(childComplexity int, connection *string, format model.ExportFormat, fields []string) int
+		ImportUsers             func(childComplexity int, connection string, file graphql.Upload, upsert *bool) int
+		Login                   func(childComplexity int, connection string, email string, password string, audience *string, scope *string) int
+		MarkEmailVerified       func(childComplexity int, id string) int
+		RemovePermissions       func(childComplexity int, userID string, permissions []model.PermissionInput) int
+		RemoveRolePermissions   func(childComplexity int, id string, permissions []model.PermissionInput) int
+		RemoveRoles             func(childComplexity int, userID string, roles []string) int
+		ResetPassword           func(childComplexity int, connection string, email string, password string) int
+		RevokeGrant             func(childComplexity int, id string) int
+		RevokeMyGrant           func(childComplexity int, id string) int
+		RotateApplicationSecret func(childComplexity int, id string) int
+		SetConnectionScript     func(childComplexity int, connection string, wasm graphql.Upload) int
+		Signup                  func(childComplexity int, connection string, email string, password string, username *string, userMetadata policy.Metadata) int
+		TryConnectionScript     func(childComplexity int, connection string, action model.TryAction, email string, password *string) int
+		UnlinkDevice            func(childComplexity int, id string) int
+		UnlinkMyDevice          func(childComplexity int, id string) int
+		UpdateAPI               func(childComplexity int, identifier string, input model.UpdateAPIInput) int
+		UpdateApplication       func(childComplexity int, id string, input model.UpdateApplicationInput) int
+		UpdateConnection        func(childComplexity int, name string, input model.UpdateConnectionInput) int
+		UpdateMe                func(childComplexity int, userMetadata policy.Metadata) int
+		UpdateRole              func(childComplexity int, id string, input model.UpdateRoleInput) int
+		UpdateUser              func(childComplexity int, id string, input model.UpdateUserInput) int
 	}
 
 	PageInfo struct {
@@ -208,6 +260,8 @@ type ComplexityRoot struct {
 	Query struct {
 		API          func(childComplexity int, identifier string) int
 		Apis         func(childComplexity int) int
+		Application  func(childComplexity int, id string) int
+		Applications func(childComplexity int) int
 		Connection   func(childComplexity int, name string) int
 		Connections  func(childComplexity int) int
 		Job          func(childComplexity int, id string) int
@@ -218,6 +272,14 @@ type ComplexityRoot struct {
 		User         func(childComplexity int, id string) int
 		Users        func(childComplexity int, query *string, first *int, after *string, sort *string) int
 		UsersByEmail func(childComplexity int, email string) int
+	}
+
+	RefreshTokenSettings struct {
+		AbsoluteLifetime func(childComplexity int) int
+		IdleLifetime     func(childComplexity int) int
+		MaxActive        func(childComplexity int) int
+		ReuseInterval    func(childComplexity int) int
+		Rotation         func(childComplexity int) int
 	}
 
 	Role struct {
@@ -256,32 +318,34 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		AppMetadata   func(childComplexity int) int
-		Blocked       func(childComplexity int) int
-		Connection    func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		Email         func(childComplexity int) int
-		EmailVerified func(childComplexity int) int
-		FamilyName    func(childComplexity int) int
-		FieldRules    func(childComplexity int) int
-		GivenName     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Identities    func(childComplexity int) int
-		LastIP        func(childComplexity int) int
-		LastLogin     func(childComplexity int) int
-		LoginsCount   func(childComplexity int) int
-		Logs          func(childComplexity int, first *int, after *string) int
-		Migrated      func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Nickname      func(childComplexity int) int
-		Permissions   func(childComplexity int, first *int, after *string) int
-		PhoneNumber   func(childComplexity int) int
-		PhoneVerified func(childComplexity int) int
-		Picture       func(childComplexity int) int
-		Roles         func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		UserMetadata  func(childComplexity int) int
-		Username      func(childComplexity int) int
+		AppMetadata            func(childComplexity int) int
+		AuthorizedApplications func(childComplexity int) int
+		Blocked                func(childComplexity int) int
+		Connection             func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		Devices                func(childComplexity int) int
+		Email                  func(childComplexity int) int
+		EmailVerified          func(childComplexity int) int
+		FamilyName             func(childComplexity int) int
+		FieldRules             func(childComplexity int) int
+		GivenName              func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		Identities             func(childComplexity int) int
+		LastIP                 func(childComplexity int) int
+		LastLogin              func(childComplexity int) int
+		LoginsCount            func(childComplexity int) int
+		Logs                   func(childComplexity int, first *int, after *string) int
+		Migrated               func(childComplexity int) int
+		Name                   func(childComplexity int) int
+		Nickname               func(childComplexity int) int
+		Permissions            func(childComplexity int, first *int, after *string) int
+		PhoneNumber            func(childComplexity int) int
+		PhoneVerified          func(childComplexity int) int
+		Picture                func(childComplexity int) int
+		Roles                  func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
+		UserMetadata           func(childComplexity int) int
+		Username               func(childComplexity int) int
 	}
 
 	UserConnection struct {
@@ -321,6 +385,14 @@ type MutationResolver interface {
 	ResetPassword(ctx context.Context, connection string, email string, password string) (bool, error)
 	DeleteUser(ctx context.Context, id string) (bool, error)
 	UpdateMe(ctx context.Context, userMetadata policy.Metadata) (*model.User, error)
+	CreateApplication(ctx context.Context, input model.CreateApplicationInput) (*model.ApplicationWithSecret, error)
+	UpdateApplication(ctx context.Context, id string, input model.UpdateApplicationInput) (*model.Application, error)
+	RotateApplicationSecret(ctx context.Context, id string) (*model.ApplicationWithSecret, error)
+	DeleteApplication(ctx context.Context, id string) (bool, error)
+	UnlinkDevice(ctx context.Context, id string) (*model.Device, error)
+	RevokeGrant(ctx context.Context, id string) (*model.AuthorizedApplication, error)
+	UnlinkMyDevice(ctx context.Context, id string) (*model.Device, error)
+	RevokeMyGrant(ctx context.Context, id string) (*model.AuthorizedApplication, error)
 	TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email string, password *string) (*model.TryResult, error)
 	ImportUsers(ctx context.Context, connection string, file graphql.Upload, upsert *bool) (*model.Job, error)
 	ExportUsers(ctx context.Context, connection *string, format model.ExportFormat, fields []string) (*model.Job, error)
@@ -344,6 +416,8 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
 	Connection(ctx context.Context, name string) (*model.Connection, error)
 	Connections(ctx context.Context) ([]model.Connection, error)
+	Applications(ctx context.Context) ([]model.Application, error)
+	Application(ctx context.Context, id string) (*model.Application, error)
 	Stats(ctx context.Context) (*model.Stats, error)
 	Job(ctx context.Context, id string) (*model.Job, error)
 	Apis(ctx context.Context) ([]model.API, error)
@@ -356,6 +430,8 @@ type RoleResolver interface {
 }
 type UserResolver interface {
 	Logs(ctx context.Context, obj *model.User, first *int, after *string) (*model.LogConnection, error)
+	Devices(ctx context.Context, obj *model.User) ([]model.Device, error)
+	AuthorizedApplications(ctx context.Context, obj *model.User) ([]model.AuthorizedApplication, error)
 	FieldRules(ctx context.Context, obj *model.User) ([]model.FieldRule, error)
 	Roles(ctx context.Context, obj *model.User) ([]model.Role, error)
 	Permissions(ctx context.Context, obj *model.User, first *int, after *string) (*model.UserPermissionConnection, error)
@@ -437,6 +513,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiPermission.Name(childComplexity), true
 
+	case "Application.accessTokenLifetime":
+		if e.ComplexityRoot.Application.AccessTokenLifetime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.AccessTokenLifetime(childComplexity), true
+	case "Application.confidential":
+		if e.ComplexityRoot.Application.Confidential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Confidential(childComplexity), true
+	case "Application.connections":
+		if e.ComplexityRoot.Application.Connections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Connections(childComplexity), true
+	case "Application.createdAt":
+		if e.ComplexityRoot.Application.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.CreatedAt(childComplexity), true
+	case "Application.grantTypes":
+		if e.ComplexityRoot.Application.GrantTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.GrantTypes(childComplexity), true
+	case "Application.id":
+		if e.ComplexityRoot.Application.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ID(childComplexity), true
+	case "Application.idTokenLifetime":
+		if e.ComplexityRoot.Application.IDTokenLifetime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.IDTokenLifetime(childComplexity), true
+	case "Application.logoutURLs":
+		if e.ComplexityRoot.Application.LogoutURLs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.LogoutURLs(childComplexity), true
+	case "Application.managementScopes":
+		if e.ComplexityRoot.Application.ManagementScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ManagementScopes(childComplexity), true
+	case "Application.name":
+		if e.ComplexityRoot.Application.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Name(childComplexity), true
+	case "Application.redirectURIs":
+		if e.ComplexityRoot.Application.RedirectURIs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.RedirectURIs(childComplexity), true
+	case "Application.refreshToken":
+		if e.ComplexityRoot.Application.RefreshToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.RefreshToken(childComplexity), true
+	case "Application.type":
+		if e.ComplexityRoot.Application.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Type(childComplexity), true
+	case "Application.updatedAt":
+		if e.ComplexityRoot.Application.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.UpdatedAt(childComplexity), true
+	case "Application.webOrigins":
+		if e.ComplexityRoot.Application.WebOrigins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.WebOrigins(childComplexity), true
+
+	case "ApplicationWithSecret.application":
+		if e.ComplexityRoot.ApplicationWithSecret.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationWithSecret.Application(childComplexity), true
+	case "ApplicationWithSecret.clientSecret":
+		if e.ComplexityRoot.ApplicationWithSecret.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationWithSecret.ClientSecret(childComplexity), true
+
 	case "AuthResult.accessToken":
 		if e.ComplexityRoot.AuthResult.AccessToken == nil {
 			break
@@ -491,6 +671,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthResult.User(childComplexity), true
+
+	case "AuthorizedApplication.application":
+		if e.ComplexityRoot.AuthorizedApplication.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorizedApplication.Application(childComplexity), true
+	case "AuthorizedApplication.createdAt":
+		if e.ComplexityRoot.AuthorizedApplication.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorizedApplication.CreatedAt(childComplexity), true
+	case "AuthorizedApplication.id":
+		if e.ComplexityRoot.AuthorizedApplication.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorizedApplication.ID(childComplexity), true
+	case "AuthorizedApplication.scopes":
+		if e.ComplexityRoot.AuthorizedApplication.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorizedApplication.Scopes(childComplexity), true
+	case "AuthorizedApplication.updatedAt":
+		if e.ComplexityRoot.AuthorizedApplication.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorizedApplication.UpdatedAt(childComplexity), true
 
 	case "Connection.actions":
 		if e.ComplexityRoot.Connection.Actions == nil {
@@ -620,6 +831,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DayLogins.Success(childComplexity), true
+
+	case "Device.application":
+		if e.ComplexityRoot.Device.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Application(childComplexity), true
+	case "Device.clientId":
+		if e.ComplexityRoot.Device.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ClientID(childComplexity), true
+	case "Device.createdAt":
+		if e.ComplexityRoot.Device.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.CreatedAt(childComplexity), true
+	case "Device.expiresAt":
+		if e.ComplexityRoot.Device.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ExpiresAt(childComplexity), true
+	case "Device.id":
+		if e.ComplexityRoot.Device.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ID(childComplexity), true
+	case "Device.ip":
+		if e.ComplexityRoot.Device.IP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.IP(childComplexity), true
+	case "Device.lastIp":
+		if e.ComplexityRoot.Device.LastIP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.LastIP(childComplexity), true
+	case "Device.lastUsedAt":
+		if e.ComplexityRoot.Device.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.LastUsedAt(childComplexity), true
+	case "Device.name":
+		if e.ComplexityRoot.Device.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Name(childComplexity), true
+	case "Device.userAgent":
+		if e.ComplexityRoot.Device.UserAgent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.UserAgent(childComplexity), true
 
 	case "FieldRule.code":
 		if e.ComplexityRoot.FieldRule.Code == nil {
@@ -917,6 +1189,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPI(childComplexity, args["input"].(model.APIInput)), true
+	case "Mutation.createApplication":
+		if e.ComplexityRoot.Mutation.CreateApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateApplication(childComplexity, args["input"].(model.CreateApplicationInput)), true
 	case "Mutation.createConnection":
 		if e.ComplexityRoot.Mutation.CreateConnection == nil {
 			break
@@ -961,6 +1244,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAPI(childComplexity, args["identifier"].(string)), true
+	case "Mutation.deleteApplication":
+		if e.ComplexityRoot.Mutation.DeleteApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteApplication(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -1071,6 +1365,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["connection"].(string), args["email"].(string), args["password"].(string)), true
+	case "Mutation.revokeGrant":
+		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeMyGrant":
+		if e.ComplexityRoot.Mutation.RevokeMyGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeMyGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeMyGrant(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateApplicationSecret":
+		if e.ComplexityRoot.Mutation.RotateApplicationSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateApplicationSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateApplicationSecret(childComplexity, args["id"].(string)), true
 	case "Mutation.setConnectionScript":
 		if e.ComplexityRoot.Mutation.SetConnectionScript == nil {
 			break
@@ -1104,6 +1431,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TryConnectionScript(childComplexity, args["connection"].(string), args["action"].(model.TryAction), args["email"].(string), args["password"].(*string)), true
+	case "Mutation.unlinkDevice":
+		if e.ComplexityRoot.Mutation.UnlinkDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkDevice(childComplexity, args["id"].(string)), true
+	case "Mutation.unlinkMyDevice":
+		if e.ComplexityRoot.Mutation.UnlinkMyDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkMyDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkMyDevice(childComplexity, args["id"].(string)), true
 	case "Mutation.updateApi":
 		if e.ComplexityRoot.Mutation.UpdateAPI == nil {
 			break
@@ -1115,6 +1464,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAPI(childComplexity, args["identifier"].(string), args["input"].(model.UpdateAPIInput)), true
+	case "Mutation.updateApplication":
+		if e.ComplexityRoot.Mutation.UpdateApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateApplication(childComplexity, args["id"].(string), args["input"].(model.UpdateApplicationInput)), true
 	case "Mutation.updateConnection":
 		if e.ComplexityRoot.Mutation.UpdateConnection == nil {
 			break
@@ -1222,6 +1582,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Apis(childComplexity), true
+	case "Query.application":
+		if e.ComplexityRoot.Query.Application == nil {
+			break
+		}
+
+		args, err := ec.field_Query_application_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Application(childComplexity, args["id"].(string)), true
+	case "Query.applications":
+		if e.ComplexityRoot.Query.Applications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Applications(childComplexity), true
 	case "Query.connection":
 		if e.ComplexityRoot.Query.Connection == nil {
 			break
@@ -1318,6 +1695,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UsersByEmail(childComplexity, args["email"].(string)), true
+
+	case "RefreshTokenSettings.absoluteLifetime":
+		if e.ComplexityRoot.RefreshTokenSettings.AbsoluteLifetime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefreshTokenSettings.AbsoluteLifetime(childComplexity), true
+	case "RefreshTokenSettings.idleLifetime":
+		if e.ComplexityRoot.RefreshTokenSettings.IdleLifetime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefreshTokenSettings.IdleLifetime(childComplexity), true
+	case "RefreshTokenSettings.maxActive":
+		if e.ComplexityRoot.RefreshTokenSettings.MaxActive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefreshTokenSettings.MaxActive(childComplexity), true
+	case "RefreshTokenSettings.reuseInterval":
+		if e.ComplexityRoot.RefreshTokenSettings.ReuseInterval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefreshTokenSettings.ReuseInterval(childComplexity), true
+	case "RefreshTokenSettings.rotation":
+		if e.ComplexityRoot.RefreshTokenSettings.Rotation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefreshTokenSettings.Rotation(childComplexity), true
 
 	case "Role.createdAt":
 		if e.ComplexityRoot.Role.CreatedAt == nil {
@@ -1472,6 +1880,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.AppMetadata(childComplexity), true
+	case "User.authorizedApplications":
+		if e.ComplexityRoot.User.AuthorizedApplications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.AuthorizedApplications(childComplexity), true
 	case "User.blocked":
 		if e.ComplexityRoot.User.Blocked == nil {
 			break
@@ -1490,6 +1904,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.CreatedAt(childComplexity), true
+	case "User.devices":
+		if e.ComplexityRoot.User.Devices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Devices(childComplexity), true
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -1714,10 +2134,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputApiInput,
 		ec.unmarshalInputApiPermissionInput,
 		ec.unmarshalInputConnectionInput,
+		ec.unmarshalInputCreateApplicationInput,
 		ec.unmarshalInputCreateUserInput,
 		ec.unmarshalInputPermissionInput,
+		ec.unmarshalInputRefreshTokenSettingsInput,
 		ec.unmarshalInputRoleInput,
 		ec.unmarshalInputUpdateApiInput,
+		ec.unmarshalInputUpdateApplicationInput,
 		ec.unmarshalInputUpdateConnectionInput,
 		ec.unmarshalInputUpdateRoleInput,
 		ec.unmarshalInputUpdateUserInput,
@@ -1796,6 +2219,209 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../../graph/applications.graphqls", Input: `"The kind of an application (an OAuth client of the OpenID Provider)."
+enum ApplicationType {
+  "A single-page application: a public client (no secret; PKCE required; refresh tokens always rotate)."
+  SPA
+  "A regular web application with a back end: a confidential client (authenticates with its secret)."
+  REGULAR_WEB
+  "A native (mobile or desktop) application: a public client (no secret; PKCE required)."
+  NATIVE
+  "A machine-to-machine application: a confidential client that gets management tokens with the client_credentials grant."
+  M2M
+}
+
+"How an application's refresh tokens behave."
+type RefreshTokenSettings {
+  "Each exchange returns a new refresh token and retires the one used; a retired token used again revokes its whole family (device)."
+  rotation: Boolean!
+  "Seconds during which a just-rotated token may still be exchanged (network retries) before its reuse counts as theft."
+  reuseInterval: Int!
+  "Seconds a token family lives from its sign-in, whatever its use."
+  absoluteLifetime: Int!
+  "Seconds a refresh token lives without being exchanged."
+  idleLifetime: Int!
+  "How many devices (active token families) one user may hold on this application; beyond it the oldest is revoked."
+  maxActive: Int!
+}
+
+"An application (OAuth client) that signs users in through the OpenID Provider, or a machine-to-machine client. Its secret is never returned after creation or rotation."
+type Application {
+  "The client_id."
+  id: ID!
+  "The name shown on the hosted sign-in page."
+  name: String!
+  "The kind of application."
+  type: ApplicationType!
+  "Whether the application authenticates with a secret (REGULAR_WEB and M2M)."
+  confidential: Boolean!
+  "The exact redirect URIs /authorize accepts (https, or http on loopback hosts; custom schemes for NATIVE)."
+  redirectURIs: [String!]!
+  "Origins (scheme://host[:port]) whose browsers may call the token endpoints (the CORS allow-list)."
+  webOrigins: [String!]!
+  "The exact URLs the end-session endpoint may redirect to after logout."
+  logoutURLs: [String!]!
+  "The connections whose users may sign in; empty: every connection."
+  connections: [String!]!
+  "Enabled grant types: authorization_code, refresh_token, password (not M2M), client_credentials (M2M only)."
+  grantTypes: [String!]!
+  "The management scopes an M2M application's client_credentials tokens may carry."
+  managementScopes: [String!]!
+  "Lifetime of access tokens, in seconds."
+  accessTokenLifetime: Int!
+  "Lifetime of ID tokens, in seconds."
+  idTokenLifetime: Int!
+  "Refresh-token settings."
+  refreshToken: RefreshTokenSettings!
+  "When the application was created."
+  createdAt: Time!
+  "When the application was last changed."
+  updatedAt: Time!
+}
+
+"An application with its client secret, returned once when it is created or the secret rotated."
+type ApplicationWithSecret {
+  "The application."
+  application: Application!
+  "The client secret of a confidential application (null for public ones). Shown this once: only its hash is kept."
+  clientSecret: String
+}
+
+"Refresh-token settings to change; absent fields are kept."
+input RefreshTokenSettingsInput {
+  "Rotate refresh tokens on each exchange (always on for SPA)."
+  rotation: Boolean
+  "Seconds (0 to 3600) a just-rotated token may still be exchanged."
+  reuseInterval: Int
+  "Seconds (1 to 31557600) a token family lives from its sign-in."
+  absoluteLifetime: Int
+  "Seconds (1 to 31557600, at most absoluteLifetime) a token lives unused."
+  idleLifetime: Int
+  "Devices (1 to 1000) one user may hold on the application."
+  maxActive: Int
+}
+
+"A new application. Absent settings take their defaults."
+input CreateApplicationInput {
+  "The name shown on the hosted sign-in page (1 to 255 bytes, no < or >)."
+  name: String!
+  "The kind of application; it cannot change later."
+  type: ApplicationType!
+  "Redirect URIs (exact; https, or http on loopback hosts)."
+  redirectURIs: [String!]
+  "Allowed web origins (scheme://host[:port])."
+  webOrigins: [String!]
+  "Allowed logout URLs (exact)."
+  logoutURLs: [String!]
+  "Connections whose users may sign in (empty: all)."
+  connections: [String!]
+  "Grant types (default: authorization_code and refresh_token; client_credentials for M2M)."
+  grantTypes: [String!]
+  "Management scopes for M2M applications; the caller must hold each one it grants."
+  managementScopes: [String!]
+  "Access-token lifetime in seconds (default 3600)."
+  accessTokenLifetime: Int
+  "ID-token lifetime in seconds (default 3600)."
+  idTokenLifetime: Int
+  "Refresh-token settings (default: rotating, 30 days absolute, 15 days idle, 200 devices)."
+  refreshToken: RefreshTokenSettingsInput
+}
+
+"Changes to an application; absent fields are kept, a given list replaces the old one."
+input UpdateApplicationInput {
+  "The new name."
+  name: String
+  "The new redirect URIs."
+  redirectURIs: [String!]
+  "The new allowed web origins."
+  webOrigins: [String!]
+  "The new allowed logout URLs."
+  logoutURLs: [String!]
+  "The new connections."
+  connections: [String!]
+  "The new grant types."
+  grantTypes: [String!]
+  "The new management scopes (M2M); the caller must hold each one granted."
+  managementScopes: [String!]
+  "The new access-token lifetime in seconds."
+  accessTokenLifetime: Int
+  "The new ID-token lifetime in seconds."
+  idTokenLifetime: Int
+  "Refresh-token settings to change."
+  refreshToken: RefreshTokenSettingsInput
+}
+
+"A device: one sign-in of the user on one application from one user agent, holding a refresh token (family)."
+type Device {
+  "The device's id (for unlinkDevice)."
+  id: ID!
+  "A name derived from the user agent, e.g. \"Chrome on Linux\"."
+  name: String!
+  "The application, or null when it was deleted."
+  application: Application
+  "The application's client_id."
+  clientId: String!
+  "The IP address at sign-in."
+  ip: String
+  "The IP address of the last refresh."
+  lastIp: String
+  "The user agent at sign-in."
+  userAgent: String
+  "When the user signed in."
+  createdAt: Time!
+  "When a refresh token of this device was last exchanged."
+  lastUsedAt: Time!
+  "When the device's tokens stop working whatever their use (absolute lifetime)."
+  expiresAt: Time!
+}
+
+"An application the user has authorized (a grant)."
+type AuthorizedApplication {
+  "The grant's id (for revokeGrant)."
+  id: ID!
+  "The application."
+  application: Application!
+  "The scopes the user granted."
+  scopes: [String!]!
+  "When the user first authorized the application."
+  createdAt: Time!
+  "When the user last authorized it."
+  updatedAt: Time!
+}
+
+extend type User {
+  "The devices holding refresh tokens, newest first. Needs ` + "`" + `read:users` + "`" + `, or the user's own token (` + "`" + `read:current_user` + "`" + `)."
+  devices: [Device!]!
+  "The applications the user has authorized. Needs ` + "`" + `read:users` + "`" + `, or the user's own token (` + "`" + `read:current_user` + "`" + `)."
+  authorizedApplications: [AuthorizedApplication!]!
+}
+
+extend type Query {
+  "Every application, by name. Needs ` + "`" + `read:clients` + "`" + `."
+  applications: [Application!]!
+  "An application by client_id, or null. Needs ` + "`" + `read:clients` + "`" + `."
+  application("The client_id." id: ID!): Application
+}
+
+extend type Mutation {
+  "Creates an application; a confidential one's secret is returned this once. Needs ` + "`" + `create:clients` + "`" + `."
+  createApplication("The new application." input: CreateApplicationInput!): ApplicationWithSecret!
+  "Changes an application. Needs ` + "`" + `update:clients` + "`" + `."
+  updateApplication("The client_id." id: ID!, "The changes." input: UpdateApplicationInput!): Application!
+  "Gives a confidential application a new secret (returned this once); the old one stops working at once. Needs ` + "`" + `update:clients` + "`" + `."
+  rotateApplicationSecret("The client_id." id: ID!): ApplicationWithSecret!
+  "Deletes an application with its grants, devices and refresh tokens. Needs ` + "`" + `delete:clients` + "`" + `."
+  deleteApplication("The client_id." id: ID!): Boolean!
+  "Revokes a device's refresh tokens (Unlink). Needs ` + "`" + `update:users` + "`" + `."
+  unlinkDevice("The device's id." id: ID!): Device!
+  "Revokes a grant and the user's devices on its application. Needs ` + "`" + `update:users` + "`" + `."
+  revokeGrant("The grant's id." id: ID!): AuthorizedApplication!
+  "Unlinks one of the caller's own devices. Needs a user token with ` + "`" + `read:current_user` + "`" + `."
+  unlinkMyDevice("The device's id." id: ID!): Device!
+  "Revokes one of the caller's own grants. Needs a user token with ` + "`" + `read:current_user` + "`" + `."
+  revokeMyGrant("The grant's id." id: ID!): AuthorizedApplication!
+}
+`, BuiltIn: false},
 	{Name: "../../../graph/dashboard.graphqls", Input: `# The admin dashboard's API: counts for its home page, the update policy
 # explained field by field, and trial runs of custom-database scripts.
 
@@ -2777,6 +3403,52 @@ func (ec *executionContext) childFields_ApiPermission(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ApiPermission", field.Name)
 }
 
+func (ec *executionContext) childFields_Application(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Application_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Application_name(ctx, field)
+	case "type":
+		return ec.fieldContext_Application_type(ctx, field)
+	case "confidential":
+		return ec.fieldContext_Application_confidential(ctx, field)
+	case "redirectURIs":
+		return ec.fieldContext_Application_redirectURIs(ctx, field)
+	case "webOrigins":
+		return ec.fieldContext_Application_webOrigins(ctx, field)
+	case "logoutURLs":
+		return ec.fieldContext_Application_logoutURLs(ctx, field)
+	case "connections":
+		return ec.fieldContext_Application_connections(ctx, field)
+	case "grantTypes":
+		return ec.fieldContext_Application_grantTypes(ctx, field)
+	case "managementScopes":
+		return ec.fieldContext_Application_managementScopes(ctx, field)
+	case "accessTokenLifetime":
+		return ec.fieldContext_Application_accessTokenLifetime(ctx, field)
+	case "idTokenLifetime":
+		return ec.fieldContext_Application_idTokenLifetime(ctx, field)
+	case "refreshToken":
+		return ec.fieldContext_Application_refreshToken(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Application_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Application_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Application", field.Name)
+}
+
+func (ec *executionContext) childFields_ApplicationWithSecret(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "application":
+		return ec.fieldContext_ApplicationWithSecret_application(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_ApplicationWithSecret_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApplicationWithSecret", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -2799,6 +3471,22 @@ func (ec *executionContext) childFields_AuthResult(ctx context.Context, field gr
 		return ec.fieldContext_AuthResult_scope(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthResult", field.Name)
+}
+
+func (ec *executionContext) childFields_AuthorizedApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuthorizedApplication_id(ctx, field)
+	case "application":
+		return ec.fieldContext_AuthorizedApplication_application(ctx, field)
+	case "scopes":
+		return ec.fieldContext_AuthorizedApplication_scopes(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AuthorizedApplication_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AuthorizedApplication_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuthorizedApplication", field.Name)
 }
 
 func (ec *executionContext) childFields_Connection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2859,6 +3547,32 @@ func (ec *executionContext) childFields_DayLogins(ctx context.Context, field gra
 		return ec.fieldContext_DayLogins_failure(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DayLogins", field.Name)
+}
+
+func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Device_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Device_name(ctx, field)
+	case "application":
+		return ec.fieldContext_Device_application(ctx, field)
+	case "clientId":
+		return ec.fieldContext_Device_clientId(ctx, field)
+	case "ip":
+		return ec.fieldContext_Device_ip(ctx, field)
+	case "lastIp":
+		return ec.fieldContext_Device_lastIp(ctx, field)
+	case "userAgent":
+		return ec.fieldContext_Device_userAgent(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Device_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_Device_lastUsedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Device_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3013,6 +3727,22 @@ func (ec *executionContext) childFields_PermissionSource(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type PermissionSource", field.Name)
 }
 
+func (ec *executionContext) childFields_RefreshTokenSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rotation":
+		return ec.fieldContext_RefreshTokenSettings_rotation(ctx, field)
+	case "reuseInterval":
+		return ec.fieldContext_RefreshTokenSettings_reuseInterval(ctx, field)
+	case "absoluteLifetime":
+		return ec.fieldContext_RefreshTokenSettings_absoluteLifetime(ctx, field)
+	case "idleLifetime":
+		return ec.fieldContext_RefreshTokenSettings_idleLifetime(ctx, field)
+	case "maxActive":
+		return ec.fieldContext_RefreshTokenSettings_maxActive(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RefreshTokenSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3131,6 +3861,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_loginsCount(ctx, field)
 	case "logs":
 		return ec.fieldContext_User_logs(ctx, field)
+	case "devices":
+		return ec.fieldContext_User_devices(ctx, field)
+	case "authorizedApplications":
+		return ec.fieldContext_User_authorizedApplications(ctx, field)
 	case "fieldRules":
 		return ec.fieldContext_User_fieldRules(ctx, field)
 	case "roles":
@@ -3405,6 +4139,20 @@ func (ec *executionContext) field_Mutation_createApi_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateApplicationInput, error) {
+			return ec.unmarshalNCreateApplicationInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐCreateApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3458,6 +4206,20 @@ func (ec *executionContext) field_Mutation_deleteApi_args(ctx context.Context, r
 		return nil, err
 	}
 	args["identifier"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3705,6 +4467,48 @@ func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeMyGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateApplicationSecret_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setConnectionScript_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3811,6 +4615,34 @@ func (ec *executionContext) field_Mutation_tryConnectionScript_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unlinkDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unlinkMyDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateApi_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3825,6 +4657,28 @@ func (ec *executionContext) field_Mutation_updateApi_args(ctx context.Context, r
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAPIInput, error) {
 			return ec.unmarshalNUpdateApiInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐUpdateAPIInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateApplicationInput, error) {
+			return ec.unmarshalNUpdateApplicationInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐUpdateApplicationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3938,6 +4792,20 @@ func (ec *executionContext) field_Query_api_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["identifier"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_application_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4448,6 +5316,415 @@ func (ec *executionContext) fieldContext_ApiPermission_description(_ context.Con
 	return graphql.NewScalarFieldContext("ApiPermission", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Application_id(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Application_name(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_type(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ApplicationType) graphql.Marshaler {
+			return ec.marshalNApplicationType2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type ApplicationType does not have child fields"))
+}
+
+func (ec *executionContext) _Application_confidential(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_confidential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Application_redirectURIs(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_redirectURIs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURIs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_redirectURIs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_webOrigins(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_webOrigins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebOrigins, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_webOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_logoutURLs(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_logoutURLs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogoutURLs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_logoutURLs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_connections(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_connections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_connections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_grantTypes(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_grantTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_grantTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_managementScopes(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_managementScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagementScopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_managementScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Application_accessTokenLifetime(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_accessTokenLifetime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessTokenLifetime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_accessTokenLifetime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Application_idTokenLifetime(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_idTokenLifetime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IDTokenLifetime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_idTokenLifetime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Application_refreshToken(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_refreshToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefreshToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RefreshTokenSettings) graphql.Marshaler {
+			return ec.marshalNRefreshTokenSettings2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRefreshTokenSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RefreshTokenSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Application_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ApplicationWithSecret_application(ctx context.Context, field graphql.CollectedField, obj *model.ApplicationWithSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationWithSecret_application(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Application, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationWithSecret_application(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApplicationWithSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApplicationWithSecret_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.ApplicationWithSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationWithSecret_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationWithSecret_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationWithSecret", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _AuthResult_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4662,6 +5939,130 @@ func (ec *executionContext) _AuthResult_scope(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_AuthResult_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuthorizedApplication_id(ctx context.Context, field graphql.CollectedField, obj *model.AuthorizedApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorizedApplication_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorizedApplication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorizedApplication", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AuthorizedApplication_application(ctx context.Context, field graphql.CollectedField, obj *model.AuthorizedApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorizedApplication_application(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Application, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorizedApplication_application(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuthorizedApplication",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuthorizedApplication_scopes(ctx context.Context, field graphql.CollectedField, obj *model.AuthorizedApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorizedApplication_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorizedApplication_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorizedApplication", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuthorizedApplication_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthorizedApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorizedApplication_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorizedApplication_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorizedApplication", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AuthorizedApplication_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthorizedApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorizedApplication_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorizedApplication_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorizedApplication", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
@@ -5145,6 +6546,245 @@ func (ec *executionContext) _DayLogins_failure(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_DayLogins_failure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DayLogins", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Device_id(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Device_name(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Device_application(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_application(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Application, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
+			return ec.marshalOApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_application(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Device",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Device_clientId(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Device_ip(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_ip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Device_lastIp(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_lastIp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastIP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_lastIp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Device_userAgent(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_userAgent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserAgent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_userAgent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Device_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Device_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Device_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _FieldRule_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldRule) (ret graphql.Marshaler) {
@@ -6608,6 +8248,358 @@ func (ec *executionContext) fieldContext_Mutation_updateMe(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateApplication(ctx, fc.Args["input"].(model.CreateApplicationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApplicationWithSecret) graphql.Marshaler {
+			return ec.marshalNApplicationWithSecret2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationWithSecret(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApplicationWithSecret(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateApplication(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateApplicationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateApplicationSecret(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateApplicationSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateApplicationSecret(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApplicationWithSecret) graphql.Marshaler {
+			return ec.marshalNApplicationWithSecret2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationWithSecret(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateApplicationSecret(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApplicationWithSecret(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateApplicationSecret_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteApplication(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unlinkDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unlinkDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnlinkDevice(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDevice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unlinkDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unlinkDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeGrant(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthorizedApplication) graphql.Marshaler {
+			return ec.marshalNAuthorizedApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthorizedApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unlinkMyDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unlinkMyDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnlinkMyDevice(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDevice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unlinkMyDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unlinkMyDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeMyGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeMyGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeMyGrant(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthorizedApplication) graphql.Marshaler {
+			return ec.marshalNAuthorizedApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeMyGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthorizedApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeMyGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_tryConnectionScript(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7669,6 +9661,82 @@ func (ec *executionContext) fieldContext_Query_connections(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_applications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_applications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Applications(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_applications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_application(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_application(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Application(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
+			return ec.marshalOApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_application(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_application_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_stats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7983,6 +10051,121 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RefreshTokenSettings_rotation(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefreshTokenSettings_rotation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rotation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefreshTokenSettings_rotation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefreshTokenSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _RefreshTokenSettings_reuseInterval(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefreshTokenSettings_reuseInterval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReuseInterval, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefreshTokenSettings_reuseInterval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefreshTokenSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RefreshTokenSettings_absoluteLifetime(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefreshTokenSettings_absoluteLifetime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AbsoluteLifetime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefreshTokenSettings_absoluteLifetime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefreshTokenSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RefreshTokenSettings_idleLifetime(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefreshTokenSettings_idleLifetime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdleLifetime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefreshTokenSettings_idleLifetime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefreshTokenSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RefreshTokenSettings_maxActive(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefreshTokenSettings_maxActive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxActive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefreshTokenSettings_maxActive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefreshTokenSettings", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
@@ -9135,6 +11318,70 @@ func (ec *executionContext) fieldContext_User_logs(ctx context.Context, field gr
 	if fc.Args, err = ec.field_User_logs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_devices(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_devices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Devices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDeviceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_devices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_authorizedApplications(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_authorizedApplications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().AuthorizedApplications(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AuthorizedApplication) graphql.Marshaler {
+			return ec.marshalNAuthorizedApplication2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_authorizedApplications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthorizedApplication(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -10787,6 +13034,106 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateApplicationInput(ctx context.Context, obj any) (model.CreateApplicationInput, error) {
+	var it model.CreateApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "type", "redirectURIs", "webOrigins", "logoutURLs", "connections", "grantTypes", "managementScopes", "accessTokenLifetime", "idTokenLifetime", "refreshToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNApplicationType2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "redirectURIs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectURIs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURIs = data
+		case "webOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebOrigins = data
+		case "logoutURLs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoutURLs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoutURLs = data
+		case "connections":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("connections"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Connections = data
+		case "grantTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantTypes = data
+		case "managementScopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("managementScopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ManagementScopes = data
+		case "accessTokenLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessTokenLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessTokenLifetime = data
+		case "idTokenLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idTokenLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDTokenLifetime = data
+		case "refreshToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
+			data, err := ec.unmarshalORefreshTokenSettingsInput2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRefreshTokenSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefreshToken = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (model.CreateUserInput, error) {
 	var it model.CreateUserInput
 	if obj == nil {
@@ -10945,6 +13292,64 @@ func (ec *executionContext) unmarshalInputPermissionInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRefreshTokenSettingsInput(ctx context.Context, obj any) (model.RefreshTokenSettingsInput, error) {
+	var it model.RefreshTokenSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rotation", "reuseInterval", "absoluteLifetime", "idleLifetime", "maxActive"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rotation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotation"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rotation = data
+		case "reuseInterval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reuseInterval"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReuseInterval = data
+		case "absoluteLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("absoluteLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AbsoluteLifetime = data
+		case "idleLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idleLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdleLifetime = data
+		case "maxActive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxActive"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxActive = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRoleInput(ctx context.Context, obj any) (model.RoleInput, error) {
 	var it model.RoleInput
 	if obj == nil {
@@ -11035,6 +13440,99 @@ func (ec *executionContext) unmarshalInputUpdateApiInput(ctx context.Context, ob
 				return it, err
 			}
 			it.PermissionsInToken = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateApplicationInput(ctx context.Context, obj any) (model.UpdateApplicationInput, error) {
+	var it model.UpdateApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "redirectURIs", "webOrigins", "logoutURLs", "connections", "grantTypes", "managementScopes", "accessTokenLifetime", "idTokenLifetime", "refreshToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "redirectURIs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectURIs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURIs = data
+		case "webOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebOrigins = data
+		case "logoutURLs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoutURLs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoutURLs = data
+		case "connections":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("connections"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Connections = data
+		case "grantTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantTypes = data
+		case "managementScopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("managementScopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ManagementScopes = data
+		case "accessTokenLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessTokenLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessTokenLifetime = data
+		case "idTokenLifetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idTokenLifetime"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDTokenLifetime = data
+		case "refreshToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
+			data, err := ec.unmarshalORefreshTokenSettingsInput2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRefreshTokenSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefreshToken = data
 		}
 	}
 	return it, nil
@@ -11382,6 +13880,156 @@ func (ec *executionContext) _ApiPermission(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var applicationImplementors = []string{"Application"}
+
+func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionSet, obj *model.Application) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Application")
+		case "id":
+			out.Values[i] = ec._Application_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Application_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._Application_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confidential":
+			out.Values[i] = ec._Application_confidential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectURIs":
+			out.Values[i] = ec._Application_redirectURIs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webOrigins":
+			out.Values[i] = ec._Application_webOrigins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logoutURLs":
+			out.Values[i] = ec._Application_logoutURLs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connections":
+			out.Values[i] = ec._Application_connections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantTypes":
+			out.Values[i] = ec._Application_grantTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "managementScopes":
+			out.Values[i] = ec._Application_managementScopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accessTokenLifetime":
+			out.Values[i] = ec._Application_accessTokenLifetime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idTokenLifetime":
+			out.Values[i] = ec._Application_idTokenLifetime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshToken":
+			out.Values[i] = ec._Application_refreshToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Application_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Application_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var applicationWithSecretImplementors = []string{"ApplicationWithSecret"}
+
+func (ec *executionContext) _ApplicationWithSecret(ctx context.Context, sel ast.SelectionSet, obj *model.ApplicationWithSecret) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applicationWithSecretImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApplicationWithSecret")
+		case "application":
+			out.Values[i] = ec._ApplicationWithSecret_application(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecret":
+			out.Values[i] = ec._ApplicationWithSecret_clientSecret(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var authResultImplementors = []string{"AuthResult"}
 
 func (ec *executionContext) _AuthResult(ctx context.Context, sel ast.SelectionSet, obj *model.AuthResult) graphql.Marshaler {
@@ -11426,6 +14074,65 @@ func (ec *executionContext) _AuthResult(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._AuthResult_audience(ctx, field, obj)
 		case "scope":
 			out.Values[i] = ec._AuthResult_scope(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var authorizedApplicationImplementors = []string{"AuthorizedApplication"}
+
+func (ec *executionContext) _AuthorizedApplication(ctx context.Context, sel ast.SelectionSet, obj *model.AuthorizedApplication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, authorizedApplicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuthorizedApplication")
+		case "id":
+			out.Values[i] = ec._AuthorizedApplication_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "application":
+			out.Values[i] = ec._AuthorizedApplication_application(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._AuthorizedApplication_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AuthorizedApplication_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AuthorizedApplication_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11624,6 +14331,78 @@ func (ec *executionContext) _DayLogins(ctx context.Context, sel ast.SelectionSet
 			}
 		case "failure":
 			out.Values[i] = ec._DayLogins_failure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var deviceImplementors = []string{"Device"}
+
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *model.Device) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Device")
+		case "id":
+			out.Values[i] = ec._Device_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Device_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "application":
+			out.Values[i] = ec._Device_application(ctx, field, obj)
+		case "clientId":
+			out.Values[i] = ec._Device_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ip":
+			out.Values[i] = ec._Device_ip(ctx, field, obj)
+		case "lastIp":
+			out.Values[i] = ec._Device_lastIp(ctx, field, obj)
+		case "userAgent":
+			out.Values[i] = ec._Device_userAgent(ctx, field, obj)
+		case "createdAt":
+			out.Values[i] = ec._Device_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._Device_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Device_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12156,6 +14935,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateApplicationSecret":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateApplicationSecret(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unlinkDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unlinkDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unlinkMyDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unlinkMyDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeMyGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeMyGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "tryConnectionScript":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_tryConnectionScript(ctx, field)
@@ -12554,6 +15389,47 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "applications":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_applications(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "application":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_application(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "stats":
 			field := field
 
@@ -12685,6 +15561,65 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___schema(ctx, field)
 			})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var refreshTokenSettingsImplementors = []string{"RefreshTokenSettings"}
+
+func (ec *executionContext) _RefreshTokenSettings(ctx context.Context, sel ast.SelectionSet, obj *model.RefreshTokenSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, refreshTokenSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RefreshTokenSettings")
+		case "rotation":
+			out.Values[i] = ec._RefreshTokenSettings_rotation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reuseInterval":
+			out.Values[i] = ec._RefreshTokenSettings_reuseInterval(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "absoluteLifetime":
+			out.Values[i] = ec._RefreshTokenSettings_absoluteLifetime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idleLifetime":
+			out.Values[i] = ec._RefreshTokenSettings_idleLifetime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxActive":
+			out.Values[i] = ec._RefreshTokenSettings_maxActive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13107,6 +16042,78 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_logs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "devices":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_devices(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "authorizedApplications":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_authorizedApplications(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -13850,6 +16857,60 @@ func (ec *executionContext) unmarshalNApiPermissionInput2githubᚗcomᚋprofiled
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNApplication2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx context.Context, sel ast.SelectionSet, v model.Application) graphql.Marshaler {
+	return ec._Application(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApplication2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Application) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApplication2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx context.Context, sel ast.SelectionSet, v *model.Application) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Application(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNApplicationType2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationType(ctx context.Context, v any) (model.ApplicationType, error) {
+	var res model.ApplicationType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNApplicationType2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationType(ctx context.Context, sel ast.SelectionSet, v model.ApplicationType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNApplicationWithSecret2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationWithSecret(ctx context.Context, sel ast.SelectionSet, v model.ApplicationWithSecret) graphql.Marshaler {
+	return ec._ApplicationWithSecret(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApplicationWithSecret2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplicationWithSecret(ctx context.Context, sel ast.SelectionSet, v *model.ApplicationWithSecret) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ApplicationWithSecret(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuthResult2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthResult(ctx context.Context, sel ast.SelectionSet, v model.AuthResult) graphql.Marshaler {
 	return ec._AuthResult(ctx, sel, &v)
 }
@@ -13862,6 +16923,36 @@ func (ec *executionContext) marshalNAuthResult2ᚖgithubᚗcomᚋprofiledᚋprof
 		return graphql.Null
 	}
 	return ec._AuthResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuthorizedApplication2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplication(ctx context.Context, sel ast.SelectionSet, v model.AuthorizedApplication) graphql.Marshaler {
+	return ec._AuthorizedApplication(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuthorizedApplication2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplicationᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AuthorizedApplication) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuthorizedApplication2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuthorizedApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐAuthorizedApplication(ctx context.Context, sel ast.SelectionSet, v *model.AuthorizedApplication) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AuthorizedApplication(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -13935,6 +17026,11 @@ func (ec *executionContext) unmarshalNConnectionInput2githubᚗcomᚋprofiledᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateApplicationInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐCreateApplicationInput(ctx context.Context, v any) (model.CreateApplicationInput, error) {
+	res, err := ec.unmarshalInputCreateApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13958,6 +17054,36 @@ func (ec *executionContext) marshalNDayLogins2ᚕgithubᚗcomᚋprofiledᚋprofi
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNDevice2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDevice(ctx context.Context, sel ast.SelectionSet, v model.Device) graphql.Marshaler {
+	return ec._Device(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDevice2ᚕgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Device) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDevice2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDevice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDevice2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐDevice(ctx context.Context, sel ast.SelectionSet, v *model.Device) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNExportFormat2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐExportFormat(ctx context.Context, v any) (model.ExportFormat, error) {
@@ -14262,6 +17388,16 @@ func (ec *executionContext) marshalNPermissionSource2ᚕgithubᚗcomᚋprofiled�
 	return ret
 }
 
+func (ec *executionContext) marshalNRefreshTokenSettings2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRefreshTokenSettings(ctx context.Context, sel ast.SelectionSet, v *model.RefreshTokenSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RefreshTokenSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRole2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return ec._Role(ctx, sel, &v)
 }
@@ -14423,6 +17559,11 @@ func (ec *executionContext) marshalNTryResult2ᚖgithubᚗcomᚋprofiledᚋprofi
 
 func (ec *executionContext) unmarshalNUpdateApiInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐUpdateAPIInput(ctx context.Context, v any) (model.UpdateAPIInput, error) {
 	res, err := ec.unmarshalInputUpdateApiInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateApplicationInput2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐUpdateApplicationInput(ctx context.Context, v any) (model.UpdateApplicationInput, error) {
+	res, err := ec.unmarshalInputUpdateApplicationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14721,6 +17862,13 @@ func (ec *executionContext) unmarshalOApiPermissionInput2ᚕgithubᚗcomᚋprofi
 	return res, nil
 }
 
+func (ec *executionContext) marshalOApplication2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐApplication(ctx context.Context, sel ast.SelectionSet, v *model.Application) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Application(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14835,6 +17983,14 @@ func (ec *executionContext) unmarshalOPermissionInput2ᚕgithubᚗcomᚋprofiled
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalORefreshTokenSettingsInput2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRefreshTokenSettingsInput(ctx context.Context, v any) (*model.RefreshTokenSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRefreshTokenSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋprofiledᚋprofiledᚋinternalᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v *model.Role) graphql.Marshaler {

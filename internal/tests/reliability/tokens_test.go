@@ -310,11 +310,20 @@ func (f *tokenFixture) managementOps() []managementOp {
 		{name: "removeRoles", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removeRoles(userId: $id, roles: ["rol_x"]) { id } }`, vars: map[string]any{"id": id}},
 		{name: "assignPermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { assignPermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
 		{name: "removePermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removePermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
+		// Applications, devices and grants (issue 15).
+		{name: "applications", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ applications { id } }`},
+		{name: "application", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ application(id: "nope") { id } }`},
+		{name: "createApplication", scopes: []policy.Scope{policy.ScopeCreateClients}, query: `mutation { createApplication(input: {name: "evil", type: M2M}) { clientSecret } }`},
+		{name: "updateApplication", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { updateApplication(id: "nope", input: {name: "x"}) { id } }`},
+		{name: "rotateApplicationSecret", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { rotateApplicationSecret(id: "nope") { clientSecret } }`},
+		{name: "deleteApplication", scopes: []policy.Scope{policy.ScopeDeleteClients}, query: `mutation { deleteApplication(id: "nope") }`},
+		{name: "unlinkDevice", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { unlinkDevice(id: "nope") { id } }`},
+		{name: "revokeGrant", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { revokeGrant(id: "nope") { id } }`},
 	}
 }
 
 // selfOrPublic are the root fields a user token or no token may use.
-var selfOrPublic = []string{"me", "updateMe", "signup", "login"}
+var selfOrPublic = []string{"me", "updateMe", "signup", "login", "unlinkMyDevice", "revokeMyGrant"}
 
 // send runs op with token (multipart when it uploads).
 func (f *tokenFixture) send(t *testing.T, token string, op managementOp) gqlResponse {
@@ -406,6 +415,8 @@ func TestUserTokenBoundaries(t *testing.T) {
 		{"me.appMetadata", `{ me { id appMetadata } }`, "FORBIDDEN"},
 		{"me.logs", `{ me { id logs { edges { node { type } } } } }`, "FORBIDDEN"},
 		{"me.fieldRules", `{ me { id fieldRules { field } } }`, "FORBIDDEN"},
+		{"me.devices", `{ me { id devices { id } authorizedApplications { id } } }`, ""},
+		{"unlinkMyDevice of nobody's", `mutation { unlinkMyDevice(id: "nope") { id } }`, "NOT_FOUND"},
 		{"updateMe returning appMetadata", `mutation { updateMe(userMetadata: {lang: "fr"}) { appMetadata } }`, "FORBIDDEN"},
 		{"updateMe with appMetadata", `mutation { updateMe(userMetadata: {}, appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"signup with appMetadata", `mutation { signup(connection: "main", email: "s2@example.com", password: "password-s2", appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},

@@ -22,6 +22,10 @@ export const MANAGEMENT_SCOPES = [
   ['create:resource_servers', 'create APIs'],
   ['update:resource_servers', 'change APIs'],
   ['delete:resource_servers', 'delete APIs'],
+  ['read:clients', 'read applications'],
+  ['create:clients', 'create applications'],
+  ['update:clients', 'change applications'],
+  ['delete:clients', 'delete applications'],
 ];
 
 // adminScopesField builds the fieldset. id prefixes every control's id;
