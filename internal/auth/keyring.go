@@ -8,8 +8,8 @@
 // request itself: signup and login need no token, so a missing or bad token
 // is recorded in the context for the resolvers to answer UNAUTHENTICATED.
 //
-// auth imports service only for the store port's types; it does not import
-// db, graph or sandbox.
+// auth imports policy (the caller) and store (the signing-key record and the
+// store's errors); never service, db, graph or sandbox (internal/archtest).
 package auth
 
 import (
@@ -31,17 +31,18 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/store"
 )
 
 // KeyStore is the part of the service's store auth needs: service.Store
-// (and service.Queries) satisfy it.
+// (and service.Queries) satisfy it. Its types come from package store so
+// auth does not import the service.
 type KeyStore interface {
 	// SigningKeys lists the keys, oldest first.
-	SigningKeys(ctx context.Context) ([]service.SigningKey, error)
-	// InsertSigningKey returns an error wrapping service.ErrConflict when
+	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
+	// InsertSigningKey returns an error wrapping store.ErrConflict when
 	// the kid exists.
-	InsertSigningKey(ctx context.Context, k service.SigningKey) error
+	InsertSigningKey(ctx context.Context, k store.SigningKey) error
 }
 
 // Config configures a Keyring. Zero fields take the documented defaults.
@@ -156,7 +157,7 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 	return k, nil
 }
 
-func createKey(ctx context.Context, store KeyStore, now time.Time) error {
+func createKey(ctx context.Context, ks KeyStore, now time.Time) error {
 	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
 	if err != nil {
 		return fmt.Errorf("auth: generating signing key: %w", err)
@@ -165,12 +166,12 @@ func createKey(ctx context.Context, store KeyStore, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("auth: encoding signing key: %w", err)
 	}
-	sk := service.SigningKey{
+	sk := store.SigningKey{
 		KID:        BootstrapKID,
 		PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
 		CreatedAt:  now.UTC(),
 	}
-	if err := store.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, service.ErrConflict) {
+	if err := ks.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("auth: storing signing key: %w", err)
 	}
 	return nil
@@ -201,11 +202,11 @@ func (k *Keyring) KID() string { return k.keys.Load().signKID }
 // Config returns the Keyring's configuration with defaults filled in.
 func (k *Keyring) Config() Config { return k.cfg }
 
-func newKeySet(keys []service.SigningKey) (*keySet, error) {
+func newKeySet(keys []store.SigningKey) (*keySet, error) {
 	keys = slices.Clone(keys)
 	// The store lists oldest first; sort anyway (stable, so the store's
 	// order breaks ties) so every process picks the same key.
-	slices.SortStableFunc(keys, func(a, b service.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortStableFunc(keys, func(a, b store.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 
 	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys))}
 	var jwks jwkSet
@@ -232,7 +233,7 @@ func newKeySet(keys []service.SigningKey) (*keySet, error) {
 }
 
 // parsePrivateKey decodes a stored key; errors name the kid, never the key.
-func parsePrivateKey(sk service.SigningKey) (*rsa.PrivateKey, error) {
+func parsePrivateKey(sk store.SigningKey) (*rsa.PrivateKey, error) {
 	if sk.KID == "" {
 		return nil, errors.New("auth: stored signing key has an empty kid")
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
 
@@ -38,7 +37,7 @@ func BenchmarkWarmCall(b *testing.B) {
 			r := newRuntime(b, Config{noCloseOnContextDone: fm.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "trivial"), DatabaseURL: sqliteURL(b)})
 			ctx := context.Background()
-			c := Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "pw"}
+			c := Call{Action: ActionLogin, Email: "noop@example.com", Password: "pw"}
 			if _, err := m.Run(ctx, c); err != nil {
 				b.Fatal(err)
 			}
@@ -160,7 +159,7 @@ func BenchmarkLoginLike(b *testing.B) {
 				return bcrypt.CompareHashAndPassword([]byte(row.Password), []byte("password"))
 			}
 			scriptLogin := func(email string) error {
-				_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "password"})
+				_, err := m.Run(ctx, Call{Action: ActionLogin, Email: email, Password: "password"})
 				return err
 			}
 			for i := 0; i < 3; i++ { // warm both pools
@@ -216,8 +215,8 @@ func BenchmarkBcrypt(b *testing.B) {
 			name string
 			call Call
 		}{
-			{"guest", Call{Action: policy.ActionLogin, Email: string(h), Password: "password"}},
-			{"host-helper", Call{Action: policy.ActionVerify, Email: string(h)}},
+			{"guest", Call{Action: ActionLogin, Email: string(h), Password: "password"}},
+			{"host-helper", Call{Action: ActionVerify, Email: string(h)}},
 		} {
 			b.Run(fmt.Sprintf("cost=%d/%s", cost, v.name), func(b *testing.B) {
 				r := newRuntime(b, Config{Logger: quiet})
@@ -257,7 +256,7 @@ func BenchmarkQueryOnly(b *testing.B) {
 				return direct.GetContext(ctx, &row, "SELECT id, email, username, nickname, name, given_name, family_name, picture, email_verified, password FROM users WHERE email = ?", email)
 			}
 			scriptGet := func(email string) error {
-				_, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: email})
+				_, err := m.Run(ctx, Call{Action: ActionGetUser, Email: email})
 				return err
 			}
 			for i := 0; i < 3; i++ {

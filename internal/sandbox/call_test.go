@@ -32,7 +32,7 @@ func TestDecodeProfileChecks(t *testing.T) {
 		"trailing bytes":    {append(enc(map[string]any{"user_id": "7"}), 0), "not a well-formed"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := decodeProfile(tc.result)
+			_, err := decodeProfile(tc.result)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("rejected: %v", err)

@@ -17,8 +17,10 @@
 // (wazero's defaults are fake and deterministic); stdout and stderr go to
 // bounded per-call buffers that end up in the call's log.
 //
-// This package owns the sandbox; it imports abi, policy and the database
-// drivers, and must not import service, db or graph.
+// This package owns the sandbox; it imports abi and the database drivers,
+// never policy, service, db or graph (internal/archtest checks): it returns
+// what the script said, and package scripting turns that into the domain's
+// terms.
 package sandbox
 
 import (
@@ -40,7 +42,6 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox/wasmbin"
 )
 
@@ -155,10 +156,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 // ABI v1 (exports profiled_abi_v1), importing only WASI and known "profiled"
 // host functions with the right signatures, and exporting at least one
 // action as a function () -> i32. It returns the actions it exports, in the
-// order of policy's constants. Failures are *ScriptError.
+// order of abi.Actions. Failures are *ScriptError.
 //
 // Runtime.Inspect also compiles the module, which catches everything else.
-func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+func Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 	info, err := wasmbin.Inspect(wasm)
 	if err != nil {
 		return nil, scriptErr("not a valid WebAssembly module: " + err.Error())
@@ -183,7 +184,7 @@ func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
 			return nil, scriptErr(fmt.Sprintf("the module imports %s.%s: only wasi_snapshot_preview1 and profiled are available", im.Module, im.Name))
 		}
 	}
-	var actions []policy.Action
+	var actions []Action
 	for i, name := range abi.Actions {
 		e, ok := info.Export(name)
 		if !ok {
@@ -221,7 +222,7 @@ func checkHostImport(im wasmbin.Import) error {
 // Inspect is the package-level Inspect plus a full compilation (through the
 // compilation cache, so the connection's first call does not pay for it
 // again when CacheDir is set).
-func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 	actions, err := Inspect(ctx, wasm)
 	if err != nil {
 		return nil, err
@@ -235,12 +236,28 @@ func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, er
 	return actions, nil
 }
 
-var actionList = [...]policy.Action{
-	policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate, policy.ActionVerify,
-	policy.ActionChangePassword, policy.ActionDelete, policy.ActionChangeEmail,
+// Action names an action a script may export (abi.Actions); package
+// scripting maps the domain's actions onto these.
+type Action string
+
+// The actions, named as their exports.
+const (
+	ActionLogin          Action = abi.ExportLogin
+	ActionGetUser        Action = abi.ExportGetUser
+	ActionCreate         Action = abi.ExportCreate
+	ActionVerify         Action = abi.ExportVerify
+	ActionChangePassword Action = abi.ExportChangePassword
+	ActionDelete         Action = abi.ExportDelete
+	ActionChangeEmail    Action = abi.ExportChangeEmail
+)
+
+// actionList is abi.Actions as Actions, in the same order.
+var actionList = [...]Action{
+	ActionLogin, ActionGetUser, ActionCreate, ActionVerify,
+	ActionChangePassword, ActionDelete, ActionChangeEmail,
 }
 
-func actionIndex(a policy.Action) int {
+func actionIndex(a Action) int {
 	for i, x := range actionList {
 		if x == a {
 			return i
