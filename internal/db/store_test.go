@@ -733,10 +733,18 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		d := openStore(t)
 		must(t, d.InsertUser(ctx, sampleUser("p", "db", "p@example.com")))
 		must(t, d.InsertUser(ctx, sampleUser("q", "db", "q@example.com")))
+		mysql := d.Dialect() == DialectMySQL
 		var arrived atomic.Int32
-		barrier := func() { // first attempts wait (briefly) for each other
+		barrier := func() { // first attempts wait for each other, each holding its first row
 			arrived.Add(1)
-			deadline := time.Now().Add(300 * time.Millisecond)
+			// On MySQL both get there (row locks do not block BEGIN), so the
+			// deadlock is certain; SQLite's second transaction waits at BEGIN,
+			// so the first one goes on alone after a moment.
+			wait := 300 * time.Millisecond
+			if mysql {
+				wait = time.Minute
+			}
+			deadline := time.Now().Add(wait)
 			for arrived.Load() < 2 && time.Now().Before(deadline) {
 				time.Sleep(time.Millisecond)
 			}
@@ -781,6 +789,9 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 			}
 		}
 		t.Logf("%s: %d attempts for 2 transactions", d.Dialect(), attempts.Load())
+		if mysql && attempts.Load() < 3 {
+			t.Fatalf("MySQL: %d attempts for 2 deadlocking transactions: the loser was not run again", attempts.Load())
+		}
 	})
 
 	t.Run("Ping", func(t *testing.T) {
@@ -862,10 +873,18 @@ func TestOpenMySQLCreatesDatabase(t *testing.T) {
 	base := testmysql.URL(t) // also skips (or fails in CI) without a server
 	d0, err := Open(ctx, base)
 	must(t, err)
-	defer d0.Close()
+	t.Cleanup(func() { d0.Close() }) // after the DROP below: cleanups run last first
 	fresh := base + "_created"
 	name := fresh[strings.LastIndex(fresh, "/")+1:]
-	t.Cleanup(func() { _, _ = d0.w.Exec("DROP DATABASE IF EXISTS `" + name + "`") })
+	t.Cleanup(func() {
+		if _, err := d0.w.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+		var left int
+		if err := d0.w.Get(&left, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name); err != nil || left != 0 {
+			t.Errorf("database %s left behind (%d, %v)", name, left, err)
+		}
+	})
 	d, err := Open(ctx, fresh)
 	must(t, err)
 	defer d.Close()
