@@ -68,13 +68,15 @@ var rules = map[string]rule{
 	// service.
 	"internal/store":     {deny: []string{"os", "net", "net/http", "database/sql"}},
 	"internal/passwords": {ext: []string{xcrypto}},
+	// The one parser of database URLs (the store's, a custom database's).
+	"internal/dburl": {deny: []string{"os", "net/http", "database/sql"}},
 	"internal/importer":  {may: []string{"internal/policy", "internal/passwords"}},
 
 	// The use cases. They speak to the store, the scripts and the clock
 	// through interfaces they declare (service/ports*.go), never to a
 	// database, the sandbox or HTTP.
 	"internal/service": {
-		may:   []string{"internal/policy", "internal/search", "internal/importer", "internal/store"},
+		may:   []string{"internal/policy", "internal/search", "internal/importer", "internal/store", "internal/dburl"},
 		deny:  []string{"net/http", "database/sql"},
 		never: []string{"internal/db", "internal/sandbox", "internal/graph", "net/http", "database/sql"},
 	},
@@ -88,14 +90,14 @@ var rules = map[string]rule{
 
 	// The adapters: each implements one of the service's ports.
 	"internal/db": {
-		may:   []string{"internal/policy", "internal/search", "internal/service", "internal/store"},
+		may:   []string{"internal/policy", "internal/search", "internal/service", "internal/store", "internal/dburl"},
 		ext:   []string{mysql, sqlx, sqlite, "github.com/pressly/goose/v3"},
 		never: []string{"internal/graph", "internal/auth", "internal/sandbox"},
 	},
 	// The WebAssembly sandbox knows the ABI, not the domain: it returns what
 	// a script said; scripting turns it into the domain's terms.
 	"internal/sandbox": {
-		may:   []string{"abi", "internal/sandbox/wasmbin"},
+		may:   []string{"abi", "internal/sandbox/wasmbin", "internal/dburl"},
 		ext:   []string{wazero, mysql, sqlx, sqlite, xcrypto},
 		never: []string{"internal/policy", "internal/service", "internal/db", "internal/graph"},
 	},

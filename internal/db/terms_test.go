@@ -253,9 +253,9 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		// No row is left behind, none is missing.
 		want := 0
 		for _, u := range users {
-			vals, err := userValues(u)
+			_, um, am, err := userValues(u)
 			must(t, err)
-			want += len(userTerms(nil, u.ID, vals[12].(string), vals[13].(string)))
+			want += len(userTerms(nil, u.ID, um, am))
 		}
 		var got int
 		must(t, d.w.GetContext(ctx, &got, "SELECT COUNT(*) FROM metadata_terms"))

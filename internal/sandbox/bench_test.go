@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
 
@@ -140,11 +141,11 @@ func BenchmarkLoginLike(b *testing.B) {
 			url := seedUsers(b, users, v.cost)
 			r := newRuntime(b, Config{noCloseOnContextDone: v.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "template:mysql"), DatabaseURL: url})
-			cfg, _, err := mysqlConfig(url)
+			u, err := dburl.Parse(url)
 			if err != nil {
 				b.Fatal(err)
 			}
-			conn, err := mysql.NewConnector(cfg)
+			conn, err := mysql.NewConnector(mysqlConfig(u))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -246,8 +247,8 @@ func BenchmarkQueryOnly(b *testing.B) {
 			url := seedUsers(b, users, bcrypt.MinCost)
 			r := newRuntime(b, Config{noCloseOnContextDone: fm.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "template:mysql"), DatabaseURL: url})
-			cfg, _, _ := mysqlConfig(url)
-			conn, _ := mysql.NewConnector(cfg)
+			u, _ := dburl.Parse(url)
+			conn, _ := mysql.NewConnector(mysqlConfig(u))
 			direct := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 			defer direct.Close()
 			ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/testmysql"
 )
 
@@ -20,10 +21,11 @@ import (
 func legacyDB(t testing.TB, seed ...legacyUser) (string, *sql.DB) {
 	t.Helper()
 	url := testmysql.URL(t)
-	cfg, _, err := mysqlConfig(url)
+	u, err := dburl.Parse(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := mysqlConfig(u)
 	cfg.MultiStatements = true
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {

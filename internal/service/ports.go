@@ -3,7 +3,7 @@
 // interfaces it needs (Store, Scripts, ...); db/ and sandbox/ implement them.
 //
 // Its import rules are written in internal/archtest: it imports policy,
-// search, importer and store, never db, sandbox, graph or net/http.
+// search, importer, store and dburl, never db, sandbox, graph or net/http.
 package service
 
 import (
