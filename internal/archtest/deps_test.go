@@ -69,8 +69,8 @@ var rules = map[string]rule{
 	"internal/store":     {deny: []string{"os", "net", "net/http", "database/sql"}},
 	"internal/passwords": {ext: []string{xcrypto}},
 	// The one parser of database URLs (the store's, a custom database's).
-	"internal/dburl": {deny: []string{"os", "net/http", "database/sql"}},
-	"internal/importer":  {may: []string{"internal/policy", "internal/passwords"}},
+	"internal/dburl":    {deny: []string{"os", "net/http", "database/sql"}},
+	"internal/importer": {may: []string{"internal/policy", "internal/passwords"}},
 
 	// The use cases. They speak to the store, the scripts and the clock
 	// through interfaces they declare (service/ports*.go), never to a
