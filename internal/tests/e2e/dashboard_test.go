@@ -323,6 +323,7 @@ func TestDashboardBrowser(t *testing.T) {
 
 // TestDashboardAPI checks the dashboard's own API on both stores.
 func TestDashboardAPI(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		bg := context.Background()
 		admin := e.adminClient()
@@ -382,6 +383,7 @@ func TestDashboardAPI(t *testing.T) {
 // without admin scopes are told next to the form. The connection page
 // shows a refused grant's reason next to the admin-scope checkboxes.
 func TestDashboardAdminSignIn(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	e := newEnv(t, sqliteStore, nil)
 	bg := context.Background()

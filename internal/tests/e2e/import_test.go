@@ -201,6 +201,7 @@ func hashCases(t *testing.T, pw string) []hashCase {
 }
 
 func TestImportHashAlgorithmsThenLogin(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createConnection(t, "main", client.StrategyDatabase)
 		const pw = "correct horse battery"
@@ -243,6 +244,7 @@ func TestImportHashAlgorithmsThenLogin(t *testing.T) {
 }
 
 func TestImportBadRows(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createConnection(t, "main", client.StrategyDatabase)
 		file := ndjson(t,
@@ -311,6 +313,7 @@ func deref2(s *string) string {
 }
 
 func TestImportUpsert(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "main", client.StrategyDatabase)
@@ -413,6 +416,7 @@ func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 }
 
 func TestExportReimport(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "src", client.StrategyDatabase)
@@ -465,6 +469,7 @@ func TestExportReimport(t *testing.T) {
 }
 
 func TestExportCSVAndDownloadAccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sqliteStore, nil)
 	e.createConnection(t, "main", client.StrategyDatabase)
 	j := e.runImport(t, "main", ndjson(t,
