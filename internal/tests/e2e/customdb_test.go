@@ -16,10 +16,12 @@ func forEachScriptStore(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
+// The tests of this file run scripts: not in parallel, since under -race
+// on a busy machine an instance's start can outlast a script deadline.
+
 // TestLegacyLoginRefreshesCache: the custom database is the source of
 // truth; a change made there shows up at the next login and not before.
 func TestLegacyLoginRefreshesCache(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -63,7 +65,6 @@ func TestLegacyLoginRefreshesCache(t *testing.T) {
 // TestLegacySyncOff: root attributes are taken at the first login only and
 // are editable from then on; other connection fields still refresh.
 func TestLegacySyncOff(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -87,7 +88,6 @@ func TestLegacySyncOff(t *testing.T) {
 // TestLegacyIDsNamespaced: two connections whose scripts return the same id
 // make two users.
 func TestLegacyIDsNamespaced(t *testing.T) {
-	t.Parallel()
 	e := newScriptEnv(t, sqliteStore)
 	ctx := context.Background()
 	a, b := newLegacyDB(t), newLegacyDB(t)
@@ -115,7 +115,6 @@ func TestLegacyIDsNamespaced(t *testing.T) {
 // TestLegacyLifecycle: signup, admin create, email change, password change,
 // verify, delete — each through its script; failures change nothing.
 func TestLegacyLifecycle(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -195,7 +194,6 @@ func TestLegacyLifecycle(t *testing.T) {
 // TestCustomDatabaseDown: CONNECTION_UNAVAILABLE, nothing written, cache
 // intact.
 func TestCustomDatabaseDown(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -224,7 +222,6 @@ func TestCustomDatabaseDown(t *testing.T) {
 // TestImportModeMigration: the first login migrates; later logins never
 // ask the custom database again.
 func TestImportModeMigration(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -266,7 +263,6 @@ func TestImportModeMigration(t *testing.T) {
 // TestImportModeSignup refuses emails the legacy database already has and
 // creates new users locally.
 func TestImportModeSignup(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		legacy := newLegacyDB(t)
@@ -288,7 +284,6 @@ func TestImportModeSignup(t *testing.T) {
 // TestVerifyAndReset: markEmailVerified runs verify for a legacy user;
 // resetPassword migrates a not-yet-migrated import-mode user.
 func TestVerifyAndReset(t *testing.T) {
-	t.Parallel()
 	forEachScriptStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		anon, admin := e.client(""), e.adminClient()
