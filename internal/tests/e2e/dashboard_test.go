@@ -98,7 +98,7 @@ func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png := get(t, ctx, chromedp.FullScreenshot(100))
-	dir := filepath.Join("..", "artifacts")
+	dir := filepath.Join("..", "..", "..", "artifacts") // from internal/tests/e2e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
