@@ -230,6 +230,7 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 		RecheckManagement:    a.svc.RecheckManagementCaller,
 		DisableIntrospection: !web.introspection,
 		CORS:                 web.cors,
+		AppWebOrigins:        a.svc.WebOrigins,
 	})
 	return a, nil
 }

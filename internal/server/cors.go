@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/cors"
@@ -13,9 +15,9 @@ import (
 
 // OriginPolicy answers whether a web page on origin (scheme://host[:port],
 // as browsers send it in the Origin header) may call the API from the
-// browser. The static allow-list (serve --cors-origins) is one; a future
-// list of applications' allowed web origins can be another, combined with
-// AnyOrigin. It is asked on every cross-origin request, so it may change
+// browser. The static allow-list (serve --cors-origins) is one; the
+// applications' allowed web origins (AppOrigins) are another, combined
+// with AnyOrigin. It is asked on every cross-origin request, so it may change
 // while the server runs.
 type OriginPolicy interface {
 	AllowOrigin(origin string) bool
@@ -122,4 +124,55 @@ func withCORS(c *CORS, next http.Handler) http.Handler {
 		MaxAge:           int(maxAge / time.Second),
 		AllowCredentials: c.Credentials,
 	}).Handler(next)
+}
+
+// AppOrigins is the allow-list made of the applications' allowed web
+// origins (Application.webOrigins): list returns them all. The set is read
+// again when it is older than ttl, or when an origin is not in it and the
+// last read is more than a second old (so a new application's origin works
+// at once, and a flood of unknown origins costs at most one store read a
+// second). An origin an application drops stays allowed for at most ttl.
+// A failed read keeps the previous set.
+type AppOrigins struct {
+	list func(ctx context.Context) ([]string, error)
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu      sync.Mutex
+	set     map[string]bool
+	read    time.Time // when set was read
+	expires time.Time
+}
+
+// NewAppOrigins returns the allow-list read through list, refreshed every
+// ttl (default 5 s).
+func NewAppOrigins(list func(ctx context.Context) ([]string, error), ttl time.Duration) *AppOrigins {
+	if ttl <= 0 {
+		ttl = 5 * time.Second
+	}
+	return &AppOrigins{list: list, ttl: ttl, now: time.Now}
+}
+
+// AllowOrigin reports whether some application lists origin.
+func (a *AppOrigins) AllowOrigin(origin string) bool {
+	if origin == "" {
+		return false
+	}
+	origin = strings.ToLower(origin)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	if !now.Before(a.expires) || (!a.set[origin] && now.Sub(a.read) >= time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		origins, err := a.list(ctx)
+		cancel()
+		if err == nil {
+			a.set = make(map[string]bool, len(origins))
+			for _, o := range origins {
+				a.set[strings.ToLower(o)] = true
+			}
+		}
+		a.read, a.expires = now, now.Add(a.ttl)
+	}
+	return a.set[origin]
 }

@@ -48,8 +48,13 @@ type Options struct {
 	// DisableIntrospection refuses GraphQL introspection (__schema,
 	// __type); by default anyone may introspect (serve --introspection).
 	DisableIntrospection bool
-	// CORS lets web pages on other origins call the API (nil: none may).
+	// CORS lets web pages on other origins call the API (nil: none may,
+	// but those of AppWebOrigins).
 	CORS *CORS
+	// AppWebOrigins, when set, lists the applications' allowed web
+	// origins (service.WebOrigins): pages on them may call the API too,
+	// besides CORS.Origins (read at most every 5 s, see AppOrigins).
+	AppWebOrigins func(ctx context.Context) ([]string, error)
 }
 
 // New returns the service's HTTP handler.
@@ -104,7 +109,17 @@ func New(o Options) http.Handler {
 	if o.RecheckManagement != nil {
 		authOpts = append(authOpts, auth.Recheck(o.RecheckManagement))
 	}
-	return m.instrument(o.Logger, withCORS(o.CORS, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux))))
+	c := o.CORS
+	if o.AppWebOrigins != nil {
+		apps := NewAppOrigins(o.AppWebOrigins, 0)
+		merged := CORS{Origins: apps}
+		if c != nil {
+			merged = *c
+			merged.Origins = AnyOrigin(c.Origins, apps)
+		}
+		c = &merged
+	}
+	return m.instrument(o.Logger, withCORS(c, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux))))
 }
 
 // maxUploadBytes bounds a multipart request (a script module or an import

@@ -575,6 +575,20 @@ func IsAppNotFound(err error) bool {
 	return code == CodeNotFound || errors.Is(err, ErrNotFound)
 }
 
+// WebOrigins lists the allowed web origins of every application (the
+// server's CORS allow-list takes them, server.AppOrigins).
+func (s *Service) WebOrigins(ctx context.Context) ([]string, error) {
+	apps, err := s.Applications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, a := range apps {
+		out = append(out, a.WebOrigins...)
+	}
+	return out, nil
+}
+
 // AllowedWebOrigin reports whether origin (scheme://host[:port], as a
 // browser sends it in the Origin header) is an allowed web origin of some
 // application: the answer the server's CORS allow-list needs for the token,

@@ -110,6 +110,7 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 		Store:             store,
 		Logger:            cfg.Logger,
 		RecheckManagement: svc.RecheckManagementCaller,
+		AppWebOrigins:     svc.WebOrigins,
 	}
 	if opts.HTTP != nil {
 		opts.HTTP(&so)

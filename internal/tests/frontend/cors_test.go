@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -115,4 +116,80 @@ func TestCORSInChromium(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCORSFromApplicationWebOrigins: with no --cors-origins at all, a page
+// on an origin that an application lists in webOrigins calls the API from
+// Chromium; a page on another origin is blocked; removing the origin from
+// the application closes it again (after the allow-list's refresh).
+func TestCORSFromApplicationWebOrigins(t *testing.T) {
+	ctx := browser(t, false)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>spa</title><p>a single-page app</p>`)
+	})
+	spa := httptest.NewServer(page)
+	t.Cleanup(spa.Close)
+	other := httptest.NewServer(page)
+	t.Cleanup(other.Close)
+	srv := startServer(t, testenv.Options{})
+	c := srv.GraphQL(nil)
+	if r := c.Query(t, srv.Admin, `mutation { createConnection(input: { name: "main", strategy: DATABASE }) { name } }`, nil); len(r.Errors) > 0 {
+		t.Fatal(r.Raw)
+	}
+	r := c.Query(t, srv.Admin, `mutation($o: [String!]) { createApplication(input: {name: "SPA", type: SPA, redirectURIs: ["`+spa.URL+`/cb"], webOrigins: $o}) { application { id webOrigins } } }`,
+		map[string]any{"o": []string{spa.URL}})
+	if len(r.Errors) > 0 || !strings.Contains(string(r.Data), spa.URL) {
+		t.Fatal(r.Raw)
+	}
+	var created struct {
+		CreateApplication struct{ Application struct{ ID string } }
+	}
+	testenv.NoError(t, json.Unmarshal(r.Data, &created))
+
+	callFrom := func(t *testing.T, pageURL, conn string) map[string]string {
+		t.Helper()
+		run(t, ctx, chromedp.Navigate(pageURL))
+		js := fmt.Sprintf("%s(%q, %q, %q)", corsJS, srv.HTTP.URL+"/graphql", srv.Admin, conn)
+		out := get(t, ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		var res map[string]string
+		testenv.NoError(t, json.Unmarshal([]byte(out), &res))
+		return res
+	}
+	res := callFrom(t, spa.URL, "from-spa")
+	for k, want := range map[string]string{"query": `"totalCount":0`, "mutation": `"name":"from-spa"`, "upload": `"type":"IMPORT"`} {
+		if !strings.Contains(res[k], want) || strings.Contains(res[k], `"errors"`) {
+			t.Errorf("%s from the application's origin = %s, want %s", k, res[k], want)
+		}
+	}
+	res = callFrom(t, other.URL, "from-other")
+	for _, k := range []string{"query", "mutation", "upload"} {
+		if !strings.HasPrefix(res[k], "BLOCKED") {
+			t.Errorf("%s from an origin no application lists was not blocked: %s", k, res[k])
+		}
+	}
+
+	// The application drops the origin: within the refresh (5 s) the
+	// preflight from it is no longer answered.
+	if r := c.Query(t, srv.Admin, `mutation($id: ID!) { updateApplication(id: $id, input: {webOrigins: []}) { id } }`,
+		map[string]any{"id": created.CreateApplication.Application.ID}); len(r.Errors) > 0 {
+		t.Fatal(r.Raw)
+	}
+	preflightAllowed := func() bool {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodOptions, srv.HTTP.URL+"/graphql", nil)
+		req.Header.Set("Origin", spa.URL)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		testenv.NoError(t, err)
+		resp.Body.Close()
+		return resp.Header.Get("Access-Control-Allow-Origin") == spa.URL
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for preflightAllowed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the origin an application dropped is still allowed after 20 s")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
