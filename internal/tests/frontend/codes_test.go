@@ -24,7 +24,11 @@ func TestEveryErrorHasCode(t *testing.T) {
 		status                               int
 		code, msg                            string
 	}{
-		{name: "GET mutation", method: "GET", url: get(`mutation { deleteUser(id: "x") }`), status: 406, code: "BAD_USER_INPUT", msg: "GET"},
+		// With a token allowed to run it (without one, the operation is
+		// refused UNAUTHENTICATED before the transport looks at it).
+		{name: "GET mutation", method: "GET", url: get(`mutation { deleteUser(id: "x") }`), header: map[string]string{"Authorization": "Bearer " + srv.Admin},
+			status: 406, code: "BAD_USER_INPUT", msg: "GET"},
+		{name: "GET mutation without a token", method: "GET", url: get(`mutation { deleteUser(id: "x") }`), status: 200, code: "UNAUTHENTICATED", msg: "nothing ran"},
 		{name: "text/plain body", method: "POST", url: base + "/graphql", contentType: "text/plain", body: `{"query":"{ me { id } }"}`, status: 400, code: "BAD_USER_INPUT", msg: "transport not supported"},
 		{name: "websocket upgrade", method: "GET", url: base + "/graphql", header: map[string]string{
 			"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws",
