@@ -97,6 +97,12 @@ type Status int32
 // Action statuses. For StatusValidation, StatusError and StatusPanic the
 // result (result_set) is a UTF-8 message; for StatusOK it is empty or one
 // encoded map (a profile); for the others it is ignored.
+//
+// StatusValidation's message is meant for the end user (a password policy,
+// a username taken): the service shows it as it is. StatusError's message
+// is for the connection's administrators only (it may quote the database).
+// StatusBlocked is for login only, and only after the password matched: the
+// account exists but is disabled (the caller gets USER_BLOCKED).
 const (
 	StatusOK               Status = 0
 	StatusWrongCredentials Status = 1
@@ -105,6 +111,7 @@ const (
 	StatusValidation       Status = 4
 	StatusError            Status = 5
 	StatusPanic            Status = 6
+	StatusBlocked          Status = 7
 )
 
 // Errno is a host function failure; a host function returns -Errno.

@@ -46,9 +46,11 @@ func encodeArgs(c Call) ([]byte, []string, error) {
 	}
 	switch c.Action {
 	case policy.ActionLogin:
-		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.Password)
+		b = abi.AppendString(abi.AppendString(abi.AppendString(abi.AppendList(b, 3), c.Email), c.Password), c.Username)
 		secret(c.Password)
-	case policy.ActionGetUser, policy.ActionVerify:
+	case policy.ActionGetUser:
+		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.Username)
+	case policy.ActionVerify:
 		b = abi.AppendString(abi.AppendList(b, 1), c.Email)
 	case policy.ActionCreate:
 		var err error

@@ -75,7 +75,11 @@ func (m *Module) Has(a policy.Action) bool {
 type Call struct {
 	Action                                     policy.Action
 	Email, Password, NewEmail, NewPassword, ID string
-	Verified                                   bool
+	// Username is login's and get_user's username, on connections that
+	// allow logging in by username ("" otherwise). Either Email or
+	// Username may be empty.
+	Username string
+	Verified bool
 	// User is the profile to create: "email", "password", "username",
 	// "phone_number", "email_verified", "name", "given_name",
 	// "family_name", "nickname", "picture", "user_metadata",
@@ -217,6 +221,11 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*po
 		return nil, nil, ErrUserNotFound
 	case abi.StatusUserExists:
 		return nil, nil, ErrUserExists
+	case abi.StatusBlocked:
+		if cs.action != policy.ActionLogin {
+			return nil, nil, scriptErr("status blocked is for login only")
+		}
+		return nil, nil, ErrBlocked
 	case abi.StatusValidation:
 		return nil, nil, &ValidationError{Message: msg}
 	case abi.StatusError:
