@@ -20,7 +20,9 @@ Usage:
   profiled serve [--addr ADDR] [--db URL]       run the server
   profiled token create --scope "SCOPES" [--db URL] [--ttl 24h] [--subject NAME]
                                                 print a management token
-  profiled script build SRC -o OUT.wasm         compile a Go custom-database script
+  profiled script init DIR [--template mysql]   write a script folder (go.mod, SDK, main.go, tests)
+  profiled script build SRC -o OUT.wasm [-v]    compile a Go custom-database script
+  profiled script test DIR --db URL [--wasm F]  run DIR/script_test.json against a fresh database
   profiled users import FILE --connection NAME [--upsert] [--db URL]
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
@@ -65,11 +67,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return tokenCreate(ctx, args[2:], stdout, stderr)
 	case "script":
-		if len(args) < 2 || args[1] != "build" {
-			fmt.Fprint(stderr, usage)
-			return errUsage
+		if len(args) >= 2 {
+			switch args[1] {
+			case "build":
+				return scriptBuild(ctx, args[2:], stdout, stderr)
+			case "init":
+				return scriptInit(args[2:], stdout, stderr)
+			case "test":
+				return scriptTest(ctx, args[2:], stdout, stderr)
+			}
 		}
-		return scriptBuild(ctx, args[2:], stdout, stderr)
+		fmt.Fprint(stderr, usage)
+		return errUsage
 	case "users":
 		return usersCmd(ctx, args[1:], stdout, stderr)
 	case "keys":
