@@ -66,6 +66,9 @@ const (
 	FnArgon2idCompare = "argon2id_compare"
 	FnConfigGet       = "config_get"
 	FnLog             = "log"
+	FnDBBegin         = "db_begin"
+	FnDBCommit        = "db_commit"
+	FnDBRollback      = "db_rollback"
 )
 
 // HostFunc describes one host function's WebAssembly signature: the number
@@ -89,6 +92,9 @@ var HostFuncs = [...]HostFunc{
 	{FnArgon2idCompare, 4},
 	{FnConfigGet, 2},
 	{FnLog, 2},
+	{FnDBBegin, 0},
+	{FnDBCommit, 0},
+	{FnDBRollback, 0},
 }
 
 // Status is what an action export returns.

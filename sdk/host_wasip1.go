@@ -40,3 +40,12 @@ func hostConfigGet(p unsafe.Pointer, n uint32) int32
 
 //go:wasmimport profiled log
 func hostLog(p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport profiled db_begin
+func hostDBBegin() int32
+
+//go:wasmimport profiled db_commit
+func hostDBCommit() int32
+
+//go:wasmimport profiled db_rollback
+func hostDBRollback() int32

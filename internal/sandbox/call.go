@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/profiled/profiled/abi"
 	"github.com/profiled/profiled/internal/policy"
 )
@@ -23,10 +25,11 @@ type callState struct {
 	secrets []string // the call's passwords, masked in logs and messages
 
 	hostCalls   int
-	hashed      bool   // the script compared a password (bcrypt or argon2id)
-	fatal       string // a limit hit: the call fails with this whatever the guest does
-	unavailable string // the database could not be reached
-	timedOut    bool   // a host call saw the deadline
+	tx          *sqlx.Tx // the transaction db_begin opened, until commit or rollback
+	hashed      bool     // the script compared a password (bcrypt or argon2id)
+	fatal       string   // a limit hit: the call fails with this whatever the guest does
+	unavailable string   // the database could not be reached
+	timedOut    bool     // a host call saw the deadline
 
 	logs           []string
 	logBytes       int

@@ -28,6 +28,9 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 		abi.FnArgon2idCompare: r.argon2idCompare,
 		abi.FnConfigGet:       r.configGet,
 		abi.FnLog:             r.log,
+		abi.FnDBBegin:         r.dbBegin,
+		abi.FnDBCommit:        r.dbCommit,
+		abi.FnDBRollback:      r.dbRollback,
 	}
 	b := r.wr.NewHostModuleBuilder(abi.ImportModule)
 	for _, hf := range abi.HostFuncs {

@@ -140,6 +140,11 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	callErr := in.fns[idx].CallWithStack(context.WithValue(ctx, callKey{}, cs), in.stack[:])
 	in.call = nil
 	status := abi.Status(api.DecodeI32(in.stack[0]))
+	if cs.endTx() && callErr == nil && status == abi.StatusOK && cs.fatal == "" {
+		// Reporting success for writes that were never committed would
+		// lie: they are rolled back and the call fails.
+		cs.fatal = "the script returned with a transaction open (sdk.Begin without Commit): it was rolled back"
+	}
 
 	res := Result{Logs: cs.finishLogs()}
 	var out error
