@@ -101,7 +101,7 @@ var (
 	ErrLimit = errors.New("sdk: sandbox limit reached")
 	// ErrTimeout: the call's deadline passed.
 	ErrTimeout = errors.New("sdk: deadline exceeded")
-	// ErrDenied: the host refused (e.g. a bcrypt cost over 15).
+	// ErrDenied: the host refused (e.g. a bcrypt cost over 14).
 	ErrDenied = errors.New("sdk: refused by the sandbox")
 	// ErrNotInCall: a host function was used outside an action (in init or
 	// a package-level variable initializer) or outside the sandbox.

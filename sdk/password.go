@@ -2,12 +2,12 @@ package sdk
 
 import "github.com/profiled/profiled/abi"
 
-// BcryptHash hashes password with bcrypt at cost (4..15; 10 is the usual
-// choice), on the host. It fails with ErrDenied for a cost over 15 and for a
+// BcryptHash hashes password with bcrypt at cost (4..14; 10 is the usual
+// choice), on the host. It fails with ErrDenied for a cost over 14 and for a
 // password over 72 bytes.
 func BcryptHash(password string, cost int) (string, error) {
 	if cost < abi.MinBcryptCost || cost > abi.MaxBcryptCost {
-		return "", &HostError{Errno: abi.ErrnoDenied, Message: "bcrypt cost must be between 4 and 15"}
+		return "", &HostError{Errno: abi.ErrnoDenied, Message: "bcrypt cost must be between 4 and 14"}
 	}
 	raw, err := readReply(hostBcryptHash(sptr(password), uint32(len(password)), int32(cost)))
 	return string(raw), err
@@ -15,7 +15,7 @@ func BcryptHash(password string, cost int) (string, error) {
 
 // BcryptCompare reports whether password matches the bcrypt hash ($2a$,
 // $2b$ or $2y$), checked on the host. A malformed hash is an error; a hash
-// whose cost is over 15 is refused (ErrDenied) without being checked.
+// whose cost is over 14 is refused (ErrDenied) without being checked.
 func BcryptCompare(hash, password string) (bool, error) {
 	return compare(hostBcryptCompare(sptr(hash), uint32(len(hash)), sptr(password), uint32(len(password))))
 }
@@ -23,7 +23,7 @@ func BcryptCompare(hash, password string) (bool, error) {
 // Argon2Params are argon2id's cost parameters.
 type Argon2Params struct {
 	Time      uint32 // iterations, 1..16
-	MemoryKiB uint32 // up to 1 GiB (1<<20)
+	MemoryKiB uint32 // up to the script memory limit (64 MiB by default) and 1 GiB
 	Threads   uint32 // 1..16
 }
 
@@ -44,7 +44,7 @@ func Argon2idHashWith(password string, p Argon2Params) (string, error) {
 }
 
 // Argon2idCompare reports whether password matches an argon2id PHC string,
-// checked on the host. Parameters over the limits (memory over 1 GiB, ...)
+// checked on the host. Parameters over the limits (memory over the script memory limit, ...)
 // are refused (ErrDenied) without being checked.
 func Argon2idCompare(hash, password string) (bool, error) {
 	return compare(hostArgon2idCompare(sptr(hash), uint32(len(hash)), sptr(password), uint32(len(password))))

@@ -23,18 +23,23 @@ Usage:
   profiled script init DIR [--template mysql]   write a script folder (go.mod, SDK, main.go, tests)
   profiled script build SRC -o OUT.wasm [-v]    compile a Go custom-database script
   profiled script test DIR --db URL [--wasm F]  run DIR/script_test.json against a fresh database
+  profiled script try MODULE.wasm --db URL [--action login] [--email E] [--password P]
+        [--new-email E] [--new-password P] [--id ID] [--config FILE.json] [--timeout 5s]
+                                                run one action of a module offline
   profiled users import FILE --connection NAME [--upsert] [--db URL]
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
                                                 export users to a file
   profiled keys rotate [--grace 24h] [--db URL] add a signing key; the previous ones retire after --grace
+  profiled schema print                         print the GraphQL schema (SDL)
   profiled help                                 show this help
 
 Environment: PROFILED_ADDR, PROFILED_DB, PROFILED_LOG_LEVEL (debug, info, warn, error),
 PROFILED_SCRIPT_CACHE (compiled-module cache directory), PROFILED_CUSTOM_DB_SQLITE_DIR,
 PROFILED_SECRET_KEY or PROFILED_SECRET_KEY_FILE (the key-encryption key sealing the store's
 secrets; default for SQLite: STORE.secret-key, generated on first start),
-PROFILED_PREVIOUS_SECRET_KEY[_FILE] (a key-encryption key being rotated out).
+PROFILED_PREVIOUS_SECRET_KEY[_FILE] (a key-encryption key being rotated out),
+PROFILED_CORS_ORIGINS, PROFILED_CORS_CREDENTIALS, PROFILED_INTROSPECTION (serve --help describes them).
 Store URLs: sqlite:PATH (default sqlite:profiled.db) or mysql://USER[:PASS]@HOST:PORT/DBNAME.
 `
 
@@ -75,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return scriptInit(args[2:], stdout, stderr)
 			case "test":
 				return scriptTest(ctx, args[2:], stdout, stderr)
+			case "try":
+				return scriptTry(ctx, args[2:], stdout, stderr)
 			}
 		}
 		fmt.Fprint(stderr, usage)
@@ -83,6 +90,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usersCmd(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, args[1:], stdout, stderr)
+	case "schema":
+		if len(args) != 2 || args[1] != "print" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return schemaPrint(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox"
 	"github.com/profiled/profiled/internal/scriptbuild"
 	"github.com/profiled/profiled/internal/scripting"
@@ -50,6 +52,84 @@ func scriptBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "the build took %s: a first build compiles Go's standard library for wasip1/wasm into the Go build cache;\nlater builds reuse it (run with -v to see where the time went)\n", d.Round(time.Second))
 	}
 	fmt.Fprintf(stderr, "built %s\n", *out)
+	return nil
+}
+
+// scriptTry runs one action of a module against a database, offline (no
+// server, no store), with the sandbox and limits the server uses, and
+// prints the outcome, the normalized profile and the script's log as JSON.
+func scriptTry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("script try", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "the custom database: mysql://USER[:PASS]@HOST:PORT/DB or sqlite:PATH (required)")
+	action := fs.String("action", "login", "login, get_user, create, verify, change_password, delete or change_email")
+	email := fs.String("email", "", "email argument")
+	password := fs.String("password", "", "password argument (login; create)")
+	newEmail := fs.String("new-email", "", "new email (change_email)")
+	newPassword := fs.String("new-password", "", "new password (change_password)")
+	id := fs.String("id", "", "user id (delete)")
+	verified := fs.Bool("verified", false, "the new email is verified (change_email)")
+	configFile := fs.String("config", "", "a JSON object: the connection's configuration (config_get)")
+	timeout := fs.Duration("timeout", 20*time.Second, "the call's deadline")
+	var module string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		module, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if module == "" && fs.NArg() > 0 {
+		module = fs.Arg(0)
+	}
+	if module == "" || *db == "" {
+		return fmt.Errorf("usage: profiled script try MODULE.wasm --db URL [--action login] [--email E] [--password P] ...")
+	}
+	wasm, err := os.ReadFile(module)
+	if err != nil {
+		return err
+	}
+	var cfg map[string]any
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", *configFile, err)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)) // the lines are printed below
+	rt, err := sandbox.New(ctx, sandbox.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	m, err := rt.Module(ctx, sandbox.Spec{Connection: "try", Wasm: wasm, DatabaseURL: *db, Configuration: cfg, Timeout: *timeout})
+	if err != nil {
+		return err
+	}
+	call := sandbox.Call{Action: policy.Action(*action), Email: *email, Password: *password, NewEmail: *newEmail,
+		NewPassword: *newPassword, ID: *id, Verified: *verified}
+	if call.Action == policy.ActionCreate {
+		call.User = map[string]any{"email": *email, "password": *password}
+	}
+	res, runErr := m.Run(ctx, call)
+	out := map[string]any{"outcome": "ok", "duration_ms": res.Duration.Milliseconds(), "logs": res.Logs}
+	if res.Profile != nil {
+		out["profile"] = res.Profile
+	}
+	if runErr != nil {
+		out["outcome"] = "error"
+		out["error"] = runErr.Error()
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return fmt.Errorf("the %s action failed", *action)
+	}
 	return nil
 }
 

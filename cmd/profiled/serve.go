@@ -64,6 +64,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.EventRetention, "event-retention", envDuration("PROFILED_EVENT_RETENTION", 30*24*time.Hour), "how long user events (User.logs) are kept")
 	fs.StringVar(&cfg.CustomDB.SQLiteDir, "custom-db-sqlite-dir", os.Getenv("PROFILED_CUSTOM_DB_SQLITE_DIR"), "allow sqlite: custom databases inside this directory only (default: none allowed; for demos and tests)")
 	keys := addSecretKeyFlags(fs)
+	var web webOptions
+	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
+	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
+	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -74,10 +78,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
 		return err
 	}
+	origins, err := server.ParseOrigins(*corsOrigins, *corsCredentials)
+	if err != nil {
+		return fmt.Errorf("--cors-origins / PROFILED_CORS_ORIGINS: %w", err)
+	}
+	if !origins.Empty() {
+		web.cors = &server.CORS{Origins: origins, Credentials: *corsCredentials}
+	}
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, keys, log, cfg)
+	app, err := open(ctx, *dbURL, keys, log, cfg, web)
 	if err != nil {
 		return err
 	}
@@ -150,7 +161,20 @@ type app struct {
 	log     *slog.Logger
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config) (*app, error) {
+// webOptions are serve's settings for browsers and tools.
+type webOptions struct {
+	introspection bool
+	cors          *server.CORS // nil: no cross-origin calls
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
@@ -186,7 +210,9 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 		Logger:   log,
 		// Admin users' tokens die with their rights (blocked, deleted,
 		// scopes withdrawn), not at expiry.
-		RecheckManagement: a.svc.RecheckManagementCaller,
+		RecheckManagement:    a.svc.RecheckManagementCaller,
+		DisableIntrospection: !web.introspection,
+		CORS:                 web.cors,
 	})
 	return a, nil
 }

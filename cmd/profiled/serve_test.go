@@ -42,3 +42,29 @@ func TestServeBadJobStaleAfterFailsClearly(t *testing.T) {
 		t.Errorf("--job-stale-after soon: err %v, stderr %q", err, errOut.String())
 	}
 }
+
+// "*" with credentials, and entries that are not origins, stop serve
+// before it opens the store, naming the setting.
+func TestServeRefusesBadCORSOrigins(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "p.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cors-origins", "*", "--cors-credentials"}, "cannot be combined with credentials"},
+		{[]string{"--cors-origins", "https://a.example.com,*", "--cors-credentials"}, "cannot be combined with credentials"},
+		{[]string{"--cors-origins", "https://app.example.com/path"}, "is not an origin"},
+		{[]string{"--cors-origins", "app.example.com"}, "is not an origin"},
+		{[]string{"--cors-origins", "https://*.example.com"}, "is not an origin"},
+	} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, tc.args...)
+		err := run(context.Background(), args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "PROFILED_CORS_ORIGINS") {
+			t.Errorf("%v: err %v, want one saying %q", tc.args, err, tc.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: serve started: %q", tc.args, out.String())
+		}
+	}
+}

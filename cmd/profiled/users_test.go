@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // seedConnections creates DATABASE connections in the store at url.

@@ -22,7 +22,7 @@ const Prefix = "/dashboard/"
 // contentSecurityPolicy allows only the dashboard's own files and the API
 // on the same origin: no inline script or style, no other origin, no
 // framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 var contentTypes = map[string]string{

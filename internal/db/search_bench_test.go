@@ -23,9 +23,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 func searchBenchN(b *testing.B) int {

@@ -16,9 +16,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // ---- the stores the contract runs on ----

@@ -12,10 +12,10 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/search"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 func TestMetadataTerms(t *testing.T) {

@@ -26,6 +26,10 @@ type HandlerOptions struct {
 	// context (set by the HTTP middleware) for events and brute-force
 	// protection.
 	Client func(ctx context.Context) service.Client
+	// DisableIntrospection refuses __schema and __type (they are allowed
+	// by default, to anyone: the schema is public, and GraphiQL and code
+	// generators need it).
+	DisableIntrospection bool
 }
 
 // NewHandler builds the GraphQL HTTP handler (POST, GET, multipart).
@@ -60,7 +64,9 @@ func NewHandler(r *Resolver, o HandlerOptions) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(maxTokens)
 	srv.AroundResponses(capErrors)
-	srv.Use(extension.Introspection{})
+	if !o.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(limitExtension{lim: o.Limits.withDefaults(), es: es})
 	srv.Use(needsExtension{})

@@ -131,6 +131,8 @@ func (e limitExtension) MutateOperationContext(ctx context.Context, oc *graphql.
 		return limitErr("the operation's fragments form a cycle")
 	case depth > e.lim.MaxDepth:
 		return limitErr(fmt.Sprintf("the operation is %d levels deep; the limit is %d", depth, e.lim.MaxDepth))
+	case w.introspectionDepth > maxIntrospectionDepth:
+		return limitErr(fmt.Sprintf("the introspection is %d levels deep; the limit is %d", w.introspectionDepth, maxIntrospectionDepth))
 	case w.aliases > e.lim.MaxAliases:
 		return limitErr(fmt.Sprintf("the operation uses %d aliases; the limit is %d", w.aliases, e.lim.MaxAliases))
 	}
@@ -144,11 +146,20 @@ func limitErr(msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 }
 
+// maxIntrospectionDepth bounds the depth of an introspection query (mostly
+// its ofType chains): the standard query is 15 levels deep. Fan-out over
+// the schema (fields { type { fields ... } } nested) is refused by
+// gqlparser's validation (MaxIntrospectionDepth, as graphql-js).
+const maxIntrospectionDepth = 20
+
 type walker struct {
 	fragments ast.FragmentDefinitionList
 	seen      map[string]bool
 	aliases   int
 	cyclic    bool
+	// introspectionDepth is the deepest level seen under __schema or
+	// __type.
+	introspectionDepth int
 }
 
 func (w *walker) depth(set ast.SelectionSet, d int) int {
@@ -160,7 +171,15 @@ func (w *walker) depth(set ast.SelectionSet, d int) int {
 			if s.Alias != "" && s.Alias != s.Name {
 				w.aliases++
 			}
-			if len(s.SelectionSet) == 0 {
+			if s.Name == "__schema" || s.Name == "__type" {
+				// Introspection describes the schema, not data: its
+				// depth is the shape of the type system (the standard
+				// query is 15 levels deep, mostly ofType chains), and
+				// complexity.Calculate does not count it. It has its
+				// own bound.
+				w.introspect(s.SelectionSet, d+1)
+				sub = d + 1
+			} else if len(s.SelectionSet) == 0 {
 				sub = d + 1
 			} else {
 				sub = w.depth(s.SelectionSet, d+1)
@@ -185,4 +204,36 @@ func (w *walker) depth(set ast.SelectionSet, d int) int {
 		}
 	}
 	return max
+}
+
+// introspect records in w.introspectionDepth how deep set, at depth d,
+// goes; aliases and fragment cycles count as in depth.
+func (w *walker) introspect(set ast.SelectionSet, d int) {
+	w.introspectionDepth = max(w.introspectionDepth, d)
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Alias != "" && s.Alias != s.Name {
+				w.aliases++
+			}
+			if len(s.SelectionSet) == 0 {
+				w.introspectionDepth = max(w.introspectionDepth, d+1)
+			}
+			w.introspect(s.SelectionSet, d+1)
+		case *ast.InlineFragment:
+			w.introspect(s.SelectionSet, d)
+		case *ast.FragmentSpread:
+			if w.seen[s.Name] {
+				w.cyclic = true
+				continue
+			}
+			f := w.fragments.ForName(s.Name)
+			if f == nil {
+				continue
+			}
+			w.seen[s.Name] = true
+			w.introspect(f.SelectionSet, d)
+			delete(w.seen, s.Name)
+		}
+	}
 }

@@ -78,6 +78,12 @@ func NormalizeProfile(raw map[string]any) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
+	if len(id) > MaxUserIDBytes {
+		return Profile{}, badProfile("user_id", "the profile's user id is %d bytes long; the limit is %d", len(id), MaxUserIDBytes)
+	}
+	if err := noControl("user_id", id); err != nil {
+		return Profile{}, err
+	}
 	p.UserID = id
 
 	strs := [...]struct {
@@ -99,6 +105,22 @@ func NormalizeProfile(raw map[string]any) (Profile, error) {
 		}
 	}
 	p.Email = strings.ToLower(p.Email)
+	// The same bounds as an admin's input: a script's profile reaches the
+	// same store and the same screens.
+	if len(p.Email) > maxEmailBytes {
+		return Profile{}, badProfile("email", "the profile's email is %d bytes long; the limit is %d", len(p.Email), maxEmailBytes)
+	}
+	if err := noControl("email", p.Email); err != nil {
+		return Profile{}, err
+	}
+	for _, a := range [...]struct{ field, v string }{
+		{FieldUsername, p.Username}, {FieldPhoneNumber, p.PhoneNumber}, {FieldName, p.Name},
+		{FieldGivenName, p.GivenName}, {FieldFamilyName, p.FamilyName}, {FieldNickname, p.Nickname}, {FieldPicture, p.Picture},
+	} {
+		if err := ValidateAttribute(a.field, a.v); err != nil {
+			return Profile{}, err
+		}
+	}
 	if p.EmailVerified, err = profileBool(raw, aliasEmailVerified); err != nil {
 		return Profile{}, err
 	}
@@ -112,6 +134,15 @@ func NormalizeProfile(raw map[string]any) (Profile, error) {
 		return Profile{}, err
 	}
 
+	for _, md := range [...]struct {
+		field string
+		m     Metadata
+	}{{FieldUserMetadata, p.UserMetadata}, {FieldAppMetadata, p.AppMetadata}} {
+		if err := boundedMetadata(md.field, md.m); err != nil {
+			return Profile{}, err
+		}
+	}
+
 	for k, v := range raw {
 		if knownProfileKey(k) || droppedProfileKey(k) {
 			continue
@@ -121,7 +152,42 @@ func NormalizeProfile(raw map[string]any) (Profile, error) {
 		}
 		p.Extra[k] = v
 	}
+	if err := boundedMetadata("attributes", p.Extra); err != nil {
+		return Profile{}, err
+	}
 	return p, nil
+}
+
+// boundedMetadata applies the default Limits.MetadataMaxBytes to an object
+// a script returned (the keys are the customer's legacy data: only the size
+// is checked, as it would be for an admin's input).
+func boundedMetadata(field string, m Metadata) error {
+	if len(m) == 0 {
+		return nil
+	}
+	n, err := MetadataSize(m)
+	if err != nil {
+		return badProfile(field, "the profile's %s is not serializable as JSON: %v", field, err)
+	}
+	if max := DefaultLimits().MetadataMaxBytes; n > max {
+		return badProfile(field, "the profile's %s is %d bytes as JSON, over the limit of %d bytes", field, n, max)
+	}
+	return nil
+}
+
+// MaxUserIDBytes bounds a user id (an admin's and a script's alike).
+const MaxUserIDBytes = 255
+
+// maxEmailBytes is ValidateEmail's bound.
+const maxEmailBytes = 254
+
+func noControl(field, v string) error {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return badProfile(field, "the profile's %s contains a control character", field)
+		}
+	}
+	return nil
 }
 
 // profileAlias is a normalized field and the raw keys that map to it, in

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/profiled/profiled/abi"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
@@ -286,4 +288,79 @@ func BenchmarkQueryOnly(b *testing.B) {
 			b.ReportMetric(float64(dScript)/float64(dDirect), "ratio")
 		})
 	}
+}
+
+// BenchmarkSessionPerCall measures what a clean session per call costs
+// (issue 11): a login-like call (one indexed SELECT on MariaDB through the
+// host) with the call's own connection, opened and closed, never pooled
+// (fresh, what ships), against the same call on a pooled connection
+// whose session carries over (pooled, the baseline; unsafe). Both run in
+// the same process, alternating, and the ratio is reported.
+func BenchmarkSessionPerCall(b *testing.B) {
+	url, db := legacyDB(b)
+	if _, err := db.Exec(`INSERT INTO users (email, password) VALUES ('ann@example.com', 'x')`); err != nil {
+		b.Fatal(err)
+	}
+	q := stmt("SELECT id, email, password FROM users WHERE email = 'ann@example.com'")
+	wasm := echoHost(abi.FnDBQuery, q, 0, int32(len(q)))
+	mods := map[bool]*Module{}
+	for _, reuse := range []bool{false, true} {
+		r := newRuntime(b, Config{reuseSessions: reuse, Logger: quiet})
+		mods[reuse] = mustModule(b, r, Spec{Connection: "s", Wasm: wasm, DatabaseURL: url, Timeout: 10 * time.Second})
+	}
+	ctx := context.Background()
+	var fresh, pooled time.Duration
+	run := func(reuse bool) time.Duration {
+		start := time.Now()
+		_, err := mods[reuse].Run(ctx, Call{Action: policy.ActionLogin, Email: "ann@example.com", Password: "pw"})
+		var se *ScriptError
+		if !errors.As(err, &se) || !strings.Contains(se.Message, "ann@example.com") {
+			b.Fatalf("unexpected outcome %v", err)
+		}
+		return time.Since(start)
+	}
+	run(false)
+	run(true)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fresh += run(false)
+		pooled += run(true)
+	}
+	b.ReportMetric(float64(fresh.Nanoseconds())/float64(b.N), "ns/fresh")
+	b.ReportMetric(float64(pooled.Nanoseconds())/float64(b.N), "ns/pooled")
+	b.ReportMetric(float64(fresh)/float64(pooled), "fresh/pooled")
+}
+
+// BenchmarkStackLimitCost measures what the call-stack rewrite (issue 11)
+// costs a Go guest: the trivial script's login on a warm instance, with the
+// rewrite (what ships) and without (the baseline), alternating in one run.
+func BenchmarkStackLimitCost(b *testing.B) {
+	ctx := context.Background()
+	c := Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "pw"}
+	mods := map[bool]*Module{}
+	for _, off := range []bool{false, true} {
+		r := newRuntime(b, Config{noStackLimit: off, Logger: quiet})
+		mods[off] = mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "trivial"), DatabaseURL: sqliteURL(b)})
+		if _, err := mods[off].Run(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var with, without time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, off := range []bool{false, true} {
+			start := time.Now()
+			if _, err := mods[off].Run(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			if off {
+				without += time.Since(start)
+			} else {
+				with += time.Since(start)
+			}
+		}
+	}
+	b.ReportMetric(float64(with.Nanoseconds())/float64(b.N), "ns/limited")
+	b.ReportMetric(float64(without.Nanoseconds())/float64(b.N), "ns/unlimited")
+	b.ReportMetric(float64(with)/float64(without), "limited/unlimited")
 }

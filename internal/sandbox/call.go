@@ -31,6 +31,10 @@ type callState struct {
 	unavailable string   // the database could not be reached
 	timedOut    bool     // a host call saw the deadline
 
+	conn   *sqlx.Conn // the call's database connection (dbConn), nil until used
+	connID uint64     // its MySQL connection id (0: SQLite or not yet read)
+	killed bool       // KILL QUERY was sent
+
 	logs           []string
 	logBytes       int
 	dropped        int

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -29,6 +30,7 @@ type dbPool struct {
 	db       *sqlx.DB
 	refs     int
 	password string // masked in error messages, should a driver echo it
+	mysql    bool   // MySQL/MariaDB: KILL QUERY at the deadline
 }
 
 // Pool sizes per database URL.
@@ -96,10 +98,28 @@ func openDB(rawURL string) (*dbPool, error) {
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 	db.SetMaxOpenConns(dbMaxOpen)
-	db.SetMaxIdleConns(dbMaxIdle)
+	db.SetMaxIdleConns(dbMaxIdle) // only KILL QUERY connections idle: calls discard theirs
 	db.SetConnMaxIdleTime(dbIdleTime)
 	db.SetConnMaxLifetime(dbLifetime)
-	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd}, nil
+	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd, mysql: true}, nil
+}
+
+// CheckDatabaseURL checks a custom database URL the way the sandbox will
+// read it, without connecting: "sqlite:PATH" or
+// "mysql://user[:pass]@host[:port]/db" with only the driver options of the
+// allow-list (tls=true|false|skip-verify|preferred, timeout=DURATION).
+// Call it when a connection is created or changed, so that an option
+// outside the list is refused then, not at the first login. The error
+// never contains the password.
+func CheckDatabaseURL(rawURL string) error {
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		if path == "" {
+			return errors.New("sandbox: database URL sqlite: needs a path")
+		}
+		return nil
+	}
+	_, _, err := mysqlConfig(rawURL)
+	return err
 }
 
 // mysqlConfig turns a mysql:// URL into the driver's config: parseTime on,
@@ -137,6 +157,11 @@ func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
 	for k, v := range u.Query() {
 		switch k {
 		case "tls":
+			switch v[0] {
+			case "true", "false", "skip-verify", "preferred":
+			default:
+				return nil, "", fmt.Errorf("sandbox: database URL %s: tls must be true, false, skip-verify or preferred", redacted)
+			}
 			cfg.TLSConfig = v[0]
 		case "timeout":
 			d, err := time.ParseDuration(v[0])
@@ -149,6 +174,60 @@ func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
 		}
 	}
 	return cfg, redacted, nil
+}
+
+// dbConn returns the call's own database connection, opening it on the
+// call's first statement. Every call starts with a new session: the
+// connection is closed, never pooled, when the call ends (closeDB), so
+// nothing a script leaves in a session (user variables, an open
+// transaction, table or named locks, temporary tables, session settings)
+// reaches the next call. On MySQL/MariaDB it also reads the connection id,
+// for KILL QUERY at the deadline.
+func (cs *callState) dbConn(ctx context.Context) (*sqlx.Conn, int32) {
+	if cs.conn != nil {
+		return cs.conn, 0
+	}
+	conn, err := cs.m.db.db.Connx(ctx)
+	if err != nil {
+		return nil, cs.dbError(ctx, err)
+	}
+	cs.conn = conn
+	if cs.m.db.mysql && !cs.m.rt.cfg.reuseSessions {
+		if err := conn.QueryRowxContext(ctx, "SELECT CONNECTION_ID()").Scan(&cs.connID); err != nil {
+			return nil, cs.dbError(ctx, err)
+		}
+	}
+	return conn, 0
+}
+
+// closeDB closes the call's connection (it is never reused).
+func (cs *callState) closeDB() {
+	if cs.conn == nil {
+		return
+	}
+	if !cs.m.rt.cfg.reuseSessions {
+		cs.conn.Raw(func(any) error { return driver.ErrBadConn }) // discard, do not pool
+	}
+	cs.conn.Close()
+	cs.conn = nil
+}
+
+// killTimeout bounds the KILL QUERY the host sends at a call's deadline.
+const killTimeout = 2 * time.Second
+
+// killQuery stops the statement the call's connection runs in the server
+// (MySQL/MariaDB): cancelling the client side only closes the socket, and
+// the server would go on running it (SELECT SLEEP(30) for 30 s, a heavy
+// scan holding locks). It runs on another connection and waits for the
+// server's answer, so the statement is gone when the call returns.
+func (cs *callState) killQuery() {
+	if cs.connID == 0 || cs.killed {
+		return
+	}
+	cs.killed = true
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+	defer cancel()
+	cs.m.db.db.ExecContext(ctx, "KILL QUERY "+strconv.FormatUint(cs.connID, 10)) // best effort: the statement may have ended
 }
 
 // decodeStatement reads a db_query/db_exec request: List[String sql,
@@ -191,6 +270,7 @@ func (cs *callState) dbError(ctx context.Context, err error) int32 {
 	}
 	if ctx.Err() != nil {
 		cs.timedOut = true
+		cs.killQuery()
 		return cs.fail(abi.ErrnoTimeout, "the call's deadline passed: the statement was cancelled")
 	}
 	switch classifyDBError(err) {
@@ -260,7 +340,11 @@ func (r *Runtime) dbQuery(ctx context.Context, cs *callState, mem api.Memory, p 
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error())
 	}
-	rows, err := cs.queryer().QueryxContext(ctx, query, args...)
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	rows, err := cs.queryer(conn).QueryxContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}
@@ -314,6 +398,12 @@ func appendColumn(b []byte, v any, binary bool) []byte {
 		return abi.AppendString(b, string(x))
 	case sql.RawBytes:
 		return abi.AppendString(b, string(x))
+	case uint64:
+		if x > math.MaxInt64 {
+			// An unsigned BIGINT over 2^63-1 has no Int: it crosses as its
+			// decimal String (a Float would round the id).
+			return abi.AppendString(b, strconv.FormatUint(x, 10))
+		}
 	}
 	out, err := abi.AppendValue(b, v)
 	if err != nil {
@@ -336,7 +426,11 @@ func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p [
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error())
 	}
-	res, err := cs.queryer().ExecContext(ctx, query, args...)
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	res, err := cs.queryer(conn).ExecContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}
@@ -347,15 +441,15 @@ func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p [
 	return cs.ok(out)
 }
 
-// queryer is the call's open transaction, else the pool.
-func (cs *callState) queryer() interface {
-	sqlx.QueryerContext
-	sqlx.ExecerContext
+// queryer is the call's open transaction, else its connection.
+func (cs *callState) queryer(conn *sqlx.Conn) interface {
+	QueryxContext(context.Context, string, ...any) (*sqlx.Rows, error)
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
 } {
 	if cs.tx != nil {
 		return cs.tx
 	}
-	return cs.m.db.db
+	return conn
 }
 
 // db_begin() -> 0: opens the call's transaction; db_query and db_exec run
@@ -368,7 +462,11 @@ func (r *Runtime) dbBegin(ctx context.Context, cs *callState, _ api.Memory, _ []
 	if cs.tx != nil {
 		return cs.fail(abi.ErrnoInval, "a transaction is already open: commit or roll it back first")
 	}
-	tx, err := cs.m.db.db.BeginTxx(ctx, nil)
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}

@@ -53,10 +53,20 @@ func (e *ScriptError) Error() string { return "script error: " + e.Message }
 func scriptErr(msg string) error { return &ScriptError{Message: msg} }
 
 // timeoutError is ErrTimeout, also matching context.DeadlineExceeded.
-type timeoutError struct{ after time.Duration }
+type timeoutError struct {
+	after time.Duration // the connection's timeout (0: the caller's deadline)
+	why   string        // what the call was waiting for, if not the script
+}
 
 func (e *timeoutError) Error() string {
-	return "sandbox: script timed out (deadline " + e.after.String() + ")"
+	msg := "sandbox: script timed out"
+	if e.why != "" {
+		msg += " (" + e.why + ")"
+	}
+	if e.after > 0 {
+		msg += " (deadline " + e.after.String() + ")"
+	}
+	return msg
 }
 
 func (e *timeoutError) Is(target error) bool {

@@ -19,11 +19,67 @@ import (
 
 // Password hashing runs natively on the host: bcrypt measured about 2x
 // slower inside a Go guest, and host time does not count as guest CPU.
-// Hashes with extreme cost parameters are refused before any work is done,
-// so a hostile hash in the customer's table cannot pin a core.
+// A hash cannot be interrupted once started, so before any work:
+//   - cost parameters over the bounds (abi.MaxBcryptCost; argon2id memory
+//     over the script's own memory limit, abi.MaxArgon2Time/Threads) are
+//     refused (ErrnoDenied), so a hostile hash in the customer's table
+//     cannot pin a core or allocate a GiB;
+//   - the hash waits for one of MaxParallelHashes host-wide slots and for
+//     its memory in the sandbox's budget, both bounded by the call's
+//     deadline, and is refused (ErrnoTimeout, the call ends in ErrTimeout)
+//     when the deadline passed: a call overruns its deadline by at most one
+//     hash at the bounds.
+// Every host hash function (including future ones) goes through
+// beginHash.
+
+// beginHash waits for a hashing slot and mem bytes of the memory budget,
+// bounded by ctx. On success the caller must call the returned release
+// when the hash is done; otherwise it returns the errno to give the guest.
+func (cs *callState) beginHash(ctx context.Context, mem int64) (release func(), e int32) {
+	r := cs.m.rt
+	late := func() (func(), int32) {
+		r.hashRefused.Add(1)
+		cs.timedOut = true
+		return nil, cs.fail(abi.ErrnoTimeout, "the call's deadline passed before the hash could start")
+	}
+	if ctx.Err() != nil {
+		return late()
+	}
+	select {
+	case r.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return late()
+	}
+	if mem > 0 {
+		if err := r.budget.acquire(ctx, mem, r.evictIdle); err != nil {
+			<-r.hashSem
+			if ctx.Err() != nil {
+				return late()
+			}
+			return nil, cs.fail(abi.ErrnoDenied, err.Error())
+		}
+	}
+	if ctx.Err() != nil { // the deadline passed at the same time
+		<-r.hashSem
+		if mem > 0 {
+			r.budget.release(mem)
+		}
+		return late()
+	}
+	r.hashStarts.Add(1)
+	return func() {
+		if mem > 0 {
+			r.budget.release(mem)
+		}
+		<-r.hashSem
+	}, 0
+}
+
+// bcryptMem is what one bcrypt run takes (its state is about 4 KiB).
+const bcryptMem = 0
 
 // bcrypt_hash(pw_ptr, pw_len, cost) -> len: the reply is the hash.
-func (r *Runtime) bcryptHash(_ context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+func (r *Runtime) bcryptHash(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
 	if e := cs.countHostCall("bcrypt_hash"); e != 0 {
 		return e
 	}
@@ -35,7 +91,12 @@ func (r *Runtime) bcryptHash(_ context.Context, cs *callState, mem api.Memory, p
 	if e != 0 {
 		return e
 	}
+	done, e := cs.beginHash(ctx, bcryptMem)
+	if e != 0 {
+		return e
+	}
 	h, err := bcrypt.GenerateFromPassword(pw, cost)
+	done()
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error()) // e.g. longer than 72 bytes
 	}
@@ -44,7 +105,7 @@ func (r *Runtime) bcryptHash(_ context.Context, cs *callState, mem api.Memory, p
 
 // bcrypt_compare(hash_ptr, hash_len, pw_ptr, pw_len) -> 0 on a match,
 // -ErrnoMismatch otherwise.
-func (r *Runtime) bcryptCompare(_ context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+func (r *Runtime) bcryptCompare(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
 	if e := cs.countHostCall("bcrypt_compare"); e != 0 {
 		return e
 	}
@@ -63,9 +124,15 @@ func (r *Runtime) bcryptCompare(_ context.Context, cs *callState, mem api.Memory
 	if cost > abi.MaxBcryptCost {
 		return cs.fail(abi.ErrnoDenied, "bcrypt cost "+strconv.Itoa(cost)+" is over the limit of "+strconv.Itoa(abi.MaxBcryptCost))
 	}
+	done, e := cs.beginHash(ctx, bcryptMem)
+	if e != 0 {
+		return e
+	}
 	cs.hashed = true
 	cs.m.bcryptCost.Store(int32(cost))
-	switch err := bcrypt.CompareHashAndPassword(hash, pw); {
+	err = bcrypt.CompareHashAndPassword(hash, pw)
+	done()
+	switch {
 	case err == nil:
 		return cs.ok(nil)
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
@@ -81,8 +148,10 @@ type argon2Params struct {
 	threads      uint8
 }
 
-func (a argon2Params) check() error {
+func (a argon2Params) check(limitKiB uint32) error {
 	switch {
+	case a.memory > limitKiB:
+		return fmt.Errorf("argon2id memory %d KiB is over the script memory limit of %d KiB", a.memory, limitKiB)
 	case a.time < 1 || a.time > abi.MaxArgon2Time:
 		return fmt.Errorf("argon2id time %d is outside 1..%d", a.time, abi.MaxArgon2Time)
 	case a.memory < 8*uint32(a.threads) || a.memory > abi.MaxArgon2MemoryKiB:
@@ -97,7 +166,7 @@ var b64 = base64.RawStdEncoding
 
 // argon2id_hash(pw_ptr, pw_len, time, memory_kib, threads) -> len: the
 // reply is a PHC string with a 16-byte random salt and a 32-byte key.
-func (r *Runtime) argon2idHash(_ context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+func (r *Runtime) argon2idHash(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
 	if e := cs.countHostCall("argon2id_hash"); e != 0 {
 		return e
 	}
@@ -106,7 +175,7 @@ func (r *Runtime) argon2idHash(_ context.Context, cs *callState, mem api.Memory,
 		th = 255
 	}
 	params := argon2Params{time: t, memory: m, threads: uint8(th)}
-	if err := params.check(); err != nil {
+	if err := params.check(r.argon2LimitKiB()); err != nil {
 		return cs.fail(abi.ErrnoDenied, err.Error())
 	}
 	pw, e := cs.read(mem, uint32(p[0]), uint32(p[1]))
@@ -117,7 +186,12 @@ func (r *Runtime) argon2idHash(_ context.Context, cs *callState, mem api.Memory,
 	if _, err := rand.Read(salt); err != nil {
 		return cs.fail(abi.ErrnoInval, "no randomness: "+err.Error())
 	}
+	done, e := cs.beginHash(ctx, int64(params.memory)<<10)
+	if e != 0 {
+		return e
+	}
 	key := argon2.IDKey(pw, salt, params.time, params.memory, params.threads, 32)
+	done()
 	phc := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, params.memory, params.time, params.threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 	return cs.ok([]byte(phc))
@@ -125,7 +199,7 @@ func (r *Runtime) argon2idHash(_ context.Context, cs *callState, mem api.Memory,
 
 // argon2id_compare(hash_ptr, hash_len, pw_ptr, pw_len) -> 0 on a match,
 // -ErrnoMismatch otherwise.
-func (r *Runtime) argon2idCompare(_ context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
+func (r *Runtime) argon2idCompare(ctx context.Context, cs *callState, mem api.Memory, p []uint64) int32 {
 	if e := cs.countHostCall("argon2id_compare"); e != 0 {
 		return e
 	}
@@ -141,15 +215,26 @@ func (r *Runtime) argon2idCompare(_ context.Context, cs *callState, mem api.Memo
 	if err != nil {
 		return cs.fail(abi.ErrnoInval, err.Error())
 	}
-	if err := params.check(); err != nil {
+	if err := params.check(r.argon2LimitKiB()); err != nil {
 		return cs.fail(abi.ErrnoDenied, err.Error())
+	}
+	done, e := cs.beginHash(ctx, int64(params.memory)<<10)
+	if e != 0 {
+		return e
 	}
 	cs.hashed = true
 	got := argon2.IDKey(pw, salt, params.time, params.memory, params.threads, uint32(len(key)))
+	done()
 	if subtle.ConstantTimeCompare(got, key) != 1 {
 		return cs.fail(abi.ErrnoMismatch, "")
 	}
 	return cs.ok(nil)
+}
+
+// argon2LimitKiB is the largest argon2id memory parameter: the script's
+// own memory limit (and never over abi.MaxArgon2MemoryKiB).
+func (r *Runtime) argon2LimitKiB() uint32 {
+	return min(r.cfg.MemoryLimitPages*64, abi.MaxArgon2MemoryKiB)
 }
 
 // parseArgon2id reads "$argon2id$v=19$m=65536,t=3,p=4$salt$key".

@@ -226,7 +226,7 @@ func TestHostileExtremeHashCostsAreRefused(t *testing.T) {
 	h := hostileModule(t, Config{}, 20*time.Second)
 	start := time.Now()
 	_, err := h.login("bcryptcost") // a $2a$31$ hash: days of CPU if verified
-	wantScriptError(t, err, "over the limit of 15")
+	wantScriptError(t, err, "over the limit of 14")
 	_, err = h.login("argon2mem") // m = 4 GiB
 	wantScriptError(t, err, "memory")
 	if d := time.Since(start); d > slack {

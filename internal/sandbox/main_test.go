@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -84,6 +85,12 @@ func newRuntime(t testing.TB, cfg Config) *Runtime {
 	t.Helper()
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = wazeroCacheDir()
+	}
+	if cfg.CompileTimeout == 0 {
+		// The race detector makes wazero's compiler about 10x slower, and
+		// CI machines are shared: a cold compile of a Go script can take
+		// minutes there. Tests of the timeout set their own.
+		cfg.CompileTimeout = 10 * time.Minute
 	}
 	r, err := New(context.Background(), cfg)
 	if err != nil {

@@ -8,12 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/profiled/profiled/abi"
 	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/sandbox/wasmbin"
 )
 
 // Module is one connection's script: a compiled module, its database pool,
@@ -30,6 +32,7 @@ type Module struct {
 	timeout time.Duration
 	actions []policy.Action
 	has     [len(actionList)]bool
+	reserve int64 // what each instance takes from the runtime's memory budget
 
 	idle    chan *instance // instances ready for a call
 	slots   chan struct{}  // one token per live instance (capacity MaxInstances)
@@ -139,8 +142,13 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	in.stack[0] = 0
 	callErr := in.fns[idx].CallWithStack(context.WithValue(ctx, callKey{}, cs), in.stack[:])
 	in.call = nil
+	if ctx.Err() != nil {
+		cs.killQuery() // the guest was stopped inside a statement
+	}
 	status := abi.Status(api.DecodeI32(in.stack[0]))
-	if cs.endTx() && callErr == nil && status == abi.StatusOK && cs.fatal == "" {
+	openTx := cs.endTx() // before its connection is closed
+	cs.closeDB()
+	if openTx && callErr == nil && status == abi.StatusOK && cs.fatal == "" {
 		// Reporting success for writes that were never committed would
 		// lie: they are rolled back and the call fails.
 		cs.fatal = "the script returned with a transaction open (sdk.Begin without Commit): it was rolled back"
@@ -150,7 +158,7 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	var out error
 	healthy := callErr == nil && cs.fatal == "" && status != abi.StatusPanic && ctx.Err() == nil
 	if callErr != nil {
-		out = m.callFailure(ctx, cs, callErr)
+		out = m.callFailure(ctx, cs, in, callErr)
 	} else {
 		res.Profile, res.Attributes, out = m.outcome(ctx, cs, status)
 	}
@@ -167,7 +175,7 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 }
 
 // callFailure maps an error of the export call itself (trap, exit, close).
-func (m *Module) callFailure(ctx context.Context, cs *callState, err error) error {
+func (m *Module) callFailure(ctx context.Context, cs *callState, in *instance, err error) error {
 	if ctx.Err() != nil {
 		return m.ctxOr(ctx, err)
 	}
@@ -183,6 +191,9 @@ func (m *Module) callFailure(ctx context.Context, cs *callState, err error) erro
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i] // drop the wasm stack trace
 	}
+	if g := in.mod.ExportedGlobal(wasmbin.StackGlobalExport); g != nil && uint32(g.Get()) > m.rt.cfg.MaxStackBytes {
+		return scriptErr(fmt.Sprintf("script overflowed its stack (too deep recursion): the call stack went over the limit of %d KiB", m.rt.cfg.MaxStackBytes>>10))
+	}
 	switch {
 	case strings.Contains(stderr, "out of memory"):
 		return scriptErr(fmt.Sprintf("script ran out of memory (limit %d MiB)", m.rt.cfg.MemoryLimitPages/16))
@@ -195,6 +206,10 @@ func (m *Module) callFailure(ctx context.Context, cs *callState, err error) erro
 // ctxOr returns the timeout error when ctx's deadline passed, the caller's
 // cancellation when it was cancelled, err otherwise.
 func (m *Module) ctxOr(ctx context.Context, err error) error {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return err
+	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:
 		return &timeoutError{after: m.timeout}
@@ -217,7 +232,7 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*po
 			return nil, nil, &timeoutError{after: m.timeout}
 		}
 	}
-	msg := cs.redact(string(cs.result))
+	msg := sanitizeMessage(cs.redact(string(cs.result)))
 	switch st {
 	case abi.StatusOK:
 	case abi.StatusWrongCredentials:
@@ -258,6 +273,30 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*po
 		return nil, nil, nil
 	}
 	return decodeProfile(cs.result)
+}
+
+// sanitizeMessage makes a message from a script fit for a client: valid
+// UTF-8, no control characters (each becomes a space), at most
+// MaxMessageBytes (cut on a rune boundary, marked "…").
+func sanitizeMessage(s string) string {
+	if len(s) > 4*MaxMessageBytes {
+		s = s[:4*MaxMessageBytes] // bound the work; cut again below
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= MaxMessageBytes {
+		return s
+	}
+	cut := MaxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // tail formats the end of the guest's stderr for an error message.
@@ -342,6 +381,13 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 	}
 	m.live++
 	m.mu.Unlock()
+	if err := m.rt.budget.acquire(ctx, m.reserve, m.rt.evictIdle); err != nil {
+		m.dropLive()
+		if ctx.Err() != nil {
+			return nil, &timeoutError{after: m.timeout, why: "waited for the sandbox's memory budget"}
+		}
+		return nil, err
+	}
 	in := &instance{}
 	mod, err := m.rt.instantiate(ctx, m.comp.cm, in)
 	if err == nil {
@@ -358,6 +404,7 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 		if mod != nil {
 			mod.Close(context.Background())
 		}
+		m.rt.budget.release(m.reserve)
 		m.dropLive()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -367,6 +414,27 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 	}
 	in.init = nil
 	return in, nil
+}
+
+// evictIdle closes one idle instance of any connection (to free its share
+// of the memory budget for a waiting call) and reports whether it found
+// one.
+func (r *Runtime) evictIdle() bool {
+	r.mu.Lock()
+	mods := make([]*Module, 0, len(r.modules))
+	for _, m := range r.modules {
+		mods = append(mods, m)
+	}
+	r.mu.Unlock()
+	for _, m := range mods {
+		select {
+		case in := <-m.idle:
+			m.discard(in)
+			return true
+		default:
+		}
+	}
+	return false
 }
 
 func firstLine(s string) string {
@@ -390,6 +458,7 @@ func (m *Module) release(in *instance, healthy bool) {
 
 func (m *Module) discard(in *instance) {
 	in.mod.Close(context.Background())
+	m.rt.budget.release(m.reserve)
 	<-m.slots
 	m.dropLive()
 }

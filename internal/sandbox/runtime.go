@@ -22,13 +22,16 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +59,16 @@ type Runtime struct {
 	modules  map[string]*Module
 	compiled map[[32]byte]*compiled
 	dbs      map[string]*dbPool
+
+	done       chan struct{}  // closed by Close
+	compileSem chan struct{}  // one compilation at a time
+	compiling  sync.WaitGroup // compilations in flight (Close waits for them)
+	budget     *budget        // the memory budget of all instances and hashes
+	hashSem    chan struct{}  // MaxParallelHashes host hashes at once
+
+	// hashStarts counts host hashes started; hashRefused those refused
+	// because the call's deadline passed before they could start (tests).
+	hashStarts, hashRefused atomic.Int64
 
 	dummyMu     sync.Mutex
 	dummyHashes map[int][]byte // bcrypt cost → a fixed hash (login timing)
@@ -105,6 +118,11 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		modules:  map[string]*Module{},
 		compiled: map[[32]byte]*compiled{},
 		dbs:      map[string]*dbPool{},
+
+		done:       make(chan struct{}),
+		compileSem: make(chan struct{}, 1),
+		budget:     newBudget(cfg.MemoryBudgetBytes),
+		hashSem:    make(chan struct{}, cfg.MaxParallelHashes),
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wr); err != nil {
 		r.wr.Close(ctx)
@@ -126,6 +144,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	close(r.done)
 	mods := make([]*Module, 0, len(r.modules))
 	for _, m := range r.modules {
 		mods = append(mods, m)
@@ -135,6 +154,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	for _, m := range mods {
 		m.close()
 	}
+	r.compiling.Wait() // a compilation cannot be interrupted
 	err := r.wr.Close(ctx)
 	r.mu.Lock()
 	for url, p := range r.dbs {
@@ -150,37 +170,51 @@ func (r *Runtime) Close(ctx context.Context) error {
 	return err
 }
 
-// Inspect checks a module's structure for upload without compiling it: a
-// WebAssembly reactor module (exports _initialize and memory) built against
-// ABI v1 (exports profiled_abi_v1), importing only WASI and known "profiled"
-// host functions with the right signatures, and exporting at least one
-// action as a function () -> i32. It returns the actions it exports, in the
-// order of policy's constants. Failures are *ScriptError.
-//
-// Runtime.Inspect also compiles the module, which catches everything else.
+// Inspect checks a module's structure for upload without compiling it,
+// under the default limits (see Runtime.Inspect): a WebAssembly reactor
+// module (exports _initialize and memory) built against ABI v1 (exports
+// profiled_abi_v1), at most MaxModuleBytes long with at most MaxFunctions
+// functions, every table with a declared maximum of at most
+// MaxTableElements, importing only functions: WASI functions and "profiled"
+// host functions under their names and exact signatures; and exporting at
+// least one action as a function () -> i32. It returns the actions it
+// exports, in the order of policy's constants. Failures are *ScriptError.
 func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+	actions, _, err := inspect(wasm, Config{}.withDefaults())
+	return actions, err
+}
+
+func inspect(wasm []byte, cfg Config) ([]policy.Action, *wasmbin.Info, error) {
+	if len(wasm) > cfg.MaxModuleBytes {
+		return nil, nil, scriptErr(fmt.Sprintf("the module is %d bytes, over the limit of %d bytes", len(wasm), cfg.MaxModuleBytes))
+	}
 	info, err := wasmbin.Inspect(wasm)
 	if err != nil {
-		return nil, scriptErr("not a valid WebAssembly module: " + err.Error())
+		return nil, nil, scriptErr("not a valid WebAssembly module: " + err.Error())
+	}
+	if info.Functions > cfg.MaxFunctions {
+		return nil, nil, scriptErr(fmt.Sprintf("the module defines %d functions, over the limit of %d functions", info.Functions, cfg.MaxFunctions))
+	}
+	for i, t := range info.Tables {
+		if !t.HasMax && t.Min > cfg.MaxTableElements {
+			return nil, nil, scriptErr(fmt.Sprintf("table %d has %d entries and no declared maximum, over the limit of %d", i, t.Min, cfg.MaxTableElements))
+		}
+		if t.HasMax && t.Max > cfg.MaxTableElements {
+			return nil, nil, scriptErr(fmt.Sprintf("table %d declares a maximum of %d entries, over the limit of %d", i, t.Max, cfg.MaxTableElements))
+		}
 	}
 	if e, ok := info.Export(abi.InitializeExport); !ok || e.Kind != wasmbin.KindFunc {
-		return nil, scriptErr("not a reactor module (no _initialize export): build it with `profiled script build` (go build -buildmode=c-shared)")
+		return nil, nil, scriptErr("not a reactor module (no _initialize export): build it with `profiled script build` (go build -buildmode=c-shared)")
 	}
 	if e, ok := info.Export(abi.MemoryExport); !ok || e.Kind != wasmbin.KindMemory {
-		return nil, scriptErr("the module exports no memory")
+		return nil, nil, scriptErr("the module exports no memory")
 	}
 	if _, ok := info.Export(abi.VersionExport); !ok {
-		return nil, scriptErr("the module was not built against the Profiled script ABI v1 (no profiled_abi_v1 export): use the SDK, or see ABI.md")
+		return nil, nil, scriptErr("the module was not built against the Profiled script ABI v1 (no profiled_abi_v1 export): use the SDK, or see ABI.md")
 	}
 	for _, im := range info.Imports {
-		switch im.Module {
-		case "wasi_snapshot_preview1":
-		case abi.ImportModule:
-			if err := checkHostImport(im); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, scriptErr(fmt.Sprintf("the module imports %s.%s: only wasi_snapshot_preview1 and profiled are available", im.Module, im.Name))
+		if err := checkImport(im); err != nil {
+			return nil, nil, err
 		}
 	}
 	var actions []policy.Action
@@ -190,46 +224,98 @@ func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
 			continue
 		}
 		if e.Kind != wasmbin.KindFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 1 || e.Type.Results[0] != wasmbin.I32 {
-			return nil, scriptErr("export " + name + " must be a function () -> i32")
+			return nil, nil, scriptErr("export " + name + " must be a function () -> i32")
 		}
 		actions = append(actions, actionList[i])
 	}
 	if len(actions) == 0 {
-		return nil, scriptErr("the module exports none of the actions (" + strings.Join(abi.Actions[:], ", ") + ")")
+		return nil, nil, scriptErr("the module exports none of the actions (" + strings.Join(abi.Actions[:], ", ") + ")")
 	}
-	return actions, nil
+	return actions, info, nil
 }
 
-func checkHostImport(im wasmbin.Import) error {
-	for _, hf := range abi.HostFuncs {
-		if hf.Name != im.Name {
-			continue
-		}
-		ok := im.Kind == wasmbin.KindFunc && len(im.Type.Params) == hf.Params &&
-			len(im.Type.Results) == 1 && im.Type.Results[0] == wasmbin.I32
-		for _, p := range im.Type.Params {
-			ok = ok && p == wasmbin.I32
-		}
+var kindNames = [...]string{wasmbin.KindFunc: "function", wasmbin.KindTable: "table", wasmbin.KindMemory: "memory", wasmbin.KindGlobal: "global"}
+
+// checkImport accepts a function import of a WASI or "profiled" host
+// function with its exact signature, and nothing else.
+func checkImport(im wasmbin.Import) error {
+	what := im.Module + "." + im.Name
+	var want *wasmbin.FuncType
+	switch im.Module {
+	case wasiModule:
+		ft, ok := wasiSignatures()[im.Name]
 		if !ok {
-			return scriptErr(fmt.Sprintf("host function profiled.%s imported with the wrong signature (want %d i32 params, one i32 result)", im.Name, hf.Params))
+			return scriptErr(fmt.Sprintf("the module imports %s, which wasi_snapshot_preview1 does not provide", what))
 		}
-		return nil
+		want = &ft
+	case abi.ImportModule:
+		for _, hf := range abi.HostFuncs {
+			if hf.Name == im.Name {
+				want = &wasmbin.FuncType{Params: bytes.Repeat([]byte{wasmbin.I32}, hf.Params), Results: []byte{wasmbin.I32}}
+			}
+		}
+		if want == nil {
+			return scriptErr("the module imports profiled." + im.Name + ", which does not exist in ABI v1")
+		}
+	default:
+		return scriptErr(fmt.Sprintf("the module imports %s: only functions of wasi_snapshot_preview1 and profiled are available", what))
 	}
-	return scriptErr("the module imports profiled." + im.Name + ", which does not exist in ABI v1")
+	if im.Kind != wasmbin.KindFunc {
+		kind := "kind " + strconv.Itoa(int(im.Kind))
+		if int(im.Kind) < len(kindNames) {
+			kind = kindNames[im.Kind]
+		}
+		return scriptErr(fmt.Sprintf("the module imports %s as a %s: it is a function %s", what, kind, sigString(*want)))
+	}
+	if !bytes.Equal(im.Type.Params, want.Params) || !bytes.Equal(im.Type.Results, want.Results) {
+		return scriptErr(fmt.Sprintf("the module imports %s with the wrong signature %s: want %s", what, sigString(*im.Type), sigString(*want)))
+	}
+	return nil
 }
 
-// Inspect is the package-level Inspect plus a full compilation (through the
-// compilation cache, so the connection's first call does not pay for it
-// again when CacheDir is set).
+func sigString(ft wasmbin.FuncType) string {
+	names := func(ts []byte) string {
+		out := make([]string, len(ts))
+		for i, t := range ts {
+			out[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(out, ", ") + ")"
+	}
+	return names(ft.Params) + " -> " + names(ft.Results)
+}
+
+const wasiModule = wasi_snapshot_preview1.ModuleName
+
+// wasiSignatures lists the functions wazero's WASI module provides, with
+// their signatures (read once from a throwaway runtime, which compiles
+// nothing).
+var wasiSignatures = sync.OnceValue(func() map[string]wasmbin.FuncType {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		panic("sandbox: WASI: " + err.Error())
+	}
+	mod := rt.Module(wasiModule)
+	out := map[string]wasmbin.FuncType{}
+	for name, def := range mod.ExportedFunctionDefinitions() {
+		out[name] = wasmbin.FuncType{Params: append([]byte(nil), def.ParamTypes()...), Results: append([]byte(nil), def.ResultTypes()...)}
+	}
+	return out
+})
+
+// Inspect is Inspect under the runtime's limits plus a full compilation
+// (through the compilation cache, so the connection's first call does not
+// pay for it again when CacheDir is set), bounded by CompileTimeout.
 func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
-	actions, err := Inspect(ctx, wasm)
+	actions, _, err := inspect(wasm, r.cfg)
 	if err != nil {
 		return nil, err
 	}
 	key := sha256.Sum256(wasm)
 	c, err := r.acquireCompiled(ctx, key, wasm)
 	if err != nil {
-		return nil, err
+		return nil, timeoutOr(ctx, err)
 	}
 	r.releaseCompiled(key, c)
 	return actions, nil
@@ -275,7 +361,7 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 	}
 	r.mu.Unlock()
 
-	actions, err := Inspect(ctx, s.Wasm)
+	actions, info, err := inspect(s.Wasm, r.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +371,7 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 	}
 	c, err := r.acquireCompiled(ctx, key, s.Wasm)
 	if err != nil {
-		return nil, err
+		return nil, timeoutOr(ctx, err)
 	}
 	db, err := r.acquireDB(s.DatabaseURL)
 	if err != nil {
@@ -293,6 +379,7 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 		return nil, err
 	}
 	m := newModule(r, s, fp, key, c, db, actions, config)
+	m.reserve = r.instanceReserve(info)
 
 	r.mu.Lock()
 	if r.closed {
@@ -312,6 +399,26 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 		old.close()
 	}
 	return m, nil
+}
+
+// instanceReserve is what one instance of a module takes from the memory
+// budget: its linear memory at the limit, its tables at their declared
+// maximum (8 bytes an entry), and twice MaxStackBytes for its call stack.
+func (r *Runtime) instanceReserve(info *wasmbin.Info) int64 {
+	n := int64(r.cfg.MemoryLimitPages)*65536 + 2*int64(r.cfg.MaxStackBytes)
+	for _, t := range info.Tables {
+		n += int64(max(t.Min, t.Max)) * 8
+	}
+	return n
+}
+
+// timeoutOr turns err into the timeout error when ctx's deadline passed (a
+// deadline is always SCRIPT_TIMEOUT, also while a module loads or compiles).
+func timeoutOr(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &timeoutError{}
+	}
+	return err
 }
 
 // Forget closes and drops the connection's module (after its script was
@@ -365,36 +472,105 @@ func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte
 	c := r.compiled[key]
 	if c != nil {
 		c.refs++
-		r.mu.Unlock()
-		select {
-		case <-c.ready:
-		case <-ctx.Done():
-			r.releaseCompiled(key, c)
-			return nil, ctx.Err()
-		}
-		if c.err != nil {
-			r.releaseCompiled(key, c)
-			return nil, c.err
-		}
-		return c, nil
-	}
-	c = &compiled{ready: make(chan struct{}), refs: 1}
-	r.compiled[key] = c
-	r.mu.Unlock()
-
-	cctx := experimental.WithCompilationWorkers(context.WithoutCancel(ctx), goruntime.GOMAXPROCS(0))
-	cm, err := r.wr.CompileModule(cctx, wasm)
-	if err != nil {
-		c.err = scriptErr("the module does not compile: " + err.Error())
 	} else {
-		c.cm = cm
+		if r.closed {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
+		c = &compiled{ready: make(chan struct{}), refs: 1}
+		r.compiled[key] = c
+		r.compiling.Add(1)
+		go func() {
+			defer r.compiling.Done()
+			r.compile(c, key, wasm)
+		}()
 	}
-	close(c.ready)
+	r.mu.Unlock()
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		r.releaseCompiled(key, c)
+		return nil, ctx.Err()
+	case <-r.done:
+		r.releaseCompiled(key, c)
+		return nil, ErrClosed
+	}
 	if c.err != nil {
 		r.releaseCompiled(key, c)
 		return nil, c.err
 	}
 	return c, nil
+}
+
+// compile compiles c's module in the background, one module at a time
+// (compiling a large module holds hundreds of MiB), and gives up waiting
+// after CompileTimeout: wazero's compiler cannot be interrupted, so the
+// compilation goes on, holding the compile slot, and its result is thrown
+// away.
+func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
+	select {
+	case r.compileSem <- struct{}{}:
+	case <-r.done:
+		c.err = ErrClosed
+		close(c.ready)
+		return
+	}
+	defer func() { <-r.compileSem }()
+	r.mu.Lock()
+	wanted := c.refs > 0
+	r.mu.Unlock()
+	if !wanted { // every waiter left while the module queued
+		c.err = scriptErr("compilation abandoned")
+		close(c.ready)
+		return
+	}
+	done := make(chan struct{})
+	var cm wazero.CompiledModule
+	var err error
+	go func() {
+		defer close(done)
+		cctx := experimental.WithCompilationWorkers(context.Background(), goruntime.GOMAXPROCS(0))
+		// Tables without a maximum get their minimum as maximum: the
+		// module that runs is the one Inspect measured.
+		capped, cerr := wasmbin.CapTables(wasm)
+		if cerr == nil && !r.cfg.noStackLimit {
+			// Every function counts its frame against MaxStackBytes.
+			capped, cerr = wasmbin.LimitStack(capped, r.cfg.MaxStackBytes)
+		}
+		if cerr != nil {
+			err = cerr
+			return
+		}
+		cm, err = r.wr.CompileModule(cctx, capped)
+	}()
+	timer := time.NewTimer(r.cfg.CompileTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		r.mu.Lock()
+		if err != nil {
+			c.err = scriptErr("the module does not compile: " + err.Error())
+		} else if c.refs > 0 {
+			c.cm, cm = cm, nil
+		}
+		r.mu.Unlock()
+		close(c.ready)
+		if cm != nil {
+			cm.Close(context.Background())
+		}
+	case <-timer.C:
+		r.mu.Lock()
+		c.err = scriptErr(fmt.Sprintf("compiling the module took longer than the limit of %v: make it smaller", r.cfg.CompileTimeout))
+		if r.compiled[key] == c {
+			delete(r.compiled, key) // a later upload of the same bytes tries again
+		}
+		r.mu.Unlock()
+		close(c.ready)
+		<-done
+		if err == nil {
+			cm.Close(context.Background())
+		}
+	}
 }
 
 func (r *Runtime) releaseCompiled(key [32]byte, c *compiled) {
@@ -404,9 +580,13 @@ func (r *Runtime) releaseCompiled(key [32]byte, c *compiled) {
 	if last && r.compiled[key] == c {
 		delete(r.compiled, key)
 	}
+	cm := c.cm
+	if last {
+		c.cm = nil
+	}
 	r.mu.Unlock()
-	if last && c.cm != nil {
-		c.cm.Close(context.Background())
+	if last && cm != nil {
+		cm.Close(context.Background())
 	}
 }
 

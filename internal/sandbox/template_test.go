@@ -11,8 +11,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // legacyDB creates the template's legacy users table (templates/mysql/

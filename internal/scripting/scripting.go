@@ -90,6 +90,11 @@ func (r *Runner) module(ctx context.Context, c service.Connection) (*sandbox.Mod
 	wasm := c.Script
 	if len(wasm) == 0 {
 		if wasm, err = r.loader.ConnectionScript(ctx, c.Name); err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The caller's deadline passed while the module was read:
+				// a timeout like any other, not an internal error.
+				return nil, &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
+			}
 			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: %w", c.Name, err)}
 		}
 	}

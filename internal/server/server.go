@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,6 +19,7 @@ import (
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/dashboard"
 	"github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/playground"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
@@ -45,6 +45,11 @@ type Options struct {
 	// token on every request (auth.Recheck); service.RecheckManagementCaller
 	// makes admin users' tokens die with their rights.
 	RecheckManagement func(ctx context.Context, c policy.Caller) error
+	// DisableIntrospection refuses GraphQL introspection (__schema,
+	// __type); by default anyone may introspect (serve --introspection).
+	DisableIntrospection bool
+	// CORS lets web pages on other origins call the API (nil: none may).
+	CORS *CORS
 }
 
 // New returns the service's HTTP handler.
@@ -60,8 +65,9 @@ func New(o Options) http.Handler {
 	m := newMetrics(reg)
 
 	gql := graph.NewHandler(o.Resolver, graph.HandlerOptions{
-		Limits: o.Limits,
-		Logger: o.Logger,
+		Limits:               o.Limits,
+		Logger:               o.Logger,
+		DisableIntrospection: o.DisableIntrospection,
 		Client: func(ctx context.Context) service.Client {
 			ip, ua := auth.ClientFrom(ctx)
 			return service.Client{IP: ip, UserAgent: ua}
@@ -70,7 +76,8 @@ func New(o Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", bodyLimit(o.MaxBodyBytes, gql))
-	mux.Handle("GET /{$}", playground.Handler("Profiled GraphQL playground", "/graphql"))
+	mux.Handle("GET /{$}", playground.Page())
+	mux.Handle("GET "+playground.AssetPrefix, playground.Assets())
 	mux.Handle("GET /.well-known/jwks.json", o.Keyring.JWKSHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -97,7 +104,7 @@ func New(o Options) http.Handler {
 	if o.RecheckManagement != nil {
 		authOpts = append(authOpts, auth.Recheck(o.RecheckManagement))
 	}
-	return m.instrument(o.Logger, auth.Middleware(o.Keyring, authOpts...)(mux))
+	return m.instrument(o.Logger, withCORS(o.CORS, withCodes(auth.Middleware(o.Keyring, authOpts...)(mux))))
 }
 
 // maxUploadBytes bounds a multipart request (a script module or an import
@@ -177,6 +184,8 @@ func route(p string) string {
 	switch {
 	case p == "/graphql", p == "/", p == "/healthz", p == "/metrics", p == "/.well-known/jwks.json":
 		return p
+	case strings.HasPrefix(p, "/playground/"):
+		return "/playground"
 	case strings.HasPrefix(p, "/dashboard"):
 		return "/dashboard"
 	}

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // stalledImport is an import job reading a named pipe the test feeds: the

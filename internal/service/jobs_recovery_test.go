@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
 )
 
 // jobEnv is a service on a fresh store (wrapped by wrap when non-nil)

@@ -51,6 +51,9 @@ type Options struct {
 	// (e.g. counting or failing some calls); the keyring and the server's
 	// health check keep the real one.
 	WrapStore func(*db.DB) service.Store
+	// HTTP, when set, adjusts the HTTP server's options (e.g. CORS)
+	// before the handler is built.
+	HTTP func(*server.Options)
 }
 
 // Server is a running service: the real handler on a loopback httptest
@@ -90,13 +93,17 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 		svcStore = opts.WrapStore(store)
 	}
 	svc := service.New(svcStore, hasher, keyring, opts.Scripts, cfg)
-	var h http.Handler = server.New(server.Options{
+	so := server.Options{
 		Resolver:          &gql.Resolver{Service: svc, Logger: cfg.Logger},
 		Keyring:           keyring,
 		Store:             store,
 		Logger:            cfg.Logger,
 		RecheckManagement: svc.RecheckManagementCaller,
-	})
+	}
+	if opts.HTTP != nil {
+		opts.HTTP(&so)
+	}
+	var h http.Handler = server.New(so)
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}

@@ -7,7 +7,7 @@
 // upload it with setConnectionScript; the connection's databaseURL points at
 // the database holding the table. Configuration (optional):
 //
-//	BCRYPT_COST  bcrypt cost of new hashes, 4..15 (default 10)
+//	BCRYPT_COST  bcrypt cost of new hashes, 4..14 (default 10)
 //
 // Every query passes the user's input as `?` parameters: nothing the caller
 // sends is ever spliced into SQL.
@@ -183,7 +183,7 @@ func exists(email string) error {
 }
 
 func bcryptCost() int {
-	if c, err := strconv.Atoi(sdk.Config("BCRYPT_COST")); err == nil && c >= 4 && c <= 15 {
+	if c, err := strconv.Atoi(sdk.Config("BCRYPT_COST")); err == nil && c >= 4 && c <= 14 {
 		return c
 	}
 	return 10

@@ -23,7 +23,9 @@ const (
 	secType      = 1
 	secImport    = 2
 	secFunction  = 3
+	secTable     = 4
 	secExport    = 7
+	secCode      = 10
 	secData      = 11
 	secDataCount = 12
 )
@@ -54,7 +56,15 @@ const I32 = 0x7f
 type Import struct {
 	Module, Name string
 	Kind         byte
-	Type         *FuncType // functions only
+	Type         *FuncType // functions only; nil for other kinds
+	Table        *Limits   // tables only
+}
+
+// Limits are a table's or a memory's declared size limits.
+type Limits struct {
+	Min    uint32
+	Max    uint32
+	HasMax bool
 }
 
 // Export is one export.
@@ -69,6 +79,12 @@ type Info struct {
 	Imports      []Import
 	Exports      []Export
 	DataSegments int
+	// Tables are the tables the module defines (its table section).
+	Tables []Limits
+	// Functions is the number of functions the module defines.
+	Functions int
+	// CodeBytes is the size of the code section.
+	CodeBytes int
 }
 
 // Export returns the export named name.
@@ -227,7 +243,8 @@ func Inspect(b []byte) (*Info, error) {
 					}
 				case KindTable:
 					r.byte()
-					skipLimits(r)
+					l := readLimits(r)
+					im.Table = &l
 				case KindMemory:
 					skipLimits(r)
 				case KindGlobal:
@@ -240,9 +257,18 @@ func Inspect(b []byte) (*Info, error) {
 			}
 		case secFunction:
 			n := r.u32()
+			info.Functions = int(n)
 			for i := uint32(0); i < n && r.err == nil; i++ {
 				funcTypes = append(funcTypes, r.u32())
 			}
+		case secTable:
+			n := r.u32()
+			for i := uint32(0); i < n && r.err == nil; i++ {
+				r.byte() // element type
+				info.Tables = append(info.Tables, readLimits(r))
+			}
+		case secCode:
+			info.CodeBytes = s.end - s.start
 		case secExport:
 			n := r.u32()
 			for i := uint32(0); i < n && r.err == nil; i++ {
@@ -265,6 +291,18 @@ func Inspect(b []byte) (*Info, error) {
 		}
 	}
 	return info, nil
+}
+
+func readLimits(r *reader) Limits {
+	switch r.byte() {
+	case 0x00:
+		return Limits{Min: r.u32()}
+	case 0x01:
+		return Limits{Min: r.u32(), Max: r.u32(), HasMax: true}
+	default:
+		r.fail("bad limits")
+	}
+	return Limits{}
 }
 
 func skipLimits(r *reader) {
@@ -421,4 +459,52 @@ func appendS32(b []byte, v int32) []byte {
 		}
 		b = append(b, c|0x80)
 	}
+}
+
+// CapTables gives every table the module defines without a declared maximum
+// its minimum as maximum (the Go linker declares none and never grows its
+// table), so that table.grow fails (-1) instead of allocating, and
+// table.fill and table.copy are bounded by the table's size. Tables with a
+// maximum, and imported tables, are left as they are. The module is
+// returned unchanged when no table lacks a maximum.
+func CapTables(b []byte) ([]byte, error) {
+	secs, err := sections(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secs {
+		if s.id != secTable {
+			continue
+		}
+		r := &reader{b: b[:s.end], off: s.start}
+		n := r.u32()
+		payload := appendU32(nil, n)
+		changed := false
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			payload = append(payload, r.byte())
+			l := readLimits(r)
+			if !l.HasMax {
+				l.Max, l.HasMax, changed = l.Min, true, true
+			}
+			payload = append(payload, 0x01)
+			payload = appendU32(payload, l.Min)
+			payload = appendU32(payload, l.Max)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.off != s.end {
+			return nil, fmt.Errorf("malformed module: %d trailing bytes in the table section", s.end-r.off)
+		}
+		if !changed {
+			return b, nil
+		}
+		out := make([]byte, 0, len(b)+len(payload))
+		out = append(out, b[:s.hdr]...)
+		out = append(out, secTable)
+		out = appendU32(out, uint32(len(payload)))
+		out = append(out, payload...)
+		return append(out, b[s.end:]...), nil
+	}
+	return b, nil
 }

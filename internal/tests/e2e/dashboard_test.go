@@ -98,7 +98,7 @@ func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png := get(t, ctx, chromedp.FullScreenshot(100))
-	dir := filepath.Join("..", "artifacts")
+	dir := filepath.Join("..", "..", "..", "artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,9 @@ func TestDashboardBrowser(t *testing.T) {
 		if string(got) != `{"lang":"fr","theme":{"color":"teal"}}` {
 			t.Fatalf("stored user_metadata = %s", got)
 		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#tab-raw`)), chromedp.WaitVisible(chromedp.CSS(`#raw-json`)))
 		wantContains(t, "the raw JSON", text(t, ctx, "#raw-json"), `"teal"`)
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#tab-details`)))
 		screenshot(t, ctx, "user")
 	})
 
@@ -244,7 +246,7 @@ func TestDashboardBrowser(t *testing.T) {
 		wantContains(t, "the badges", text(t, ctx, "#user-badges"), "blocked")
 		_, err := client.Login(bg, e.client(""), "main", "ada@example.com", "correct horse")
 		wantCode(t, err, "USER_BLOCKED")
-		run(t, ctx, page(e, "/users/"+ada), chromedp.WaitVisible(chromedp.CSS(`#history`)))
+		run(t, ctx, page(e, "/users/"+ada), chromedp.Click(chromedp.CSS(`#tab-history`)), chromedp.WaitVisible(chromedp.CSS(`#history`)))
 		wantContains(t, "the history", text(t, ctx, "#history"), "block")
 		screenshot(t, ctx, "user-blocked")
 	})

@@ -16,10 +16,10 @@ import (
 
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // env is one running service on one store (see testenv.Start), with a

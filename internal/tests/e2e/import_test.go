@@ -30,11 +30,11 @@ import (
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 const jobFields = `id type status connection total done inserted updated failed errors { row field reason } message downloadPath`

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
 )
 
 // countingEvents counts the store's event reads.

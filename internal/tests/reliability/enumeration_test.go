@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/client"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // enumFixture has, on one service, a DATABASE connection, a legacy

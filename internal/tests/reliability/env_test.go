@@ -15,13 +15,13 @@ import (
 
 	"github.com/Khan/genqlient/graphql"
 
-	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/client"
+	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
-	"github.com/profiled/profiled/internal/testenv"
-	"github.com/profiled/profiled/internal/testmysql"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testenv"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // envConfig says how to build an env. The zero value is SQLite, no

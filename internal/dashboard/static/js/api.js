@@ -12,9 +12,9 @@ export class ApiError extends Error {
   }
 }
 
-async function send(body, headers) {
+async function send(body, headers, bearer) {
   const h = { ...headers };
-  const t = token();
+  const t = bearer === undefined ? token() : bearer;
   if (t) h.Authorization = 'Bearer ' + t;
   let res;
   try {
@@ -41,6 +41,11 @@ async function send(body, headers) {
 // gql runs one operation and returns its data, or throws an ApiError.
 export function gql(query, variables = {}) {
   return send(JSON.stringify({ query, variables }), { 'Content-Type': 'application/json' });
+}
+
+// gqlAs runs one operation with this bearer token instead of the session's.
+export function gqlAs(bearer, query, variables = {}) {
+  return send(JSON.stringify({ query, variables }), { 'Content-Type': 'application/json' }, bearer);
 }
 
 // upload runs an operation with one file, as the GraphQL multipart request

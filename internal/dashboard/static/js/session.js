@@ -1,6 +1,8 @@
 // The management token lives in sessionStorage only (gone when the tab
 // closes). Its payload is decoded here for display (scopes, expiry); the
 // server verifies the signature and enforces every scope.
+import { gqlAs, describe } from './api.js';
+
 const KEY = 'profiled.token';
 
 export function decodeToken(token) {
@@ -27,12 +29,24 @@ export function token() {
   return sessionStorage.getItem(KEY) || '';
 }
 
-export function signIn(raw) {
+// The server is asked whether it accepts the token: a signature is checked
+// there only. FORBIDDEN means a valid token without read:connections.
+const CHECK = 'query TokenCheck { connections { name } }';
+
+// signIn checks the token here (shape, expiry, kind) and then with the
+// server, and keeps it only if the server accepts it.
+export async function signIn(raw) {
   const t = raw.trim().replace(/^Bearer\s+/i, '');
   const info = decodeToken(t);
   if (info.expires && info.expires.getTime() <= Date.now()) throw new Error('This token has expired: create a new one.');
   if (info.scopes.length === 0) throw new Error('This token carries no scopes: it cannot manage anything.');
   if (info.scopes.includes('read:current_user')) throw new Error('This is a user token (from login). The dashboard needs a management token.');
+  try {
+    await gqlAs(t, CHECK);
+  } catch (err) {
+    if (err.code === 'UNAUTHENTICATED') throw new Error('The server refused this token: its signature is not one of this server’s keys, or it was revoked. Create a new one on this server.');
+    if (err.code !== 'FORBIDDEN') throw new Error('The server could not check this token: ' + describe(err));
+  }
   sessionStorage.setItem(KEY, t);
   return info;
 }

@@ -23,6 +23,20 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// add appends children to el, skipping null, undefined and false (the
+// native append would write them as the text "null"); arrays are
+// flattened and strings become text nodes.
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
+// replace replaces el's children as add appends them.
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return add(el, ...children);
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
@@ -139,4 +153,79 @@ export function badge(text, kind) {
 
 export function link(href, text, attrs = {}) {
   return h('a', { href, 'data-link': true, ...attrs }, text);
+}
+
+// tabs builds an ARIA tab list with one panel per tab ({ id, label,
+// render(...args) → Node or Promise<Node> }); a panel renders the first time
+// its tab is shown. The selected tab is kept in the URL's hash (#id), so a
+// reload or a link opens it. Arrow keys, Home and End move between tabs.
+export function tabs(name, list, ...args) {
+  const bar = h('div', { class: 'tabs', role: 'tablist', 'aria-label': name });
+  const panels = h('div', { class: 'tab-panels' });
+  const buttons = [];
+  const rendered = new Map();
+  const fromHash = location.hash.slice(1);
+  let current = list.some((t) => t.id === fromHash) ? fromHash : list[0] && list[0].id;
+
+  // fill renders tab into panel: at once when render returns a node (so
+  // a redrawn page can put a status message in it right away), when its
+  // promise settles otherwise.
+  function fill(panel, tab) {
+    const done = (node) => {
+      add(panel, node);
+      panel.removeAttribute('aria-busy');
+      panel.setAttribute('data-ready', '');
+    };
+    const failed = (e) => done(h('p', { class: 'error', role: 'alert' }, describe(e)));
+    let r;
+    try {
+      r = tab.render(...args);
+    } catch (e) {
+      return failed(e);
+    }
+    if (r && typeof r.then === 'function') {
+      panel.setAttribute('aria-busy', 'true');
+      r.then(done, failed);
+    } else {
+      done(r);
+    }
+  }
+
+  function show(id, focus) {
+    current = id;
+    for (const b of buttons) {
+      const on = b.dataset.tab === id;
+      b.setAttribute('aria-selected', String(on));
+      b.tabIndex = on ? 0 : -1;
+      if (on && focus) b.focus();
+    }
+    for (const p of panels.children) p.hidden = p.dataset.tab !== id;
+    if (location.hash.slice(1) !== id) history.replaceState(history.state, '', location.pathname + location.search + '#' + id);
+    const panel = [...panels.children].find((p) => p.dataset.tab === id);
+    if (!rendered.has(id)) {
+      rendered.set(id, true);
+      fill(panel, list.find((t) => t.id === id));
+    }
+  }
+
+  for (const t of list) {
+    const b = h('button', { type: 'button', role: 'tab', id: 'tab-' + t.id, 'data-tab': t.id, 'aria-controls': 'panel-' + t.id }, t.label);
+    b.addEventListener('click', () => show(t.id, false));
+    b.addEventListener('keydown', (e) => {
+      const i = list.findIndex((x) => x.id === current);
+      let j = null;
+      if (e.key === 'ArrowRight') j = (i + 1) % list.length;
+      else if (e.key === 'ArrowLeft') j = (i - 1 + list.length) % list.length;
+      else if (e.key === 'Home') j = 0;
+      else if (e.key === 'End') j = list.length - 1;
+      if (j === null) return;
+      e.preventDefault();
+      show(list[j].id, true);
+    });
+    buttons.push(b);
+    bar.append(b);
+    panels.append(h('div', { role: 'tabpanel', id: 'panel-' + t.id, 'data-tab': t.id, 'aria-labelledby': 'tab-' + t.id, tabindex: '0', hidden: true }));
+  }
+  if (current) show(current, false);
+  return h('div', { class: 'tabbed' }, bar, panels);
 }

@@ -29,7 +29,8 @@ function tokenForm(navigate) {
     tok.wrap,
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'signin-submit' }, 'Sign in')),
     formErr);
-  form.addEventListener('submit', (e) => {
+  const submit = form.querySelector('#signin-submit');
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearError(tok.error, tok.input);
     if (!tok.input.value.trim()) {
@@ -37,14 +38,17 @@ function tokenForm(navigate) {
       tok.input.focus();
       return;
     }
-    try {
-      signIn(tok.input.value);
-    } catch (err) {
-      showError(tok.error, err.message, tok.input);
-      tok.input.focus();
-      return;
-    }
-    navigate('/');
+    const ok = await busy(submit, async () => {
+      try {
+        await signIn(tok.input.value);
+        return true;
+      } catch (err) {
+        showError(tok.error, err.message, tok.input);
+        return false;
+      }
+    });
+    if (ok) navigate('/');
+    else tok.input.focus();
   });
   return card('Paste a management token', form);
 }
@@ -103,7 +107,7 @@ function accountForm(navigate) {
         return submit;
       }
       try {
-        signIn(res.managementToken);
+        await signIn(res.managementToken);
       } catch (err) {
         showError(formErr, err.message);
         return submit;

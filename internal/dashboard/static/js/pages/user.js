@@ -1,5 +1,5 @@
 import { gql } from '../api.js';
-import { h, card, field, errorSlot, statusSlot, showError, clearError, reportError, busy, fmtTime, jsonText, parseObject, badge } from '../ui.js';
+import { h, add, replace, tabs, card, field, errorSlot, statusSlot, showError, clearError, reportError, busy, fmtTime, jsonText, parseObject, badge } from '../ui.js';
 import { can } from '../session.js';
 
 const USER = `query User($id: ID!) {
@@ -9,7 +9,6 @@ const USER = `query User($id: ID!) {
     userMetadata appMetadata createdAt updatedAt lastLogin lastIp loginsCount
     identities { connection provider userId isSocial profileData }
     fieldRules { field updatable viaScript code reason }
-    logs(first: 50) { edges { node { id time type connection ip userAgent success detail } } pageInfo { hasNextPage } }
   }
 }`;
 
@@ -58,14 +57,34 @@ function draw(view, u, navigate) {
   const rules = Object.fromEntries(u.fieldRules.map((r) => [r.field, r]));
   const canUpdate = can('update:users');
   const refresh = (statusId, msg, focusId) => reload(view, u.id, navigate, statusId, msg, focusId);
+  const ctx = { rules, canUpdate, refresh, navigate };
 
-  view.append(
+  add(view,
     h('h1', {}, u.email || u.name || u.id),
     h('p', { id: 'user-badges' },
+      u.picture ? h('img', { class: 'avatar', src: u.picture, alt: '', width: 32, height: 32, referrerpolicy: 'no-referrer' }) : null,
       badge(u.connection), u.blocked ? badge('blocked', 'bad') : null,
       u.email ? badge(u.emailVerified ? 'email verified' : 'email not verified', u.emailVerified ? 'ok' : null) : null,
       u.migrated ? badge('migrated') : null),
     actions(u, rules, canUpdate, refresh, navigate),
+    tabs('user', userTabs.filter((t) => !t.visible || t.visible(u)), u, ctx));
+}
+
+// userTabs are the user page's tabs, in order. A tab is { id, label,
+// render(user, ctx) → Node or Promise<Node>, visible?(user) → boolean };
+// render runs the first time the tab is shown (a tab may fetch its own
+// data with gql), ctx holds { rules, canUpdate, refresh, navigate }. To add
+// a tab (Devices, Authorized applications, Roles, Permissions…), add one
+// entry here.
+export const userTabs = [
+  { id: 'details', label: 'Details', render: (u, c) => detailsTab(u, c) },
+  { id: 'identities', label: 'Identity provider attributes', render: (u) => identitiesCard(u) },
+  { id: 'history', label: 'History', render: (u) => historyCard(u) },
+  { id: 'raw', label: 'Raw JSON', render: (u) => rawCard(u) },
+];
+
+function detailsTab(u, { rules, canUpdate, refresh }) {
+  return h('div', {},
     h('div', { class: 'grid' },
       details(u),
       emailCard(u, rules, canUpdate, refresh),
@@ -75,10 +94,56 @@ function draw(view, u, navigate) {
       metadataCard(u, 'userMetadata', 'User metadata', 'user-metadata', rules, refresh,
         'Preferences the user may read and change themselves (language, theme…).'),
       metadataCard(u, 'appMetadata', 'App metadata', 'app-metadata', rules, refresh,
-        'Facts that change what the user may do (plan, roles). Users never see it.')),
-    identitiesCard(u),
-    historyCard(u),
-    card('Raw JSON', h('pre', { id: 'raw-json', tabindex: '0', 'aria-label': 'The user as JSON' }, jsonText(raw(u)))));
+        'Facts that change what the user may do (plan, roles). Users never see it.')));
+}
+
+// auth0Shape is the user as Auth0's Management API returns one (snake_case,
+// user_id, identities with isSocial and profileData), so people migrating
+// can compare and paste; absent attributes are left out, as Auth0 does.
+export function auth0Shape(u) {
+  const out = {};
+  const put = (k, v) => {
+    if (v !== null && v !== undefined && v !== '') out[k] = v;
+  };
+  put('user_id', u.id);
+  put('email', u.email);
+  if (u.email) out.email_verified = !!u.emailVerified;
+  put('username', u.username);
+  put('phone_number', u.phoneNumber);
+  if (u.phoneNumber) out.phone_verified = !!u.phoneVerified;
+  put('name', u.name);
+  put('given_name', u.givenName);
+  put('family_name', u.familyName);
+  put('nickname', u.nickname);
+  put('picture', u.picture);
+  if (u.blocked) out.blocked = true;
+  out.user_metadata = u.userMetadata || {};
+  out.app_metadata = u.appMetadata || {};
+  out.identities = (u.identities || []).map((i) => {
+    const id = { connection: i.connection, provider: i.provider, user_id: i.userId, isSocial: !!i.isSocial };
+    if (i.profileData && Object.keys(i.profileData).length) id.profileData = i.profileData;
+    return id;
+  });
+  put('created_at', u.createdAt);
+  put('updated_at', u.updatedAt);
+  put('last_login', u.lastLogin);
+  put('last_ip', u.lastIp);
+  out.logins_count = u.loginsCount || 0;
+  return out;
+}
+
+function rawCard(u) {
+  const pre = h('pre', { id: 'raw-json', tabindex: '0', 'aria-label': 'The user as JSON' }, jsonText(auth0Shape(u)));
+  const shape = h('select', { id: 'raw-shape' },
+    h('option', { value: 'auth0' }, 'Auth0 (Management API v2)'),
+    h('option', { value: 'graphql' }, 'Profiled GraphQL'));
+  shape.addEventListener('change', () => {
+    pre.textContent = jsonText(shape.value === 'auth0' ? auth0Shape(u) : raw(u));
+  });
+  return card('Raw JSON',
+    h('label', { for: 'raw-shape' }, 'Shape'), shape,
+    h('p', { class: 'help' }, 'Auth0’s shape (user_id, email_verified, user_metadata, app_metadata, identities) is what an Auth0 export or the Management API gives, to compare after a migration.'),
+    pre);
 }
 
 function raw(u) {
@@ -189,7 +254,7 @@ function emailCard(u, rules, canUpdate, refresh) {
   } else if (canUpdate) {
     const verified = h('input', { type: 'checkbox', id: 'email-verified-input' });
     const submit = h('button', { type: 'submit', id: 'email-submit' }, 'Change email');
-    form.append(
+    add(form,
       h('label', { class: 'inline', for: 'email-verified-input' }, verified, 'Mark the new address verified'),
       emailRule.viaScript ? h('p', { class: 'help' }, 'The connection’s change_email script runs first; if it fails nothing changes.') : null,
       h('div', { class: 'actions' }, submit));
@@ -225,7 +290,7 @@ function passwordForm(u, rule, canUpdate, refresh) {
     pw.input.disabled = true;
   } else if (canUpdate) {
     const submit = h('button', { type: 'submit', id: 'password-submit' }, 'Change password');
-    form.append(rule.viaScript ? h('p', { class: 'help' }, 'The connection’s change_password script sets it in the custom database.') : null,
+    add(form, rule.viaScript ? h('p', { class: 'help' }, 'The connection’s change_password script sets it in the custom database.') : null,
       h('div', { class: 'actions' }, submit));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -356,16 +421,62 @@ function identitiesCard(u) {
     : h('p', { class: 'muted' }, 'No identities.'));
 }
 
+const LOGS = `query UserLogs($id: ID!, $first: Int, $after: String) {
+  user(id: $id) { logs(first: $first, after: $after) { edges { node { id time type connection ip userAgent success detail } } pageInfo { hasNextPage endCursor } } }
+}`;
+
+const LOG_PAGE = 25;
+
+// historyCard pages through the user's events (newest first) with the
+// API's cursors, and filters the loaded ones by text (event, IP, user
+// agent, details) and result.
 function historyCard(u) {
-  const events = u.logs.edges.map((e) => e.node);
-  if (!events.length) return card('History', h('p', { class: 'muted' }, 'No events in the retention window.'));
-  return card('History', h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'history' },
-    h('thead', {}, h('tr', {}, ['When', 'Event', 'Result', 'IP', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, events.map((e) => h('tr', {},
-      h('td', { 'data-label': 'When' }, fmtTime(e.time)),
-      h('td', { 'data-label': 'Event' }, e.type),
-      h('td', { 'data-label': 'Result' }, e.success ? badge('ok', 'ok') : badge('failed', 'bad')),
-      h('td', { 'data-label': 'IP' }, e.ip || '—'),
-      h('td', { 'data-label': 'Details', title: e.userAgent || '' }, e.detail || '—')))))),
-  u.logs.pageInfo.hasNextPage ? h('p', { class: 'help' }, 'Showing the 50 latest events.') : null);
+  const events = [];
+  let after = null;
+  let more = true;
+  const err = errorSlot('history-error');
+  const q = field({ id: 'history-filter', label: 'Filter', type: 'search', help: 'Matches the event, IP address, user agent and details of the loaded events.', attrs: { autocomplete: 'off', spellcheck: 'false' } });
+  const result = h('select', { id: 'history-result' },
+    h('option', { value: '' }, 'Any result'), h('option', { value: 'ok' }, 'Succeeded'), h('option', { value: 'failed' }, 'Failed'));
+  const count = h('p', { class: 'muted', id: 'history-count', 'aria-live': 'polite' });
+  const body = h('div', { id: 'history-body' });
+  const older = h('button', { type: 'button', class: 'secondary', id: 'history-more' }, 'Load older events');
+
+  function draw() {
+    const needle = q.input.value.trim().toLowerCase();
+    const shown = events.filter((e) => (!result.value || (result.value === 'ok') === e.success) &&
+      (!needle || [e.type, e.ip, e.userAgent, e.detail, e.connection].some((v) => v && v.toLowerCase().includes(needle))));
+    count.textContent = `${shown.length} of ${events.length} loaded event${events.length === 1 ? '' : 's'}` + (more ? '; older events can be loaded.' : '.');
+    replace(body, shown.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'history' },
+      h('thead', {}, h('tr', {}, ['When', 'Event', 'Result', 'IP', 'User agent', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, shown.map((e) => h('tr', {},
+        h('td', { 'data-label': 'When' }, fmtTime(e.time)),
+        h('td', { 'data-label': 'Event' }, e.type),
+        h('td', { 'data-label': 'Result' }, e.success ? badge('ok', 'ok') : badge('failed', 'bad')),
+        h('td', { 'data-label': 'IP' }, e.ip || '—'),
+        h('td', { 'data-label': 'User agent', class: 'ua' }, e.userAgent || '—'),
+        h('td', { 'data-label': 'Details' }, e.detail || '—'))))))
+      : h('p', { class: 'empty', id: 'history-empty' }, events.length ? 'No loaded event matches the filter.' : 'No events in the retention window.'));
+    older.hidden = !more;
+  }
+
+  async function load() {
+    clearError(err);
+    try {
+      const logs = (await gql(LOGS, { id: u.id, first: LOG_PAGE, after })).user.logs;
+      for (const e of logs.edges) events.push(e.node);
+      more = logs.pageInfo.hasNextPage;
+      after = logs.pageInfo.endCursor;
+    } catch (e) {
+      showError(err, e);
+    }
+    draw();
+  }
+  q.input.addEventListener('input', draw);
+  result.addEventListener('change', draw);
+  older.addEventListener('click', () => busy(older, load));
+  const c = card('History',
+    h('div', { class: 'row' }, h('div', { class: 'grow' }, q.wrap), h('div', {}, h('label', { for: 'history-result' }, 'Result'), result)),
+    count, body, h('div', { class: 'actions' }, older), err);
+  return load().then(() => c);
 }

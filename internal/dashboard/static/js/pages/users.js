@@ -1,12 +1,12 @@
 import { gql } from '../api.js';
-import { h, card, field, errorSlot, showError, clearError, reportError, busy, fmtTime, parseObject, link, badge } from '../ui.js';
+import { h, replace, card, field, errorSlot, showError, clearError, reportError, busy, fmtTime, parseObject, link, badge } from '../ui.js';
 import { can } from '../session.js';
 
-const USERS = `query Users($query: String, $first: Int, $after: String) {
-  users(query: $query, first: $first, after: $after) {
+const USERS = `query Users($query: String, $first: Int, $after: String, $sort: String) {
+  users(query: $query, first: $first, after: $after, sort: $sort) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id email name nickname connection lastLogin loginsCount blocked } }
+    edges { node { id email name nickname picture connection lastLogin loginsCount blocked } }
   }
 }`;
 
@@ -16,13 +16,29 @@ const CREATE = `mutation CreateUser($input: CreateUserInput!) { createUser(input
 
 const PAGE = 20;
 
+// COLUMNS of the users table; sort is the API's sort field (user search
+// sort: field:1 or field:-1).
+const COLUMNS = [
+  { label: 'Email', sort: 'email' },
+  { label: 'Name', sort: 'name' },
+  { label: 'Connection', sort: 'connection' },
+  { label: 'Last login', sort: 'last_login' },
+  { label: 'Logins', sort: 'logins_count' },
+  { label: 'Blocked', sort: 'blocked' },
+];
+
 export async function render(view, _params, { navigate, search }) {
-  view.append(h('h1', {}, 'Users'));
-  if (can('read:users')) view.append(searchSection(search.get('q') || '', navigate));
-  if (can('create:users')) view.append(await createSection(navigate));
+  const head = h('div', { class: 'row page-head' }, h('h1', { class: 'grow' }, 'Users'));
+  view.append(head);
+  if (can('create:users')) {
+    const { open, dialog } = await createDialog(navigate);
+    head.append(h('div', {}, h('button', { type: 'button', id: 'create-user-open', 'aria-haspopup': 'dialog', on: { click: open } }, 'Create user')));
+    view.append(dialog);
+  }
+  if (can('read:users')) view.append(searchSection(search.get('q') || '', search.get('sort') || '', navigate));
 }
 
-function searchSection(initial, navigate) {
+function searchSection(initial, initialSort, navigate) {
   const q = field({
     id: 'user-search', label: 'Search users', type: 'search', value: initial,
     help: 'The query language: email:"ada@example.com", name:Ada*, connection:main AND blocked:true, logins_count:[10 TO *], user_metadata.lang:en. Leave it empty to list every user.',
@@ -33,13 +49,28 @@ function searchSection(initial, navigate) {
   const results = h('div', { id: 'user-results', 'aria-live': 'polite' });
   const cursors = [null];
   let page = 0;
+  let sort = /^[a-z_]+:-?1$/.test(initialSort) ? initialSort : '';
+  const remember = () => {
+    const query = q.input.value.trim();
+    const p = new URLSearchParams();
+    if (query) p.set('q', query);
+    if (sort) p.set('sort', sort);
+    history.replaceState(null, '', '/dashboard/users' + (p.toString() ? '?' + p : ''));
+  };
+  const sortBy = (field) => {
+    sort = sort === field + ':1' ? field + ':-1' : field + ':1';
+    cursors.length = 1;
+    page = 0;
+    remember();
+    load();
+  };
 
   async function load() {
     clearError(q.error, q.input);
     const query = q.input.value.trim();
     let data;
     try {
-      data = (await gql(USERS, { query: query || null, first: PAGE, after: cursors[page] })).users;
+      data = (await gql(USERS, { query: query || null, first: PAGE, after: cursors[page], sort: sort || null })).users;
     } catch (e) {
       if (e.code === 'BAD_USER_INPUT' && (e.field === 'query' || e.field === '')) {
         showError(q.error, `This search cannot run: ${e.message.replace(/\.$/, '')}. Fix the query, or leave the box empty to list every user.`, q.input);
@@ -51,7 +82,8 @@ function searchSection(initial, navigate) {
     }
     cursors[page + 1] = data.pageInfo.endCursor;
     const rows = data.edges.map(({ node: u }) => h('tr', {},
-      h('td', { 'data-label': 'Email' }, link('/dashboard/users/' + encodeURIComponent(u.id), u.email || u.id, { class: 'user-link' })),
+      h('td', { 'data-label': 'Email' }, u.picture ? h('img', { class: 'avatar', src: u.picture, alt: '', width: 28, height: 28, loading: 'lazy', referrerpolicy: 'no-referrer' }) : null,
+        link('/dashboard/users/' + encodeURIComponent(u.id), u.email || u.id, { class: 'user-link' })),
       h('td', { 'data-label': 'Name' }, u.name || u.nickname || '—'),
       h('td', { 'data-label': 'Connection' }, u.connection),
       h('td', { 'data-label': 'Last login' }, fmtTime(u.lastLogin)),
@@ -62,12 +94,17 @@ function searchSection(initial, navigate) {
     prev.addEventListener('click', () => { page -= 1; load(); });
     next.addEventListener('click', () => { page += 1; load(); });
     const from = data.edges.length ? page * PAGE + 1 : 0;
-    results.replaceChildren(
+    replace(results,
       h('p', { class: 'muted', id: 'user-count' }, `${data.totalCount} user${data.totalCount === 1 ? '' : 's'} match${data.totalCount === 1 ? 'es' : ''}` +
         (data.edges.length ? `; showing ${from}–${from + data.edges.length - 1}.` : '.')),
       rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'user-table' },
-        h('thead', {}, h('tr', {}, ['Email', 'Name', 'Connection', 'Last login', 'Logins', 'Blocked'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, rows))) : null,
+        h('thead', {}, h('tr', {}, COLUMNS.map((c) => {
+          const dir = sort === c.sort + ':1' ? 'ascending' : sort === c.sort + ':-1' ? 'descending' : null;
+          return h('th', { scope: 'col', 'aria-sort': dir },
+            h('button', { type: 'button', class: 'sort', id: 'sort-' + c.sort, on: { click: () => sortBy(c.sort) } }, c.label));
+        }))),
+        h('tbody', {}, rows)))
+        : h('p', { class: 'empty', id: 'user-empty' }, query ? 'No users match this search. Check the spelling, use a trailing * for a prefix, or clear the box to list every user.' : 'No users yet. Create one with “Create user”, or import a file.'),
       h('div', { class: 'actions' }, prev, next));
   }
 
@@ -75,15 +112,37 @@ function searchSection(initial, navigate) {
     e.preventDefault();
     cursors.length = 1;
     page = 0;
-    const query = q.input.value.trim();
-    history.replaceState(null, '', '/dashboard/users' + (query ? '?q=' + encodeURIComponent(query) : ''));
+    remember();
     busy(submit, load);
   });
   load();
   return card('Find users', form, results);
 }
 
-async function createSection(navigate) {
+// createDialog puts the create form in a modal dialog opened by the
+// "Create user" button; Escape or Cancel closes it.
+async function createDialog(navigate) {
+  const form = await createForm(navigate);
+  const cancel = h('button', { type: 'button', class: 'secondary', id: 'create-user-cancel' }, 'Cancel');
+  const dialog = h('dialog', { id: 'create-user-dialog', 'aria-labelledby': 'create-user-title' },
+    h('h2', { id: 'create-user-title' }, 'Create a user'), form);
+  form.querySelector('.actions').append(cancel);
+  cancel.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => {
+    const b = document.getElementById('create-user-open');
+    if (b) b.focus();
+  });
+  return {
+    dialog,
+    open: () => {
+      dialog.showModal();
+      const first = dialog.querySelector('select, input');
+      if (first) first.focus();
+    },
+  };
+}
+
+async function createForm(navigate) {
   let connControl;
   if (can('read:connections')) {
     connControl = h('select', { required: true });
@@ -134,11 +193,13 @@ async function createSection(navigate) {
     await busy(submit, async () => {
       try {
         const u = (await gql(CREATE, { input })).createUser;
+        const d = document.getElementById('create-user-dialog');
+        if (d && d.open) d.close();
         navigate('/users/' + encodeURIComponent(u.id));
       } catch (err) {
         reportError(err, formErr, fields);
       }
     });
   });
-  return card('Create a user', form);
+  return form;
 }
