@@ -182,7 +182,7 @@ const (
 	// (64 MiB by default).
 	MaxArgon2MemoryKiB = 1 << 20
 	// MaxArgon2Time is the highest argon2id time (iterations) parameter.
-	MaxArgon2Time = 16
+	MaxArgon2Time = 10
 	// MaxArgon2Threads is the highest argon2id parallelism parameter.
 	MaxArgon2Threads = 16
 )

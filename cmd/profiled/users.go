@@ -71,9 +71,57 @@ func openService(ctx context.Context, dbURL string, keys secretKeyFlags, staleAf
 	return svc, func() { store.Close() }, nil
 }
 
+// importExampleRow is a row that imports (a test checks it).
+const importExampleRow = `{"email":"ada@example.com","email_verified":true,"name":"Ada Lovelace","user_metadata":{"lang":"en"},` +
+	`"custom_password_hash":{"algorithm":"sha256","hash":{"value":"c7124467796ef676c7899dc49bbe06dc4b13e11f3f3b89fb82b9a7dd384bd562","encoding":"hex"},` +
+	`"salt":{"value":"NaCl","position":"prefix"}}}`
+
+const importHelp = `usage: profiled users import FILE --connection NAME [--upsert] [--db URL] [--job-stale-after D]
+
+Imports users from FILE, a JSON array (Auth0's bulk-import file) or NDJSON
+(one user a line, as "users export" writes it), into the connection NAME.
+Fields, as Auth0 names them: email (required), email_verified, username,
+given_name, family_name, name, nickname, picture, blocked, phone_number,
+phone_verified, user_id, user_metadata, app_metadata, and one of
+password_hash (bcrypt, or any stored form an export wrote) or
+custom_password_hash {algorithm, hash {value, encoding, digest, key},
+salt {value, encoding, position}, password {encoding}, keylen, cost,
+blockSize, parallelization}, algorithm one of argon2, bcrypt, hmac, ldap,
+md4, md5, sha1, sha256, sha512, pbkdf2, scrypt. An export's created_at,
+updated_at, last_login, last_ip, logins_count are restored; a user_id that
+already starts with "NAME|" is kept whole. Unknown fields are row errors;
+bad rows are reported (row, field, reason) and the others imported.
+
+Example row (password "correct horse battery staple", SHA-256 of salt+password):
+  ` + importExampleRow + `
+
+Imported hashes are replaced by the service's own algorithm at each
+user's first login.
+
+Flags:
+`
+
+const exportHelp = `usage: profiled users export --connection NAME --format ndjson|csv [--fields a,b] -o OUT [--db URL] [--job-stale-after D]
+
+Writes the users of NAME (every connection when omitted) to OUT, in the
+shape of Auth0's export job: NDJSON, one user a line, or CSV (OWASP
+CSV-injection escaping, at most 30 fields, metadata as subfields such as
+user_metadata.lang). The default NDJSON fields are
+  %s
+with user_id whole and dates in RFC 3339 (UTC). Listing password_hash adds
+each user's stored hash, so that "users import" into an empty store gives
+back every user exactly; keep such a file as secret as the store.
+
+Flags:
+`
+
 func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("users import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, importHelp)
+		fs.PrintDefaults()
+	}
 	conn := fs.String("connection", "", "the connection to import into (required)")
 	upsert := fs.Bool("upsert", false, "update users whose email the connection already has")
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
@@ -131,6 +179,10 @@ func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("users export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, exportHelp, strings.Join(service.DefaultExportFields, ","))
+		fs.PrintDefaults()
+	}
 	conn := fs.String("connection", "", "the connection to export (default: every connection)")
 	format := fs.String("format", "ndjson", "ndjson or csv")
 	fields := fs.String("fields", "", "comma-separated fields, e.g. email,name,user_metadata.lang (default: every importable field; required for csv)")

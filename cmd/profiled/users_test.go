@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/importer"
+	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 	"github.com/profiled/profiled/internal/testmysql"
@@ -125,5 +127,32 @@ func TestProgressPlainLines(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "import f: 50/100 rows (50%)") || strings.Contains(b.String(), "\r") {
 		t.Fatalf("output = %q", b.String())
+	}
+}
+
+// --help says what a file holds, with a sample row that imports, and what
+// an export writes.
+func TestUsersImportExportHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	_ = run(context.Background(), []string{"users", "import", "--help"}, &out, &errOut)
+	help := errOut.String()
+	for _, want := range []string{"custom_password_hash", "scrypt", "Example row", "-connection", "-upsert"} {
+		if !strings.Contains(help, want) {
+			t.Fatalf("import --help lacks %q:\n%s", want, help)
+		}
+	}
+	rec := importer.ParseRow([]byte(importExampleRow), 1, policy.Limits{})
+	if len(rec.Errors) > 0 {
+		t.Fatalf("the example row does not import: %v", rec.Errors)
+	}
+	if ok, err := passwords.Verify(rec.PasswordHash, "correct horse battery staple"); !ok || err != nil {
+		t.Fatalf("the example row's password: %v, %v", ok, err)
+	}
+	errOut.Reset()
+	_ = run(context.Background(), []string{"users", "export", "-h"}, &out, &errOut)
+	for _, want := range []string{"created_at", "user_id whole", "password_hash", "-format"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Fatalf("export -h lacks %q:\n%s", want, errOut.String())
+		}
 	}
 }

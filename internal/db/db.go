@@ -407,7 +407,8 @@ func migrate(ctx context.Context, x *sqlx.DB, dialect goose.Dialect, dir string)
 		return fmt.Errorf("migrate: %w", err)
 	}
 	p, err := goose.NewProvider(dialect, x.DB, fsys, goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(goose.NewGoMigration(13, &goose.GoFunc{RunTx: indexStoredMetadata(dialect)}, nil)))
+		goose.WithGoMigrations(goose.NewGoMigration(13, &goose.GoFunc{RunTx: indexStoredMetadata(dialect)}, nil),
+			goose.NewGoMigration(21, &goose.GoFunc{RunTx: reindexStoredMetadata(dialect)}, nil)))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -8,7 +8,7 @@ package db
 // between runs, keyed by N (MySQL database profiled_searchbench_<N>, SQLite
 // file profiled-searchbench-<N>.db in the temp directory).
 //
-//	PROFILED_SEARCH_BENCH_N=100000 go test ./db/ -run '^$' -bench SearchLatency/mysql -benchtime 200x
+//	PROFILED_SEARCH_BENCH_N=100000 go test ./internal/db/ -run '^$' -bench SearchLatency/mysql -benchtime 200x
 
 import (
 	"fmt"
@@ -158,6 +158,13 @@ func BenchmarkSearchLatency(b *testing.B) {
 				}},
 				{"metadata", func(r *rand.Rand) service.SearchParams {
 					return service.SearchParams{Query: fmt.Sprintf("user_metadata.n:%d", r.IntN(n))}
+				}},
+				{"metadata-range", func(r *rand.Rand) service.SearchParams {
+					lo := r.IntN(n - 5)
+					return service.SearchParams{Query: fmt.Sprintf("user_metadata.n:[%d TO %d]", lo, lo+4)}
+				}},
+				{"metadata-wildcard", func(r *rand.Rand) service.SearchParams {
+					return service.SearchParams{Query: fmt.Sprintf("user_metadata.n:%d*", 1000+r.IntN(9000))}
 				}},
 				{"range-logins", func(r *rand.Rand) service.SearchParams {
 					lo := r.IntN(990)

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -25,7 +28,7 @@ import (
 
 const (
 	qUserMetadataByID = `SELECT user_metadata, app_metadata FROM users WHERE id = ?`
-	termColumns       = 4
+	termColumns       = 5
 	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
 	// limits (32,766 and 65,535).
 	maxTermRows = 4000
@@ -34,15 +37,67 @@ const (
 	maxTermDeleteRows = 200
 )
 
-// termRow is one row of the index.
-type termRow struct{ source, path, value, userID string }
+// termRow is one row of the index; num is the value as a number when its
+// text is a JSON number (numeric ranges read it).
+type termRow struct {
+	source, path, value, userID string
+	num                         sql.NullFloat64
+}
+
+// jsonNumber matches the JSON number grammar (RFC 8259 §6).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+func newTermRow(source, path, value, userID string) termRow {
+	r := termRow{source: source, path: path, value: value, userID: userID}
+	if jsonNumber.MatchString(value) {
+		if f, err := strconv.ParseFloat(value, 64); err == nil && !math.IsInf(f, 0) {
+			r.num = sql.NullFloat64{Float64: f, Valid: true}
+		}
+	}
+	return r
+}
 
 // metadataTerms appends the rows of one metadata object: one per path that
 // holds a value (objects and lists with an empty value, then their
-// members), none for nulls.
+// members), none for nulls. Array levels are skipped, as Auth0's search
+// does: every element of a list at path gets a row at path (objects in a
+// list are walked with the list's path as their prefix), so
+// app_metadata.roles:admin finds ["admin", "dev"] and
+// user_metadata.addresses.city:Paris finds [{"city": "Paris"}].
 func metadataTerms(rows []termRow, source, userID string, m map[string]any) []termRow {
 	seen := map[[2]string]bool{}
+	add := func(path, value string) {
+		key := [2]string{search.TermPrefix(path, search.TermPathMax), search.TermPrefix(value, search.TermValueMax)}
+		if !seen[key] {
+			seen[key] = true
+			rows = append(rows, newTermRow(source, key[0], key[1], userID))
+		}
+	}
 	var walk func(prefix string, m map[string]any)
+	var elems func(path string, list []any)
+	member := func(path string, v any) {
+		switch sub := v.(type) {
+		case map[string]any:
+			walk(path, sub)
+		case policy.Metadata:
+			walk(path, sub)
+		case []any:
+			elems(path, sub)
+		}
+	}
+	elems = func(path string, list []any) {
+		for _, e := range list {
+			value, container, ok := termValue(e)
+			if !ok {
+				continue
+			}
+			if !container {
+				add(path, value)
+				continue
+			}
+			member(path, e)
+		}
+	}
 	walk = func(prefix string, m map[string]any) {
 		for k, v := range m {
 			path := k
@@ -53,18 +108,9 @@ func metadataTerms(rows []termRow, source, userID string, m map[string]any) []te
 			if !ok {
 				continue
 			}
-			key := [2]string{search.TermPrefix(path, search.TermPathMax), search.TermPrefix(value, search.TermValueMax)}
-			if !seen[key] {
-				seen[key] = true
-				rows = append(rows, termRow{source, key[0], key[1], userID})
-			}
+			add(path, value)
 			if container {
-				switch sub := v.(type) {
-				case map[string]any:
-					walk(path, sub)
-				case policy.Metadata:
-					walk(path, sub)
-				}
+				member(path, v)
 			}
 		}
 	}
@@ -134,7 +180,7 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 	if dialect == DialectMySQL {
 		verb = "INSERT IGNORE INTO "
 	}
-	return eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id) VALUES ", ", ", "(?, ?, ?, ?)",
+	return eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id, num) VALUES ", ", ", "(?, ?, ?, ?, ?)", true,
 		func(query string, args []any) error {
 			if _, err := exec(ctx, query, args...); err != nil {
 				return translate(err, "index metadata", search.TermsTable)
@@ -146,7 +192,7 @@ func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Cont
 // eachTermStatement builds head + one (sep one)... for at most max rows at
 // a time, one's four placeholders bound to a row's columns, and
 // hands each statement to run.
-func eachTermStatement(rows []termRow, max int, head, sep, one string, run func(query string, args []any) error) error {
+func eachTermStatement(rows []termRow, max int, head, sep, one string, withNum bool, run func(query string, args []any) error) error {
 	for len(rows) > 0 {
 		n := min(len(rows), max)
 		var b strings.Builder
@@ -159,6 +205,9 @@ func eachTermStatement(rows []termRow, max int, head, sep, one string, run func(
 			}
 			b.WriteString(one)
 			args = append(args, r.source, r.path, r.value, r.userID)
+			if withNum {
+				args = append(args, r.num)
+			}
 		}
 		if err := run(b.String(), args); err != nil {
 			return err
@@ -202,7 +251,7 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID, old, now str
 
 // deleteTerms deletes rows by primary key, maxTermRows at a time.
 func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
-	return eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)",
+	return eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)", false,
 		func(query string, args []any) error {
 			if _, err := q.w.exec(ctx, query, args...); err != nil {
 				return translate(err, "unindex metadata", search.TermsTable)
@@ -301,6 +350,19 @@ func indexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sq
 			}
 			after = last
 		}
+	}
+}
+
+// reindexStoredMetadata is migration 21: it rebuilds the index after
+// migration 20 added the num column and array elements got rows of their
+// own.
+func reindexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sql.Tx) error {
+	fill := indexStoredMetadata(dialect)
+	return func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+search.TermsTable); err != nil {
+			return fmt.Errorf("reindex stored metadata: %w", err)
+		}
+		return fill(ctx, tx)
 	}
 }
 

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -35,7 +36,13 @@ func (r *mutationResolver) ImportUsers(ctx context.Context, connection string, f
 
 // ExportUsers is the resolver for the exportUsers field.
 func (r *mutationResolver) ExportUsers(ctx context.Context, connection *string, format model.ExportFormat, fields []string) (*model.Job, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	scopes := []policy.Scope{policy.ScopeReadUsers}
+	if slices.Contains(fields, "password_hash") {
+		// Password hashes leave only for a move to another store: the
+		// caller must also be allowed to create and overwrite users.
+		scopes = append(scopes, policy.ScopeCreateUsers, policy.ScopeUpdateUsers)
+	}
+	if _, err := management(ctx, scopes...); err != nil {
 		return nil, err
 	}
 	j, err := r.Service.StartExport(ctx, deref(connection), service.ExportFormat(strings.ToLower(string(format))), fields)

@@ -26,6 +26,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -51,6 +52,19 @@ const (
 	FieldAppMetadata        = "app_metadata"
 	FieldPasswordHash       = "password_hash"
 	FieldCustomPasswordHash = "custom_password_hash"
+
+	// Fields of an export that an import takes back, so that export then
+	// import reproduces a user (beyond Auth0's import schema, which has
+	// none of them): the dates and counters are restored; identities and
+	// connection are checked to be of the right type and otherwise
+	// ignored (the store derives them from the target connection).
+	FieldCreatedAt   = "created_at"
+	FieldUpdatedAt   = "updated_at"
+	FieldLastLogin   = "last_login"
+	FieldLastIP      = "last_ip"
+	FieldLoginsCount = "logins_count"
+	FieldIdentities  = "identities"
+	FieldConnection  = "connection"
 )
 
 // Fields lists every field an import row may hold, in export order.
@@ -58,6 +72,7 @@ var Fields = []string{
 	FieldUserID, FieldEmail, FieldEmailVerified, FieldUsername, FieldPhoneNumber, FieldPhoneVerified,
 	FieldName, FieldGivenName, FieldFamilyName, FieldNickname, FieldPicture, FieldBlocked,
 	FieldUserMetadata, FieldAppMetadata, FieldPasswordHash, FieldCustomPasswordHash,
+	FieldCreatedAt, FieldUpdatedAt, FieldLastLogin, FieldLastIP, FieldLoginsCount, FieldIdentities, FieldConnection,
 }
 
 var fieldBit = func() map[string]FieldSet {
@@ -109,6 +124,12 @@ type Record struct {
 	UserID string
 	// PasswordHash is the hash in its stored form ("" = none).
 	PasswordHash string
+	// CreatedAt, UpdatedAt, LastLogin, LastIP and LoginsCount are what an
+	// export gave (zero: not given).
+	CreatedAt, UpdatedAt time.Time
+	LastLogin            *time.Time
+	LastIP               string
+	LoginsCount          int64
 	// Given is the set of fields the row gave (upserts overwrite those).
 	Given  FieldSet
 	Errors []Error
@@ -379,6 +400,38 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 			}
 		case FieldCustomPasswordHash:
 			custom = v
+		case FieldLoginsCount:
+			var n int64
+			if json.Unmarshal(v, &n) != nil || n < 0 {
+				bad(k, "must be a non-negative integer")
+				continue
+			}
+			rec.LoginsCount = n
+		case FieldIdentities:
+			var ids []map[string]any
+			if json.Unmarshal(v, &ids) != nil {
+				bad(k, "must be a list of objects")
+			}
+		case FieldCreatedAt, FieldUpdatedAt, FieldLastLogin:
+			var ts string
+			if json.Unmarshal(v, &ts) != nil {
+				bad(k, "must be a date string (ISO 8601 / RFC 3339)")
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, ts)
+			if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+				bad(k, "must be an ISO 8601 / RFC 3339 date with a time zone, e.g. 2024-03-01T10:00:00.000Z")
+				continue
+			}
+			t = t.UTC()
+			switch k {
+			case FieldCreatedAt:
+				rec.CreatedAt = t
+			case FieldUpdatedAt:
+				rec.UpdatedAt = t
+			default:
+				rec.LastLogin = &t
+			}
 		default:
 			var s string
 			if json.Unmarshal(v, &s) != nil {
@@ -417,11 +470,13 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 				rec.User.PhoneNumber = s
 			case FieldUserID:
 				rec.UserID = s
+			case FieldLastIP:
+				rec.LastIP = s
+			case FieldConnection:
 			case FieldPasswordHash:
-				if !strings.HasPrefix(s, "$2") {
-					bad(k, "must be a bcrypt hash ($2a$, $2b$ or $2y$); use custom_password_hash for other algorithms")
-					continue
-				}
+				// Auth0 takes bcrypt here; this service also takes any
+				// stored form its own export writes (passwords.Verify's
+				// formats), so export then import keeps every hash.
 				if err := passwords.Check(s); err != nil {
 					bad(k, "%s", hashReason(err))
 					continue
@@ -483,6 +538,10 @@ func checkString(field, s string) string {
 		if len(s) > MaxPictureBytes {
 			return fmt.Sprintf("must be at most %d bytes", MaxPictureBytes)
 		}
+	case FieldLastIP:
+		if len(s) > 64 {
+			return "must be at most 64 bytes"
+		}
 	case FieldPhoneNumber:
 		if !e164(s) {
 			return "must be in E.164 format (+ and 1 to 15 digits)"
@@ -534,74 +593,167 @@ func decodeObject(v json.RawMessage) (policy.Metadata, error) {
 	return policy.Metadata(m), nil
 }
 
-// customHash is custom_password_hash as the file gives it.
-type customHash struct {
-	Algorithm string `json:"algorithm"`
-	Hash      *struct {
-		Value    string `json:"value"`
-		Encoding string `json:"encoding"`
-	} `json:"hash"`
-	Salt *struct {
-		Value    string `json:"value"`
-		Encoding string `json:"encoding"`
-		Position string `json:"position"`
-	} `json:"salt"`
-	Password *struct {
-		Encoding string `json:"encoding"`
-	} `json:"password"`
+// customFields are the keys custom_password_hash (and its objects) may
+// hold, as Auth0's schema lists them.
+var customFields = map[string][]string{
+	"":         {"algorithm", "hash", "salt", "password", "keylen", "cost", "blockSize", "parallelization"},
+	"hash":     {"value", "encoding", "digest", "key"},
+	"hash.key": {"value", "encoding"},
+	"salt":     {"value", "encoding", "position"},
+	"password": {"encoding"},
+}
+
+// customObject decodes the JSON object at path (relative to
+// custom_password_hash), refusing keys the schema does not list; each
+// error names the exact path.
+func customObject(v json.RawMessage, path string) (map[string]json.RawMessage, *Error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(v, &m); err != nil || m == nil {
+		return nil, &Error{Field: path, Reason: "must be an object"}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		known := false
+		for _, a := range customFields[path] {
+			known = known || a == k
+		}
+		if !known {
+			return nil, &Error{Field: joinPath(path, k), Reason: fmt.Sprintf("is not a known field (known: %s)", strings.Join(customFields[path], ", "))}
+		}
+	}
+	return m, nil
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+// customString reads the string at m[key] ("" when absent or null).
+func customString(m map[string]json.RawMessage, path, key string) (string, *Error) {
+	v, ok := m[key]
+	if !ok || string(v) == "null" {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", &Error{Field: joinPath(path, key), Reason: "must be a string"}
+	}
+	return s, nil
+}
+
+// customUint reads the positive integer at m[key] (0 when absent).
+func customUint(m map[string]json.RawMessage, key string) (uint64, *Error) {
+	v, ok := m[key]
+	if !ok || string(v) == "null" {
+		return 0, nil
+	}
+	var n uint64
+	if json.Unmarshal(v, &n) != nil || n == 0 {
+		return 0, &Error{Field: key, Reason: "must be a positive integer"}
+	}
+	return n, nil
 }
 
 func parseCustom(v json.RawMessage, row int) (string, []Error) {
 	const f = FieldCustomPasswordHash
-	fail := func(field, reason string) (string, []Error) {
-		if field != "" {
-			field = f + "." + field
-		} else {
-			field = f
+	fail := func(e *Error) (string, []Error) {
+		e.Row = row
+		e.Field = joinPath(f, e.Field)
+		return "", []Error{*e}
+	}
+	top, e := customObject(v, "")
+	if e != nil {
+		if e.Field == "" {
+			e.Reason = "must be an object {algorithm, hash {value, encoding, digest, key}, salt {value, encoding, position}, password {encoding}}"
 		}
-		return "", []Error{{Row: row, Field: field, Reason: reason}}
+		return fail(e)
 	}
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.DisallowUnknownFields()
-	var c customHash
-	if err := dec.Decode(&c); err != nil {
-		var ute *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &ute) && ute.Field != "":
-			return fail(ute.Field, "has the wrong type")
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return fail(name, "is not a known field")
-		}
-		return fail("", "must be an object {algorithm, hash {value, encoding}, salt {value, encoding, position}}")
+	var in passwords.Custom
+	if in.Algorithm, e = customString(top, "", "algorithm"); e != nil {
+		return fail(e)
 	}
-	if c.Hash == nil {
-		return fail("hash", "is required")
+	hv, ok := top["hash"]
+	if !ok || string(hv) == "null" {
+		return fail(&Error{Field: "hash", Reason: "is required"})
 	}
-	if c.Password != nil {
-		switch strings.ToLower(c.Password.Encoding) {
-		case "", "utf8", "ascii":
-		default:
-			return fail("password.encoding", "only utf8 (and its subset ascii) is supported")
+	hash, e := customObject(hv, "hash")
+	if e != nil {
+		return fail(e)
+	}
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{{"value", &in.Hash}, {"encoding", &in.HashEncoding}, {"digest", &in.HashDigest}} {
+		if *p.dst, e = customString(hash, "hash", p.key); e != nil {
+			return fail(e)
 		}
 	}
-	in := passwords.Custom{Algorithm: c.Algorithm, Hash: c.Hash.Value, HashEncoding: c.Hash.Encoding}
-	if c.Salt != nil {
-		in.Salt, in.SaltEncoding, in.SaltPosition = c.Salt.Value, c.Salt.Encoding, c.Salt.Position
+	if kv, ok := hash["key"]; ok && string(kv) != "null" {
+		key, e := customObject(kv, "hash.key")
+		if e != nil {
+			return fail(e)
+		}
+		if in.Key, e = customString(key, "hash.key", "value"); e != nil {
+			return fail(e)
+		}
+		if in.KeyEncoding, e = customString(key, "hash.key", "encoding"); e != nil {
+			return fail(e)
+		}
+		if in.Key == "" {
+			return fail(&Error{Field: "hash.key.value", Reason: "is required when hash.key is given"})
+		}
+	}
+	if sv, ok := top["salt"]; ok && string(sv) != "null" {
+		salt, e := customObject(sv, "salt")
+		if e != nil {
+			return fail(e)
+		}
+		for _, p := range []struct {
+			key string
+			dst *string
+		}{{"value", &in.Salt}, {"encoding", &in.SaltEncoding}, {"position", &in.SaltPosition}} {
+			if *p.dst, e = customString(salt, "salt", p.key); e != nil {
+				return fail(e)
+			}
+		}
 		if in.Salt == "" {
-			return fail("salt.value", "is required when salt is given")
+			return fail(&Error{Field: "salt.value", Reason: "is required when salt is given"})
+		}
+	}
+	if pv, ok := top["password"]; ok && string(pv) != "null" {
+		pw, e := customObject(pv, "password")
+		if e != nil {
+			return fail(e)
+		}
+		if in.PasswordEncoding, e = customString(pw, "password", "encoding"); e != nil {
+			return fail(e)
+		}
+	}
+	for _, p := range []struct {
+		key string
+		dst *uint64
+	}{{"keylen", &in.KeyLen}, {"cost", &in.Cost}, {"blockSize", &in.BlockSize}, {"parallelization", &in.Parallelization}} {
+		if *p.dst, e = customUint(top, p.key); e != nil {
+			return fail(e)
 		}
 	}
 	stored, err := passwords.FromCustom(in)
 	if err != nil {
 		var ce *passwords.CustomError
 		if errors.As(err, &ce) {
-			return fail(ce.Field, ce.Reason)
+			return fail(&Error{Field: ce.Field, Reason: ce.Reason})
 		}
-		return fail("", "is invalid")
+		return fail(&Error{Reason: "is invalid"})
 	}
 	if len(stored) > MaxStoredHashLen {
-		return fail("hash.value", fmt.Sprintf("is too long to store (over %d characters)", MaxStoredHashLen))
+		return fail(&Error{Field: "hash.value", Reason: fmt.Sprintf("is too long to store (over %d characters once salt and key are added)", MaxStoredHashLen)})
 	}
 	return stored, nil
 }

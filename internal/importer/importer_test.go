@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -73,7 +74,8 @@ func TestAllFields(t *testing.T) {
 	in := strings.ReplaceAll(fmt.Sprintf(`{"email":"Ada@Example.com","email_verified":true,"username":"ada","given_name":"Ada","family_name":"Lovelace",
 		"name":"Ada Lovelace","nickname":"ada","picture":"https://x.io/a.png","blocked":true,"phone_number":"+441234567",
 		"phone_verified":true,"user_id":"42","user_metadata":{"lang":"en","n":12345678901234567890},"app_metadata":{"plan":"pro"},
-		"password_hash":%q}`, bc), "\n\t\t", "") // NDJSON: one line
+		"password_hash":%q,"created_at":"2024-03-01T10:00:00.123456Z","updated_at":"2024-03-02T10:00:00+02:00",
+		"last_login":"2024-03-03T00:00:00Z","last_ip":"10.0.0.1","logins_count":7,"identities":[{"connection":"db"}],"connection":"db"}`, bc), "\n\t\t", "") // NDJSON: one line
 	recs, err := decodeAll(t, in)
 	if err != nil || len(recs) != 1 {
 		t.Fatal(recs, err)
@@ -87,6 +89,10 @@ func TestAllFields(t *testing.T) {
 		u.Name != "Ada Lovelace" || u.Nickname != "ada" || u.Picture != "https://x.io/a.png" || !u.Blocked || u.PhoneNumber != "+441234567" ||
 		!r.PhoneVerified || r.UserID != "42" || u.UserMetadata["lang"] != "en" || u.AppMetadata["plan"] != "pro" || r.PasswordHash != string(bc) {
 		t.Fatalf("record = %+v", r)
+	}
+	if r.CreatedAt.Format(time.RFC3339Nano) != "2024-03-01T10:00:00.123456Z" || r.UpdatedAt.Format(time.RFC3339) != "2024-03-02T08:00:00Z" ||
+		r.LastLogin == nil || r.LastIP != "10.0.0.1" || r.LoginsCount != 7 {
+		t.Fatalf("export fields = %+v", r)
 	}
 	if n := fmt.Sprint(u.UserMetadata["n"]); n != "12345678901234567890" {
 		t.Fatalf("large integer became %s", n)
@@ -132,16 +138,24 @@ func TestRowErrors(t *testing.T) {
 		{"metadata not object", `{"email":"a@x.io","user_metadata":[1]}`, "user_metadata", "JSON object"},
 		{"metadata bad key", `{"email":"a@x.io","user_metadata":{"a.b":1}}`, "user_metadata", "."},
 		{"app metadata reserved", `{"email":"a@x.io","app_metadata":{"email":1}}`, "app_metadata", "profile field"},
-		{"password_hash not bcrypt", `{"email":"a@x.io","password_hash":"$argon2id$x"}`, "password_hash", "bcrypt"},
+		{"password_hash not a hash", `{"email":"a@x.io","password_hash":"$argon2id$x"}`, "password_hash", "well-formed"},
+		{"created_at without zone", `{"email":"a@x.io","created_at":"2024-03-01 10:00:00"}`, "created_at", "ISO 8601"},
+		{"logins_count negative", `{"email":"a@x.io","logins_count":-1}`, "logins_count", "non-negative"},
+		{"identities not a list", `{"email":"a@x.io","identities":{"a":1}}`, "identities", "list"},
 		{"password_hash malformed", `{"email":"a@x.io","password_hash":"$2a$10$short"}`, "password_hash", "well-formed"},
 		{"password_hash cost", `{"email":"a@x.io","password_hash":"$2a$20$` + strings.Repeat(".", 53) + `"}`, "password_hash", "cost"},
 		{"both hashes", `{"email":"a@x.io","password_hash":"$2a$04$` + strings.Repeat(".", 53) + `","custom_password_hash":{"algorithm":"md5","hash":{"value":"x"}}}`, "custom_password_hash", "mutually exclusive"},
 		{"custom unknown key", `{"email":"a@x.io","custom_password_hash":{"algorithm":"sha256","hash":{"value":"` + sum + `"},"pepper":1}}`, "custom_password_hash.pepper", "not a known field"},
 		{"custom no hash", `{"email":"a@x.io","custom_password_hash":{"algorithm":"sha256"}}`, "custom_password_hash.hash", "required"},
-		{"custom algorithm", `{"email":"a@x.io","custom_password_hash":{"algorithm":"ldap","hash":{"value":"` + sum + `"}}}`, "custom_password_hash.algorithm", "not supported"},
+		{"custom algorithm", `{"email":"a@x.io","custom_password_hash":{"algorithm":"crc32","hash":{"value":"` + sum + `"}}}`, "custom_password_hash.algorithm", "not supported"},
 		{"custom bad hex", `{"email":"a@x.io","custom_password_hash":{"algorithm":"sha256","hash":{"value":"zz"}}}`, "custom_password_hash.hash.value", "hex"},
-		{"custom pw encoding", `{"email":"a@x.io","custom_password_hash":{"algorithm":"sha256","hash":{"value":"` + sum + `"},"password":{"encoding":"utf16le"}}}`, "custom_password_hash.password.encoding", "utf8"},
-		{"custom wrong type", `{"email":"a@x.io","custom_password_hash":{"algorithm":5,"hash":{"value":"x"}}}`, "custom_password_hash.algorithm", "wrong type"},
+		{"custom pw encoding", `{"email":"a@x.io","custom_password_hash":{"algorithm":"sha256","hash":{"value":"` + sum + `"},"password":{"encoding":"utf32"}}}`, "custom_password_hash.password.encoding", "not supported"},
+		{"custom hmac digest unsupported", `{"email":"a@x.io","custom_password_hash":{"algorithm":"hmac","hash":{"value":"00","digest":"whirlpool","key":{"value":"k"}}}}`, "custom_password_hash.hash.digest", "whirlpool is not supported"},
+		{"custom hmac no key", `{"email":"a@x.io","custom_password_hash":{"algorithm":"hmac","hash":{"value":"00","digest":"sha1"}}}`, "custom_password_hash.hash.key.value", "required"},
+		{"custom unknown nested", `{"email":"a@x.io","custom_password_hash":{"algorithm":"hmac","hash":{"value":"00","digest":"sha1","key":{"value":"k","format":"x"}}}}`, "custom_password_hash.hash.key.format", "not a known field"},
+		{"custom scrypt no keylen", `{"email":"a@x.io","custom_password_hash":{"algorithm":"scrypt","hash":{"value":"00"},"salt":{"value":"s"}}}`, "custom_password_hash.keylen", "required"},
+		{"custom scrypt keylen type", `{"email":"a@x.io","custom_password_hash":{"algorithm":"scrypt","hash":{"value":"00"},"keylen":"64"}}`, "custom_password_hash.keylen", "positive integer"},
+		{"custom wrong type", `{"email":"a@x.io","custom_password_hash":{"algorithm":5,"hash":{"value":"x"}}}`, "custom_password_hash.algorithm", "must be a string"},
 		{"pbkdf2 too many iterations", `{"email":"a@x.io","custom_password_hash":{"algorithm":"pbkdf2","hash":{"value":"$pbkdf2-sha256$i=20000000,l=32$c2FsdA$` + strings.Repeat("A", 43) + `"}}}`, "custom_password_hash.hash.value", "exceeds the maximum"},
 		{"long line", `{"email":"a@x.io","name":"` + strings.Repeat("n", 5000) + `"}`, "", "longer than 4096 bytes"},
 	}

@@ -2,26 +2,24 @@
 //
 // New hashes use the configured algorithm: bcrypt (the default, cost 10) or
 // argon2id (a PHC string, "$argon2id$v=19$m=...,t=...,p=...$salt$hash").
-// Verify accepts, whatever the configuration, bcrypt hashes ($2a$, $2b$,
-// $2y$), argon2id/argon2i PHC strings and the stored forms of imported
-// pbkdf2, salted SHA-2 and MD5 hashes (see custom.go and FromCustom), so
-// hashes imported from other systems keep working; NeedsRehash tells the
-// caller when to replace a hash after a successful login (always, for the
-// imported kinds).
+// Verify accepts, whatever the configuration, every stored format listed in
+// formats.go: bcrypt, argon2 (id, i, d), pbkdf2, plain and salted digests,
+// HMACs, scrypt, LDAP's RFC 2307 schemes, MD5-/SHA-crypt, phpass,
+// WordPress 6.8 and Django strings, so hashes imported from other systems
+// keep working (FromCustom, in custom.go, makes them from an import file's
+// custom_password_hash). NeedsRehash tells the caller when to replace a
+// hash after a successful login (always, for the imported kinds).
 //
-// A stored hash is input too: Verify refuses hashes whose parameters would
-// make one verification absurdly expensive (bcrypt cost above 15, argon2
-// memory above 1 GiB, more than 10 passes or parallelism above 16, pbkdf2
-// iterations above 10,000,000) before doing any work, with a *ParamsError.
+// A stored hash is input too: every cost parameter is checked against the
+// one table of bounds in bounds.go before any work, and a hash above it is
+// refused with a *ParamsError; a malformed or unsupported one with a
+// *HashError naming the part of the string that is wrong.
 package passwords
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -33,16 +31,6 @@ import (
 const (
 	Bcrypt   = "bcrypt"
 	Argon2id = "argon2id"
-)
-
-// Bounds on the parameters of a hash Verify accepts; a configuration beyond
-// them is refused too, so the service never writes a hash it would refuse.
-const (
-	MaxBcryptCost     = 15
-	MaxArgon2Memory   = 1 << 20 // KiB: 1 GiB
-	MaxArgon2Time     = 10
-	MaxArgon2Threads  = 16
-	DefaultBcryptCost = 10
 )
 
 // Structural bounds on argon2 strings (not configurable).
@@ -108,10 +96,15 @@ type ParamsError struct {
 	Param     string // "cost", "m", "t", "p"
 	Value     uint64
 	Max       uint64
+	Unit      string // what the parameter counts ("KiB of memory"), from the table
 }
 
 func (e *ParamsError) Error() string {
-	return fmt.Sprintf("passwords: %s parameter %s=%d exceeds the maximum %d", e.Algorithm, e.Param, e.Value, e.Max)
+	s := fmt.Sprintf("passwords: %s parameter %s=%d exceeds the maximum %d", e.Algorithm, e.Param, e.Value, e.Max)
+	if e.Unit != "" {
+		s += " (" + e.Unit + ")"
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrExcessiveParams) true.
@@ -141,7 +134,7 @@ func New(cfg Config) (*Hasher, error) {
 			h.bcryptCost = DefaultBcryptCost
 		}
 		if h.bcryptCost > MaxBcryptCost {
-			return nil, &ParamsError{Algorithm: Bcrypt, Param: "cost", Value: uint64(h.bcryptCost), Max: MaxBcryptCost}
+			return nil, BoundOf("bcrypt", "cost").Check(Bcrypt, uint64(h.bcryptCost))
 		}
 		if h.bcryptCost < bcrypt.MinCost {
 			return nil, fmt.Errorf("%w: bcrypt cost %d below %d", ErrInvalidConfig, h.bcryptCost, bcrypt.MinCost)
@@ -221,7 +214,7 @@ func (h *Hasher) Verify(hash, pw string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return ph.verify(pw)
+	return ph.verify([]byte(pw))
 }
 
 // NeedsRehash reports whether hash should be replaced by a new Hash of the
@@ -232,6 +225,12 @@ func (h *Hasher) Verify(hash, pw string) (bool, error) {
 func (h *Hasher) NeedsRehash(hash string) bool {
 	ph, err := parse(hash)
 	if err != nil {
+		return true
+	}
+	if !strings.HasPrefix(hash, "$2") && !strings.HasPrefix(hash, "$argon2") {
+		// Imported forms ({CRYPT}$2b$..., Django's argon2$..., $wp$...)
+		// are replaced by the service's own form even when the inner
+		// algorithm matches.
 		return true
 	}
 	switch h.alg {
@@ -279,212 +278,4 @@ func (h *Hasher) fallbackDummy() string {
 		return encodeArgon(Argon2id, p.Memory, p.Time, p.Threads, make([]byte, p.SaltLen), make([]byte, p.KeyLen))
 	}
 	return fmt.Sprintf("$2a$%02d$%s", h.bcryptCost, strings.Repeat(".", 53))
-}
-
-// parsed is a decoded hash string.
-type parsed struct {
-	alg string // "bcrypt", "argon2id", "argon2i", "pbkdf2-sha256", "sha256", ...
-	raw string
-
-	cost int // bcrypt
-
-	memory  uint32 // argon2
-	time    uint32
-	threads uint8
-	salt    []byte
-	key     []byte
-
-	iterations int  // pbkdf2
-	saltSuffix bool // salted digests: password||salt instead of salt||password
-}
-
-func (p *parsed) verify(pw string) (bool, error) {
-	switch p.alg {
-	case Bcrypt:
-		err := bcrypt.CompareHashAndPassword([]byte(p.raw), []byte(pw))
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-			return false, nil
-		default:
-			return false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
-		}
-	case Argon2id, "argon2i":
-		var got []byte
-		if p.alg == Argon2id {
-			got = argon2.IDKey([]byte(pw), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
-		} else {
-			got = argon2.Key([]byte(pw), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
-		}
-		return subtle.ConstantTimeCompare(got, p.key) == 1, nil
-	case PBKDF2SHA256, PBKDF2SHA512, SHA256, SHA512, MD5:
-		return p.verifyCustom(pw)
-	}
-	return false, ErrUnsupportedHash
-}
-
-func parse(s string) (*parsed, error) {
-	if len(s) > maxHashLen {
-		return nil, fmt.Errorf("%w: too long", ErrMalformedHash)
-	}
-	switch {
-	case strings.HasPrefix(s, "$2"):
-		return parseBcrypt(s)
-	case strings.HasPrefix(s, "$argon2"):
-		return parseArgon(s)
-	case strings.HasPrefix(s, "$pbkdf2-"):
-		return parsePBKDF2(s)
-	case strings.HasPrefix(s, "$"+SHA256+"$"), strings.HasPrefix(s, "$"+SHA512+"$"), strings.HasPrefix(s, "$"+MD5+"$"):
-		return parseDigest(s)
-	case s == "":
-		return nil, fmt.Errorf("%w: empty", ErrMalformedHash)
-	case strings.HasPrefix(s, "$"):
-		return nil, ErrUnsupportedHash
-	}
-	return nil, ErrMalformedHash
-}
-
-const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// parseBcrypt checks "$2x$NN$" + 53 characters of bcrypt's base64, x in
-// {a, b, y}, and the cost bound, before x/crypto does any work.
-func parseBcrypt(s string) (*parsed, error) {
-	if len(s) != 60 || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' {
-		return nil, fmt.Errorf("%w: not a bcrypt string", ErrMalformedHash)
-	}
-	switch s[2] {
-	case 'a', 'b', 'y':
-	default:
-		return nil, fmt.Errorf("%w: bcrypt variant $2%c$", ErrUnsupportedHash, s[2])
-	}
-	if s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' {
-		return nil, fmt.Errorf("%w: bcrypt cost", ErrMalformedHash)
-	}
-	cost := int(s[4]-'0')*10 + int(s[5]-'0')
-	if cost > MaxBcryptCost {
-		return nil, &ParamsError{Algorithm: Bcrypt, Param: "cost", Value: uint64(cost), Max: MaxBcryptCost}
-	}
-	if cost < bcrypt.MinCost {
-		return nil, fmt.Errorf("%w: bcrypt cost %d below %d", ErrMalformedHash, cost, bcrypt.MinCost)
-	}
-	for i := 7; i < len(s); i++ {
-		if strings.IndexByte(bcryptAlphabet, s[i]) < 0 {
-			return nil, fmt.Errorf("%w: bcrypt salt/hash characters", ErrMalformedHash)
-		}
-	}
-	raw := s
-	if s[2] == 'y' {
-		// $2y$ (PHP/crypt_blowfish) is the same algorithm as $2b$; x/crypto
-		// reads the minor letter without interpreting it, say so explicitly.
-		raw = "$2b" + s[3:]
-	}
-	return &parsed{alg: Bcrypt, raw: raw, cost: cost}, nil
-}
-
-// parseArgon parses "$argon2{id,i}$v=19$m=M,t=T,p=P$SALT$HASH" (PHC, base64
-// standard alphabet without padding) and checks the bounds before any work.
-func parseArgon(s string) (*parsed, error) {
-	parts := strings.Split(s, "$")
-	// "", alg, "v=19", "m=..,t=..,p=..", salt, hash
-	if len(parts) != 6 || parts[0] != "" {
-		if len(parts) == 5 && (parts[1] == "argon2id" || parts[1] == "argon2i") && strings.HasPrefix(parts[2], "m=") {
-			// No version field means v=16 (argon2 1.0), which x/crypto
-			// does not implement.
-			return nil, fmt.Errorf("%w: argon2 version 0x10", ErrUnsupportedHash)
-		}
-		return nil, fmt.Errorf("%w: not a PHC argon2 string", ErrMalformedHash)
-	}
-	p := &parsed{alg: parts[1]}
-	switch p.alg {
-	case Argon2id, "argon2i":
-	case "argon2d":
-		return nil, fmt.Errorf("%w: argon2d", ErrUnsupportedHash)
-	default:
-		return nil, fmt.Errorf("%w: unknown argon2 variant", ErrMalformedHash)
-	}
-	v, ok := strings.CutPrefix(parts[2], "v=")
-	if !ok {
-		return nil, fmt.Errorf("%w: argon2 version field", ErrMalformedHash)
-	}
-	if n, err := strconv.ParseUint(v, 10, 32); err != nil {
-		return nil, fmt.Errorf("%w: argon2 version", ErrMalformedHash)
-	} else if n != argon2.Version {
-		return nil, fmt.Errorf("%w: argon2 version %d", ErrUnsupportedHash, n)
-	}
-
-	params := strings.Split(parts[3], ",")
-	if len(params) != 3 {
-		return nil, fmt.Errorf("%w: argon2 parameters", ErrMalformedHash)
-	}
-	var m, t, par uint64
-	for i, name := range []string{"m", "t", "p"} {
-		val, ok := strings.CutPrefix(params[i], name+"=")
-		if !ok || val == "" || (len(val) > 1 && val[0] == '0') {
-			return nil, fmt.Errorf("%w: argon2 parameter %s", ErrMalformedHash, name)
-		}
-		n, err := strconv.ParseUint(val, 10, 32)
-		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				// Syntactically a number, just enormous.
-				n = 1 << 32
-			} else {
-				return nil, fmt.Errorf("%w: argon2 parameter %s", ErrMalformedHash, name)
-			}
-		}
-		switch name {
-		case "m":
-			m = n
-		case "t":
-			t = n
-		case "p":
-			par = n
-		}
-	}
-	if err := checkArgonCost(p.alg, clamp32(m), clamp32(t), clamp32(par)); err != nil {
-		return nil, err
-	}
-	if t < 1 || par < 1 || m < 8*par {
-		return nil, fmt.Errorf("%w: argon2 parameters out of range", ErrMalformedHash)
-	}
-	p.memory, p.time, p.threads = uint32(m), uint32(t), uint8(par)
-
-	var err error
-	if p.salt, err = decodeB64(parts[4]); err != nil || len(p.salt) < minSaltLen || len(p.salt) > maxSaltLen {
-		return nil, fmt.Errorf("%w: argon2 salt", ErrMalformedHash)
-	}
-	if p.key, err = decodeB64(parts[5]); err != nil || len(p.key) < minKeyLen || len(p.key) > maxKeyLen {
-		return nil, fmt.Errorf("%w: argon2 hash", ErrMalformedHash)
-	}
-	return p, nil
-}
-
-func clamp32(n uint64) uint32 {
-	if n > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(n)
-}
-
-func checkArgonCost(alg string, m, t, p uint32) error {
-	switch {
-	case m > MaxArgon2Memory:
-		return &ParamsError{Algorithm: alg, Param: "m", Value: uint64(m), Max: MaxArgon2Memory}
-	case t > MaxArgon2Time:
-		return &ParamsError{Algorithm: alg, Param: "t", Value: uint64(t), Max: MaxArgon2Time}
-	case p > MaxArgon2Threads:
-		return &ParamsError{Algorithm: alg, Param: "p", Value: uint64(p), Max: MaxArgon2Threads}
-	}
-	return nil
-}
-
-// decodeB64 decodes PHC's base64 (standard alphabet, no padding), also
-// tolerating the padding some encoders add.
-func decodeB64(s string) ([]byte, error) {
-	return base64.RawStdEncoding.Strict().DecodeString(strings.TrimRight(s, "="))
-}
-
-func encodeArgon(alg string, m, t uint32, p uint8, salt, key []byte) string {
-	return fmt.Sprintf("$%s$v=%d$m=%d,t=%d,p=%d$%s$%s", alg, argon2.Version, m, t, p,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }

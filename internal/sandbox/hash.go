@@ -3,18 +3,17 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/passwords"
 )
 
 // Password hashing runs natively on the host: bcrypt measured about 2x
@@ -148,18 +147,13 @@ type argon2Params struct {
 	threads      uint8
 }
 
+// check applies the script's memory limit and then the passwords
+// package's table of cost bounds, the same one stored hashes are held to.
 func (a argon2Params) check(limitKiB uint32) error {
-	switch {
-	case a.memory > limitKiB:
+	if a.memory > limitKiB {
 		return fmt.Errorf("argon2id memory %d KiB is over the script memory limit of %d KiB", a.memory, limitKiB)
-	case a.time < 1 || a.time > abi.MaxArgon2Time:
-		return fmt.Errorf("argon2id time %d is outside 1..%d", a.time, abi.MaxArgon2Time)
-	case a.memory < 8*uint32(a.threads) || a.memory > abi.MaxArgon2MemoryKiB:
-		return fmt.Errorf("argon2id memory %d KiB is outside %d..%d KiB", a.memory, 8*uint32(a.threads), abi.MaxArgon2MemoryKiB)
-	case a.threads < 1 || a.threads > abi.MaxArgon2Threads:
-		return fmt.Errorf("argon2id parallelism %d is outside 1..%d", a.threads, abi.MaxArgon2Threads)
 	}
-	return nil
+	return passwords.CheckArgon2Params(passwords.Argon2id, a.memory, a.time, a.threads)
 }
 
 var b64 = base64.RawStdEncoding
@@ -211,10 +205,16 @@ func (r *Runtime) argon2idCompare(ctx context.Context, cs *callState, mem api.Me
 	if e != 0 {
 		return e
 	}
-	params, salt, key, err := parseArgon2id(hash)
-	if err != nil {
+	a, err := passwords.ParseArgon2(hash)
+	switch {
+	case errors.Is(err, passwords.ErrExcessiveParams):
+		return cs.fail(abi.ErrnoDenied, err.Error())
+	case err != nil:
 		return cs.fail(abi.ErrnoInval, err.Error())
+	case a.Variant != passwords.Argon2id:
+		return cs.fail(abi.ErrnoInval, "not an argon2id PHC string")
 	}
+	params := argon2Params{time: a.Time, memory: a.Memory, threads: a.Threads}
 	if err := params.check(r.argon2LimitKiB()); err != nil {
 		return cs.fail(abi.ErrnoDenied, err.Error())
 	}
@@ -223,9 +223,9 @@ func (r *Runtime) argon2idCompare(ctx context.Context, cs *callState, mem api.Me
 		return e
 	}
 	cs.hashed = true
-	got := argon2.IDKey(pw, salt, params.time, params.memory, params.threads, uint32(len(key)))
+	ok := a.Matches(pw)
 	done()
-	if subtle.ConstantTimeCompare(got, key) != 1 {
+	if !ok {
 		return cs.fail(abi.ErrnoMismatch, "")
 	}
 	return cs.ok(nil)
@@ -235,35 +235,6 @@ func (r *Runtime) argon2idCompare(ctx context.Context, cs *callState, mem api.Me
 // own memory limit (and never over abi.MaxArgon2MemoryKiB).
 func (r *Runtime) argon2LimitKiB() uint32 {
 	return min(r.cfg.MemoryLimitPages*64, abi.MaxArgon2MemoryKiB)
-}
-
-// parseArgon2id reads "$argon2id$v=19$m=65536,t=3,p=4$salt$key".
-func parseArgon2id(s string) (argon2Params, []byte, []byte, error) {
-	var p argon2Params
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return p, nil, nil, errors.New("not an argon2id PHC string")
-	}
-	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return p, nil, nil, errors.New("unsupported argon2 version " + parts[2])
-	}
-	var th uint32
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.time, &th); err != nil {
-		return p, nil, nil, errors.New("malformed argon2id parameters")
-	}
-	if th > 255 {
-		th = 255
-	}
-	p.threads = uint8(th)
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
-		return p, nil, nil, errors.New("malformed argon2id salt")
-	}
-	key, err := b64.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 64 {
-		return p, nil, nil, errors.New("malformed argon2id key")
-	}
-	return p, salt, key, nil
 }
 
 // dummyBcrypt compares pw with a fixed hash of the given cost (10 when

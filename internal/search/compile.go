@@ -1,6 +1,8 @@
 package search
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -91,6 +93,10 @@ func (c *compiler) term(t *term) {
 			}
 			bt := *t
 			bt.f = rootFields[name]
+			if wordFields[name] && (t.op == opEq || t.op == opPrefix) {
+				c.word(&bt)
+				continue
+			}
 			c.term(&bt)
 		}
 		c.w(")")
@@ -99,15 +105,22 @@ func (c *compiler) term(t *term) {
 	switch t.f.kind {
 	case kindMeta:
 		c.meta(t)
-	case kindIdentConn:
+	case kindIdent:
+		// identities[*].<key>: the key is a fixed name from the field table.
 		if c.d == MySQL {
-			c.w("EXISTS (SELECT 1 FROM JSON_TABLE(users.identities, '$[*]' COLUMNS (c VARCHAR(255) COLLATE utf8mb4_bin PATH '$.connection')) AS ic WHERE ")
+			c.w("EXISTS (SELECT 1 FROM JSON_TABLE(users.identities, '$[*]' COLUMNS (c VARCHAR(255) COLLATE utf8mb4_bin PATH '$." + t.f.col + "')) AS ic WHERE ")
 			c.pred(t, "ic.c", true)
 		} else {
 			c.w("EXISTS (SELECT 1 FROM json_each(users.identities) AS ic WHERE ")
-			c.pred(t, "json_extract(ic.value, '$.connection')", true)
+			c.pred(t, "json_extract(ic.value, '$."+t.f.col+"')", true)
 		}
 		c.w(")")
+	case kindDomain:
+		e := "substr(email, instr(email, '@') + 1)"
+		if c.d == MySQL {
+			e = "SUBSTRING_INDEX(email, '@', -1)"
+		}
+		c.pred(t, "(CASE WHEN email LIKE '%@%' THEN "+e+" END)", true)
 	default:
 		col := t.f.col
 		if t.f.kind == kindFold {
@@ -115,6 +128,25 @@ func (c *compiler) term(t *term) {
 		}
 		c.pred(t, col, t.f.nullable)
 	}
+}
+
+// word writes a bare term's match of a whole word of a name field (words
+// are separated by spaces): the value, case-insensitively, between spaces
+// or the ends; a prefix term matches the start of a word.
+func (c *compiler) word(t *term) {
+	v := " " + strings.ToLower(t.v.(string))
+	if t.op == opEq {
+		v += " "
+	}
+	if c.d == MySQL {
+		c.w("(LOCATE(")
+		c.arg(v)
+		c.w(", CONCAT(' ', LOWER(", t.f.col, "), ' ')) > 0)")
+		return
+	}
+	c.w("(instr(' ' || LOWER(", t.f.col, ") || ' ', ")
+	c.arg(v)
+	c.w(") > 0)")
 }
 
 // pred writes the predicate of t on the column expression e, in
@@ -151,6 +183,26 @@ func (c *compiler) pred(t *term, e string, nullable bool) {
 		if hi, ok := successor(p); ok {
 			c.w(" AND ", e, " < ")
 			c.arg(hi)
+		}
+	case opSuffix:
+		v := c.value(t.f, t.v).(string)
+		if c.d == MySQL {
+			c.w("RIGHT(", e, ", ")
+		} else {
+			c.w("substr(", e, ", -")
+		}
+		c.arg(utf8.RuneCountInString(v))
+		c.w(") = ")
+		c.arg(v)
+	case opContains:
+		if c.d == MySQL {
+			c.w("LOCATE(")
+			c.arg(c.value(t.f, t.v))
+			c.w(", ", e, ") > 0")
+		} else {
+			c.w("instr(", e, ", ")
+			c.arg(c.value(t.f, t.v))
+			c.w(") > 0")
 		}
 	case opRange:
 		if t.lo.open && t.hi.open {
@@ -197,7 +249,7 @@ func (c *compiler) bound(f *field, e string, b bound, lower bool) {
 func (c *compiler) value(f *field, v any) any {
 	switch v := v.(type) {
 	case string:
-		if f.kind == kindFold || f.kind == kindEmail {
+		if f.kind == kindFold || f.kind == kindEmail || f.kind == kindDomain {
 			return strings.ToLower(v)
 		}
 		return v
@@ -207,61 +259,279 @@ func (c *compiler) value(f *field, v any) any {
 	return v
 }
 
-// meta writes a metadata term: a lookup in the term index (see TermsTable)
-// that narrows the candidates, and the exact test of the value at the path,
-// in its text form.
+// meta writes a metadata term. With the index (SQL), it is a lookup in the
+// term index (see TermsTable), which skips array levels as Auth0 does; the
+// lookup alone answers when the path and value are shorter than what the
+// index cuts them to, and is followed by the exact test on the JSON column
+// otherwise (a cut value only narrows). Prefixes and ranges are answered
+// from the index alone: a prefix or text bound must be shorter than
+// TermValueMax (Parse checks), and a range whose bounds are numbers
+// compares the values that are JSON numbers (the index's num column).
+//
+// Without the index (ScanSQL) it is the exact test on the JSON column,
+// where an array holding scalars is looked into at the last level of the
+// path only.
 func (c *compiler) meta(t *term) {
 	col := t.f.col
+	path := strings.TrimPrefix(t.f.name, col+".")
+	exact := utf8.RuneCountInString(path) < TermPathMax
+	if t.op == opEq {
+		exact = exact && utf8.RuneCountInString(t.v.(string)) < TermValueMax
+	}
 	c.w("(")
 	defer c.w(")")
-	if !c.noIndex {
-		c.w("users.id IN (SELECT user_id FROM " + TermsTable + " WHERE source = ")
-		c.arg(termSource(col))
-		c.w(" AND path = ")
-		c.arg(TermPrefix(strings.TrimPrefix(t.f.name, col+"."), TermPathMax))
-		if t.op != opExists {
-			c.w(" AND value = ")
-			c.arg(TermPrefix(t.v.(string), TermValueMax))
-		}
-		c.w(") AND ")
+	if c.noIndex {
+		c.metaScan(t)
+		return
 	}
-	if c.d == MySQL {
-		if t.op == opExists {
+	c.w("users.id IN (SELECT user_id FROM " + TermsTable + " WHERE source = ")
+	c.arg(termSource(col))
+	c.w(" AND path = ")
+	c.arg(TermPrefix(path, TermPathMax))
+	switch t.op {
+	case opEq:
+		c.w(" AND value = ")
+		c.arg(TermPrefix(t.v.(string), TermValueMax))
+	case opPrefix:
+		p := t.v.(string)
+		c.w(" AND value >= ")
+		c.arg(p)
+		if hi, ok := successor(p); ok {
+			c.w(" AND value < ")
+			c.arg(hi)
+		}
+	case opRange:
+		col := "value"
+		lo, hi, numeric := numericBounds(t)
+		if numeric {
+			col = "num"
+		}
+		if numeric {
+			c.w(" AND num IS NOT NULL")
+		} else {
+			// Objects and lists have an empty value: a text range never
+			// matches the empty text.
+			c.w(" AND value <> ''")
+		}
+		if !t.lo.open {
+			c.w(" AND ", col, map[bool]string{true: " >= ", false: " > "}[t.lo.incl])
+			if numeric {
+				c.arg(lo)
+			} else {
+				c.arg(t.lo.v)
+			}
+		}
+		if !t.hi.open {
+			c.w(" AND ", col, map[bool]string{true: " <= ", false: " < "}[t.hi.incl])
+			if numeric {
+				c.arg(hi)
+			} else {
+				c.arg(t.hi.v)
+			}
+		}
+	}
+	c.w(")")
+	if t.op == opEq && !exact || t.op == opExists && !exact {
+		c.w(" AND ")
+		c.metaScan(t)
+	}
+}
+
+// numericBounds reports whether a metadata range compares numbers: every
+// bound given is a number (JSON grammar).
+func numericBounds(t *term) (lo, hi float64, ok bool) {
+	num := func(b bound) (float64, bool) {
+		if b.open {
+			return 0, true
+		}
+		s, _ := b.v.(string)
+		if !jsonNumber.MatchString(s) {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	}
+	lo, okLo := num(t.lo)
+	hi, okHi := num(t.hi)
+	return lo, hi, okLo && okHi && !(t.lo.open && t.hi.open)
+}
+
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+// metaScan writes the exact test of a metadata term on the JSON column.
+func (c *compiler) metaScan(t *term) {
+	col := t.f.col
+	if t.op == opExists {
+		if c.d == MySQL {
 			c.w("COALESCE(JSON_TYPE(JSON_EXTRACT(", col, ", ")
 			c.arg(t.path)
 			c.w(")), 'NULL') <> 'NULL'")
+		} else {
+			c.w("COALESCE(json_type(", col, ", ")
+			c.arg(t.path)
+			c.w("), 'null') <> 'null'")
+		}
+		return
+	}
+	// scalar writes the text of the scalar at the path (NULL for null,
+	// objects and lists). MySQL: JSON_UNQUOTE gives a string as is and a
+	// number as written, compared as bytes (utf8mb4_bin would ignore
+	// trailing spaces). SQLite: a string's value (json_extract), a number
+	// as written and true/false (->, the JSON text; json_extract would turn
+	// 1.50 into 1.5).
+	scalar := func() {
+		if c.d == MySQL {
+			c.w("(CASE WHEN JSON_TYPE(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w(")) IN ('NULL', 'OBJECT', 'ARRAY') THEN NULL ELSE CAST(JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w(")) AS BINARY) END)")
 			return
 		}
-		// A scalar's text: JSON_UNQUOTE gives a string as is and a number
-		// as written; null, objects and lists match no value (null would
-		// unquote to 'null', a list to its JSON text).
-		// As bytes: utf8mb4_bin would ignore trailing spaces ("a" = "a ").
-		c.w("CAST(JSON_UNQUOTE(JSON_EXTRACT(", col, ", ")
+		c.w("(CASE json_type(", col, ", ")
 		c.arg(t.path)
-		c.w(")) AS BINARY) = CAST(")
-		c.arg(t.v)
-		c.w(" AS BINARY) AND JSON_TYPE(JSON_EXTRACT(", col, ", ")
+		c.w(") WHEN 'text' THEN json_extract(", col, ", ")
 		c.arg(t.path)
-		c.w(")) NOT IN ('NULL', 'OBJECT', 'ARRAY')")
-		return
+		c.w(") WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE ", col, " -> ")
+		c.arg(t.path)
+		c.w(" END)")
 	}
-	if t.op == opExists {
-		c.w("COALESCE(json_type(", col, ", ")
-		c.arg(t.path)
-		c.w("), 'null') <> 'null'")
-		return
+	text := func(v any) {
+		if c.d == MySQL {
+			c.w("CAST(")
+			c.arg(v)
+			c.w(" AS BINARY)")
+			return
+		}
+		c.arg(v)
 	}
-	// A scalar's text: a string's value (json_extract), a number as written
-	// and true/false (->, the JSON text; json_extract would turn 1.50 into
-	// 1.5 and 1e2 into 100.0); null, objects and lists match no value.
-	c.w("CASE json_type(", col, ", ")
-	c.arg(t.path)
-	c.w(") WHEN 'text' THEN json_extract(", col, ", ")
-	c.arg(t.path)
-	c.w(") WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE ", col, " -> ")
-	c.arg(t.path)
-	c.w(" END = ")
-	c.arg(t.v)
+	cmp := func(op string, v any) { scalar(); c.w(op); text(v) }
+	switch t.op {
+	case opEq:
+		c.w("(")
+		cmp(" = ", t.v)
+		// A list at the path: its string elements.
+		if c.d == MySQL {
+			c.w(" OR (JSON_TYPE(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w(")) = 'ARRAY' AND JSON_CONTAINS(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w("), JSON_QUOTE(")
+			c.arg(t.v)
+			c.w(")))")
+		} else {
+			c.w(" OR (json_type(", col, ", ")
+			c.arg(t.path)
+			c.w(") = 'array' AND EXISTS (SELECT 1 FROM json_each(", col, ", ")
+			c.arg(t.path)
+			c.w(") AS je WHERE je.type = 'text' AND je.value = ")
+			c.arg(t.v)
+			c.w("))")
+		}
+		c.w(")")
+	case opPrefix, opRange:
+		lo, hi, numeric := numericBounds(t)
+		if numeric {
+			c.numericScan(t, scalar, lo, hi)
+			return
+		}
+		// text: the scalar at the path, or a string element of a list there.
+		conds := func(e func(), arg func(any)) {
+			c.w("(")
+			e()
+			c.w(" <> ")
+			arg("")
+			if t.op == opPrefix {
+				p := t.v.(string)
+				c.w(" AND ")
+				e()
+				c.w(" >= ")
+				arg(p)
+				if hi, ok := successor(p); ok {
+					c.w(" AND ")
+					e()
+					c.w(" < ")
+					arg(hi)
+				}
+			} else {
+				if !t.lo.open {
+					c.w(" AND ")
+					e()
+					c.w(map[bool]string{true: " >= ", false: " > "}[t.lo.incl])
+					arg(t.lo.v)
+				}
+				if !t.hi.open {
+					c.w(" AND ")
+					e()
+					c.w(map[bool]string{true: " <= ", false: " < "}[t.hi.incl])
+					arg(t.hi.v)
+				}
+			}
+			c.w(")")
+		}
+		c.w("(")
+		conds(scalar, text)
+		if c.d == MySQL {
+			c.w(" OR (JSON_TYPE(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w(")) = 'ARRAY' AND EXISTS (SELECT 1 FROM JSON_TABLE(JSON_EXTRACT(", col, ", ")
+			c.arg(t.path)
+			c.w("), '$[*]' COLUMNS (i FOR ORDINALITY, v LONGTEXT PATH '$')) AS je WHERE JSON_TYPE(JSON_EXTRACT(", col, ", CONCAT(")
+			c.arg(t.path)
+			c.w(", '[', je.i - 1, ']'))) = 'STRING' AND ")
+			conds(func() { c.w("CAST(je.v AS BINARY)") }, text)
+			c.w("))")
+		} else {
+			c.w(" OR (json_type(", col, ", ")
+			c.arg(t.path)
+			c.w(") = 'array' AND EXISTS (SELECT 1 FROM json_each(", col, ", ")
+			c.arg(t.path)
+			c.w(") AS je WHERE je.type = 'text' AND ")
+			conds(func() { c.w("je.value") }, text)
+			c.w("))")
+		}
+		c.w(")")
+	}
+}
+
+// numericScan writes a numeric range on the scalar at a metadata path:
+// values whose text is a JSON number, compared as numbers.
+func (c *compiler) numericScan(t *term, scalar func(), lo, hi float64) {
+	{
+		// Values whose text is a JSON number, compared as numbers.
+		if c.d == MySQL {
+			scalar()
+			c.w(" REGEXP ")
+			c.arg(jsonNumber.String())
+		} else {
+			scalar()
+			c.w(" GLOB '*[0-9]*' AND ")
+			scalar()
+			c.w(" NOT GLOB '*[^0-9eE.+-]*' AND ")
+			scalar()
+			c.w(" NOT GLOB '[+.eE]*'")
+		}
+		num := func(op string, v float64) {
+			c.w(" AND ")
+			if c.d == MySQL {
+				c.w("CAST(")
+				scalar()
+				c.w(" AS DOUBLE)")
+			} else {
+				c.w("CAST(")
+				scalar()
+				c.w(" AS REAL)")
+			}
+			c.w(op)
+			c.arg(v)
+		}
+		if !t.lo.open {
+			num(map[bool]string{true: " >= ", false: " > "}[t.lo.incl], lo)
+		}
+		if !t.hi.open {
+			num(map[bool]string{true: " <= ", false: " < "}[t.hi.incl], hi)
+		}
+	}
 }
 
 // successor returns the least string greater than every string starting

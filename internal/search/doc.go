@@ -18,12 +18,13 @@
 //	query   = [ or ] EOF
 //	or      = and { "OR" and }
 //	and     = unary { [ "AND" ] unary }      whitespace between terms is AND
-//	unary   = "NOT" unary | primary
+//	unary   = ( "NOT" | "-" ) unary | primary   "-" right before a term is NOT
 //	primary = "(" or ")" | term
 //	term    = "_exists_" ":" FIELD
 //	        | FIELD ":" value
-//	        | value                          bare: email, name, nickname, username
-//	value   = WORD | WORD "*" | PHRASE | range
+//	        | FIELD ":" "(" or ")"            field:(a OR b): the group's values are on FIELD
+//	        | value                          bare: email, username, and words of the name fields
+//	value   = WORD | WORD "*" | "*" WORD | "*" WORD "*" | PHRASE | range
 //	range   = ( "[" | "{" ) bound "TO" bound ( "]" | "}" )
 //	bound   = WORD | PHRASE | "*"
 //
@@ -34,9 +35,12 @@
 // user_id:auth0|1); in a value (right after "field:") and inside a range
 // ':' is an ordinary character, so created_at:2024-03-01T10:00:00Z and
 // email:a:b need no escaping. A PHRASE is "..." with \" and \\ escapes; it is matched
-// exactly, like a WORD (fields are not tokenized). An unescaped * may only
-// end a WORD, with at least one character before it: a prefix match. Leading
-// and inner wildcards, ?, ~ and ^ are errors. A lone * is an open range end.
+// exactly, like a WORD (fields are not tokenized). An unescaped * may end a
+// WORD (a prefix match, also on metadata values) or start it, on the text
+// columns (user_id, email, email.domain, username, names, connection,
+// phone_number, last_ip), with at least MinWildcardChars characters after
+// it: *ohn is a suffix match, *ohn* a substring match (Auth0's rule). Inner
+// wildcards, ?, ~ and ^ are errors. A lone * is an open range end.
 //
 // Choices, where Lucene or Auth0 differ or are vague:
 //   - Implicit AND: "a b" means a AND b (Lucene's default operator is OR;
@@ -44,9 +48,14 @@
 //   - A query of only NOT terms matches every user but those (Lucene would
 //     match nothing). The empty query matches every user.
 //   - NOT is two-valued: NOT email:x matches users without an email.
-//   - A bare term (no field) matches when email, name, nickname or username
-//     matches it (the same match as field:value on each; metadata is never
-//     searched by a bare term).
+//   - A bare term (no field) matches when email or username matches it
+//     whole, or when it is a word (space-separated, case-insensitive) of
+//     name, given_name, family_name or nickname: john finds "John Doe"; a
+//     bare prefix jo* matches the start of a word. Metadata is never
+//     searched by a bare term.
+//   - email.domain is the part of the email after '@', case-insensitive.
+//     phone_number, last_ip, identities.provider and identities.user_id are
+//     case-sensitive text; phone_verified is a boolean.
 //   - email, name, given_name, family_name and nickname are case-insensitive
 //     (email by lower-casing the value, as emails are stored lower-cased;
 //     names by LOWER() on both sides, which SQLite does for ASCII only).
@@ -56,15 +65,22 @@
 //     3339 time. A date alone is its whole day: created_at:2024-03-01 is that
 //     day, [* TO 2024-03-01] includes it, {2024-03-01 TO *} starts the day
 //     after. Wildcards work only on text fields.
-//   - identities.connection matches when any identity has that connection.
+//   - identities.connection (.provider, .user_id) matches when any identity
+//     has that value.
 //   - user_metadata.<path> and app_metadata.<path> compare the value at the
 //     path in its text form (a string's text, a number as written, true or
 //     false) with the term, exactly: user_metadata.age:30 matches 30 and "30".
-//     As in Auth0, wildcards and ranges are refused on metadata; paths do not
-//     descend into arrays. _exists_ on a path is false for a JSON null, and
-//     a null, an object or a list matches no value (_exists_ finds them). Metadata terms are answered from an index the
-//     store keeps beside the users (see TermsTable), not by reading every
-//     user's JSON.
+//     As in Auth0, paths skip array levels: app_metadata.roles:admin matches
+//     ["admin", "dev"], user_metadata.addresses.city:Paris matches
+//     [{"city": "Paris"}]. _exists_ on a path is false for a JSON null, and
+//     a null, an object or a list matches no value (_exists_ finds them).
+//     Beyond Auth0, metadata takes trailing wildcards (city:Par*) and ranges:
+//     a range whose bounds are numbers compares the values whose text is a
+//     JSON number, numerically (tier:[4 TO *]); otherwise it compares text in
+//     code-point order and never matches the empty text. Metadata terms are
+//     answered from an index the store keeps beside the users (see
+//     TermsTable), not by reading every user's JSON; the index relies on
+//     metadata keys never holding '.', which policy refuses.
 //   - Ranges [a TO b] are inclusive, {a TO b} exclusive, [a TO b} mixed; text
 //     ranges compare code points (binary collation).
 //

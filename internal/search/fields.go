@@ -17,14 +17,15 @@ const TimeLayout = "2006-01-02 15:04:05.000000"
 type kind int
 
 const (
-	kindText      kind = iota // case-sensitive text
-	kindFold                  // case-insensitive text: LOWER(col) = lower(value)
-	kindEmail                 // stored lower-cased: col = lower(value)
-	kindBool                  // true / false
-	kindInt                   // int64
-	kindDate                  // YYYY-MM-DD or RFC 3339
-	kindIdentConn             // identities[*].connection
-	kindMeta                  // user_metadata / app_metadata path
+	kindText   kind = iota // case-sensitive text
+	kindFold               // case-insensitive text: LOWER(col) = lower(value)
+	kindEmail              // stored lower-cased: col = lower(value)
+	kindBool               // true / false
+	kindInt                // int64
+	kindDate               // YYYY-MM-DD or RFC 3339
+	kindIdent              // identities[*].<key>, key in field.col
+	kindMeta               // user_metadata / app_metadata path
+	kindDomain             // the part of email after '@', case-insensitive
 )
 
 func (k kind) String() string {
@@ -43,7 +44,13 @@ func (k kind) String() string {
 
 // text reports whether wildcards (prefix matches) apply.
 func (k kind) text() bool {
-	return k == kindText || k == kindFold || k == kindEmail || k == kindIdentConn
+	return k == kindText || k == kindFold || k == kindEmail || k == kindIdent || k == kindDomain
+}
+
+// column reports whether the field is a plain column expression (leading
+// and inner wildcards apply to those).
+func (k kind) column() bool {
+	return k == kindText || k == kindFold || k == kindEmail || k == kindDomain
 }
 
 // field is a searchable field and its fixed column (never from the query).
@@ -73,14 +80,24 @@ func init() {
 		{name: "created_at", col: "created_at", kind: kindDate, sortable: true},
 		{name: "updated_at", col: "updated_at", kind: kindDate, sortable: true},
 		{name: "last_login", col: "last_login", kind: kindDate, nullable: true, sortable: true},
-		{name: "identities.connection", col: "identities", kind: kindIdentConn},
+		{name: "identities.connection", col: "connection", kind: kindIdent},
+		{name: "identities.provider", col: "provider", kind: kindIdent},
+		{name: "identities.user_id", col: "user_id", kind: kindIdent},
+		{name: "phone_number", col: "phone_number", kind: kindText},
+		{name: "phone_verified", col: "phone_verified", kind: kindBool},
+		{name: "last_ip", col: "last_ip", kind: kindText},
+		{name: "email.domain", col: "email", kind: kindDomain, nullable: true},
 	} {
 		rootFields[f.name] = f
 	}
 }
 
-// bareFields are searched by a term without a field.
-var bareFields = []string{"email", "name", "nickname", "username"}
+// bareFields are searched by a term without a field: email and username
+// whole, the name fields (wordFields) word by word.
+var bareFields = []string{"email", "username", "name", "given_name", "family_name", "nickname"}
+
+// wordFields are the bare fields a bare term matches a word of.
+var wordFields = map[string]bool{"name": true, "given_name": true, "family_name": true, "nickname": true}
 
 var metaPath = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
@@ -112,7 +129,7 @@ func lookupField(name string) (*field, string, error) {
 		}
 		return &field{name: name, col: col, kind: kindMeta}, b.String(), nil
 	}
-	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email_verified, username, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, identities.connection, user_metadata.<path>, app_metadata.<path>)", name)
+	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email.domain, email_verified, username, phone_number, phone_verified, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, last_ip, identities.connection, identities.provider, identities.user_id, user_metadata.<path>, app_metadata.<path>)", name)
 }
 
 // parse checks and types a value for the field (f nil: a bare term, text).

@@ -46,6 +46,7 @@ const (
 	tRBracket
 	tLBrace
 	tRBrace
+	tMinus // '-' starting a term: NOT
 )
 
 type token struct {
@@ -57,6 +58,7 @@ type token struct {
 	// innerStar is the byte offset of an unescaped * elsewhere (-1: none).
 	star      bool
 	innerStar int
+	stars     int // unescaped '*' in the word
 }
 
 func (t token) keyword(k string) bool { return t.kind == tWord && t.raw == k }
@@ -105,6 +107,9 @@ func lex(src string) ([]token, error) {
 			i = next
 		case unicode.IsSpace(r):
 			i += n
+		case r == '-' && !afterColon && !inRange && i+1 < len(src) && !unicode.IsSpace(rune(src[i+1])) && src[i+1] != '-' && src[i+1] != ')':
+			l.toks = append(l.toks, token{kind: tMinus, off: i, raw: "-"})
+			i++
 		case r == '"':
 			t, next, err := l.phrase(i)
 			if err != nil {
@@ -183,6 +188,7 @@ func (l *lexer) word(start int, colons bool) (token, int, error) {
 			continue
 		case '*':
 			starAt = i
+			t.stars++
 		case '?':
 			return token{}, 0, l.errAt(i, "'?' wildcards are not supported (escape it as '\\?')")
 		case '~', '^':
@@ -210,10 +216,12 @@ type notNode struct{ x node }
 type termOp int
 
 const (
-	opEq     termOp = iota // field:value
-	opPrefix               // field:value*
-	opRange                // field:[lo TO hi]
-	opExists               // _exists_:field
+	opEq       termOp = iota // field:value
+	opPrefix                 // field:value*
+	opRange                  // field:[lo TO hi]
+	opExists                 // _exists_:field
+	opSuffix                 // field:*value
+	opContains               // field:*value*
 )
 
 // bound is one end of a range; open is "*".
@@ -306,6 +314,14 @@ type parser struct {
 	i      int
 	terms  int
 	fields map[string]bool
+	// group is the field of a field:( ... ) group being parsed: its bare
+	// terms and ranges are on that field.
+	group *groupField
+}
+
+type groupField struct {
+	f    *field
+	path string
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -346,7 +362,7 @@ func startsUnary(t token) bool {
 	switch t.kind {
 	case tWord:
 		return !t.keyword("AND") && !t.keyword("OR")
-	case tPhrase, tLParen, tLBracket, tLBrace:
+	case tPhrase, tLParen, tLBracket, tLBrace, tMinus:
 		return true
 	}
 	return false
@@ -382,7 +398,7 @@ func (p *parser) unary(depth int) (node, error) {
 	if depth >= MaxDepth {
 		return nil, p.errAt(t, "the query nests deeper than %d levels", MaxDepth)
 	}
-	if t.keyword("NOT") {
+	if t.keyword("NOT") || t.kind == tMinus {
 		p.next()
 		x, err := p.unary(depth + 1)
 		if err != nil {
@@ -410,6 +426,12 @@ func (p *parser) term() (node, error) {
 	switch {
 	case t.kind == tWord && (t.keyword("AND") || t.keyword("OR")):
 		return nil, p.errAt(t, "expected a term, '(' or NOT before %s", t.raw)
+	case (t.kind == tLBracket || t.kind == tLBrace) && p.group != nil:
+		p.terms++
+		if p.terms > MaxTerms {
+			return nil, p.errAt(t, "the query has more than %d terms", MaxTerms)
+		}
+		return p.rangeValue(p.group.f, p.group.path)
 	case t.kind != tWord && t.kind != tPhrase:
 		if t.kind == tLBracket || t.kind == tLBrace {
 			return nil, p.errAt(t, "a range needs a field (field:[a TO b])")
@@ -422,6 +444,9 @@ func (p *parser) term() (node, error) {
 	}
 	p.next()
 	if t.kind == tWord && p.peek().kind == tColon {
+		if p.group != nil {
+			return nil, p.errAt(t, "a field:( ... ) group holds values of %s only, not another field", p.group.f.name)
+		}
 		if t.star || t.innerStar >= 0 {
 			return nil, p.errAt(t, "a field name cannot contain '*'")
 		}
@@ -435,6 +460,14 @@ func (p *parser) term() (node, error) {
 		}
 		p.fields[t.text] = true
 		return p.value(f, path)
+	}
+	if p.group != nil {
+		n, err := p.checkValue(t, p.group.f)
+		if err != nil {
+			return nil, err
+		}
+		n.path = p.group.path
+		return n, nil
 	}
 	// A bare term.
 	for _, name := range bareFields {
@@ -479,18 +512,57 @@ func (p *parser) value(f *field, path string) (node, error) {
 		return n, nil
 	case tLBracket, tLBrace:
 		return p.rangeValue(f, path)
+	case tLParen:
+		// field:(a OR b): the group's terms are on field.
+		if p.group != nil {
+			return nil, p.errAt(t, "a field:( ... ) group cannot hold another field")
+		}
+		p.next()
+		p.group = &groupField{f: f, path: path}
+		x, err := p.or(1)
+		p.group = nil
+		if err != nil {
+			return nil, err
+		}
+		if c := p.peek(); c.kind != tRParen {
+			return nil, p.errAt(c, "expected ')' to close %s:( ... ), found %s", f.name, c.describe())
+		}
+		p.next()
+		return x, nil
 	}
 	return nil, p.errAt(t, "expected a value, a phrase or a range after ':', found %s", t.describe())
 }
+
+// MinWildcardChars is how many literal characters a leading or inner
+// wildcard needs (Auth0's rule: name:*ohn, not name:*oh).
+const MinWildcardChars = 3
 
 // checkValue makes the term field:t (f nil: a bare term).
 func (p *parser) checkValue(t token, f *field) (*term, error) {
 	if t.kind == tWord {
 		if t.innerStar == t.off {
-			return nil, p.errAt(t, "leading wildcards are not supported (prefix matches only: abc*)")
+			// *abc (suffix) or *abc* (contains), on text columns.
+			if t.stars > 2 || (t.stars == 2 && !t.star) {
+				return nil, p.errAt(t, "a term may hold a leading and a trailing wildcard only (*abc, *abc*)")
+			}
+			if f == nil || !f.kind.column() {
+				what := "a bare term"
+				if f != nil {
+					what = f.name
+				}
+				return nil, p.errAt(t, "leading wildcards are not supported on %s (prefix matches only: abc*)", what)
+			}
+			if utf8.RuneCountInString(t.text) < MinWildcardChars {
+				return nil, p.errAt(t, "a leading wildcard needs at least %d characters after it", MinWildcardChars)
+			}
+			op := opSuffix
+			if t.star {
+				op = opContains
+			}
+			return &term{f: f, op: op, v: t.text}, nil
 		}
 		if t.innerStar >= 0 {
-			return nil, p.errAt(token{off: t.innerStar}, "a wildcard may only end a term (prefix match); escape a literal '*' as '\\*'")
+			return nil, p.errAt(token{off: t.innerStar}, "a wildcard may only start or end a term; escape a literal '*' as '\\*'")
 		}
 		if t.star {
 			if t.text == "" {
@@ -499,8 +571,11 @@ func (p *parser) checkValue(t token, f *field) (*term, error) {
 				}
 				return nil, p.errAt(t, "expected a value before '*'; use _exists_:%s to test presence", f.name)
 			}
-			if f != nil && !f.kind.text() {
+			if f != nil && !f.kind.text() && f.kind != kindMeta {
 				return nil, p.errAt(t, "wildcards are not supported on %s field %s", f.kind, f.name)
+			}
+			if f != nil && f.kind == kindMeta && utf8.RuneCountInString(t.text) >= TermValueMax {
+				return nil, p.errAt(t, "a metadata prefix must be shorter than %d characters", TermValueMax)
 			}
 			return &term{f: f, op: opPrefix, v: t.text}, nil
 		}
@@ -514,9 +589,6 @@ func (p *parser) checkValue(t token, f *field) (*term, error) {
 
 func (p *parser) rangeValue(f *field, path string) (node, error) {
 	open := p.next()
-	if f.kind == kindMeta {
-		return nil, p.errAt(open, "ranges are not supported on metadata fields")
-	}
 	if f.kind == kindBool {
 		return nil, p.errAt(open, "ranges are not supported on boolean field %s", f.name)
 	}

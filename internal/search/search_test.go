@@ -161,15 +161,24 @@ func TestCompileExact(t *testing.T) {
 		{`created_at:{2024-01-01 TO 2024-12-31}`, SQLite, `(created_at >= ? AND created_at < ?)`,
 			[]any{"2024-01-02 00:00:00.000000", "2024-12-31 00:00:00.000000"}},
 		{`last_login:2024-03-01T10:00:00+02:00`, SQLite, `(last_login = ?)`, []any{"2024-03-01 08:00:00.000000"}},
-		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CAST(JSON_UNQUOTE(JSON_EXTRACT(user_metadata, ?)) AS BINARY) = CAST(? AS BINARY) AND JSON_TYPE(JSON_EXTRACT(user_metadata, ?)) NOT IN ('NULL', 'OBJECT', 'ARRAY'))`,
-			[]any{"u", "a.b", "x", `$."a"."b"`, "x", `$."a"."b"`}},
-		{`user_metadata.a:x`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?) AND CASE json_type(user_metadata, ?) WHEN 'text' THEN json_extract(user_metadata, ?) WHEN 'null' THEN NULL WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE user_metadata -> ? END = ?)`,
-			[]any{"u", "a", "x", `$."a"`, `$."a"`, `$."a"`, "x"}},
-		{`_exists_:app_metadata.plan`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ?) AND COALESCE(JSON_TYPE(JSON_EXTRACT(app_metadata, ?)), 'NULL') <> 'NULL')`,
-			[]any{"a", "plan", `$."plan"`}},
+		{`user_metadata.a.b:x`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value = ?))`,
+			[]any{"u", "a.b", "x"}},
+		{`_exists_:app_metadata.plan`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ?))`,
+			[]any{"a", "plan"}},
+		{`app_metadata.tier:[4 TO *]`, SQLite, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND num IS NOT NULL AND num >= ?))`,
+			[]any{"a", "tier", 4.0}},
+		{`app_metadata.tier:{a TO b]`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value <> '' AND value > ? AND value <= ?))`,
+			[]any{"a", "tier", "a", "b"}},
+		{`user_metadata.city:Par*`, MySQL, `(users.id IN (SELECT user_id FROM metadata_terms WHERE source = ? AND path = ? AND value >= ? AND value < ?))`,
+			[]any{"u", "city", "Par", "Pas"}},
+		{`name:*ohn`, MySQL, `(RIGHT(LOWER(name), ?) = ?)`, []any{3, "ohn"}},
+		{`email:*@contoso.com*`, SQLite, `(instr(email, ?) > 0)`, []any{"@contoso.com"}},
+		{`email.domain:Contoso.com`, MySQL, `((CASE WHEN email LIKE '%@%' THEN SUBSTRING_INDEX(email, '@', -1) END) = ?)`, []any{"contoso.com"}},
+		{`-blocked:true`, SQLite, `NOT COALESCE((blocked = ?), 0)`, []any{true}},
+		{`connection:(db OR ldap)`, SQLite, `((connection = ?) OR (connection = ?))`, []any{"db", "ldap"}},
 		{`NOT _exists_:last_login`, MySQL, `NOT COALESCE((last_login IS NOT NULL), 0)`, nil},
-		{`a OR b c`, SQLite, `(((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?)) OR (((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?)) AND ((email = ?) OR (LOWER(name) = ?) OR (LOWER(nickname) = ?) OR (username = ?))))`,
-			[]any{"a", "a", "a", "a", "b", "b", "b", "b", "c", "c", "c", "c"}},
+		{`John`, SQLite, `((email = ?) OR (username = ?) OR (instr(' ' || LOWER(name) || ' ', ?) > 0) OR (instr(' ' || LOWER(given_name) || ' ', ?) > 0) OR (instr(' ' || LOWER(family_name) || ' ', ?) > 0) OR (instr(' ' || LOWER(nickname) || ' ', ?) > 0))`,
+			[]any{"john", "John", " john ", " john ", " john ", " john "}},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
 			pq, err := Parse(tc.q)
@@ -205,7 +214,6 @@ func TestParseErrors(t *testing.T) {
 		{"name:[a* TO b]", 7, "wildcards are not allowed in a range bound"},
 		{"name:[(", 7, "expected the lower bound (a value or '*'), found '('"},
 		{"[a TO b]", 1, "a range needs a field"},
-		{"user_metadata.age:[1 TO 2]", 19, "ranges are not supported on metadata fields"},
 		{"blocked:[false TO true]", 9, "ranges are not supported on boolean field blocked"},
 		{"nope:x", 1, `unknown field "nope"`},
 		{"Email:x", 1, `unknown field "Email"`},
@@ -218,10 +226,13 @@ func TestParseErrors(t *testing.T) {
 		{"user_metadataX.a:x", 1, "bad metadata path"},
 		{"*", 1, "a lone '*' is not a term"},
 		{"email:*", 7, "use _exists_:email"},
-		{"email:*abc", 7, "leading wildcards are not supported"},
-		{"email:a*b", 8, "a wildcard may only end a term"},
-		{"email:a**", 8, "a wildcard may only end a term"},
-		{"user_metadata.plan:p*", 20, "wildcards are not supported on metadata field user_metadata.plan"},
+		{"email:*ab", 7, "a leading wildcard needs at least 3 characters"},
+		{"email:a*b", 8, "a wildcard may only start or end a term"},
+		{"email:a**", 8, "a wildcard may only start or end a term"},
+		{"email:*a*b*", 7, "a leading and a trailing wildcard only"},
+		{"user_metadata.plan:*abc", 20, "leading wildcards are not supported on user_metadata.plan"},
+		{"*abc", 1, "leading wildcards are not supported on a bare term"},
+		{"logins_count:*123", 14, "leading wildcards are not supported on logins_count"},
 		{"logins_count:1*", 14, "wildcards are not supported on integer field logins_count"},
 		{"created_at:2024*", 12, "wildcards are not supported on date field created_at"},
 		{"email:a?", 8, "'?' wildcards are not supported"},
@@ -248,7 +259,8 @@ func TestParseErrors(t *testing.T) {
 		{"AND a", 1, "expected a term, '(' or NOT before AND"},
 		{"NOT", 4, "found end of query"},
 		{"name:", 6, "expected a value, a phrase or a range after ':', found end of query"},
-		{"name:(a OR b)", 6, "expected a value, a phrase or a range after ':', found '('"},
+		{"name:(a OR email:b)", 12, "holds values of name only"},
+		{"name:(a OR b", 13, "expected ')' to close name:( ... )"},
 		{"name:AND", 6, "expected a value after ':', found AND"},
 		{"_exists_:", 10, "expected a field name after '_exists_:'"},
 		{"_exists_:nope", 10, `unknown field "nope"`},
@@ -291,7 +303,7 @@ func TestFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"app_metadata.role", "email", "last_login", "name", "nickname", "user_metadata.a.b", "username"}
+	want := []string{"app_metadata.role", "email", "family_name", "given_name", "last_login", "name", "nickname", "user_metadata.a.b", "username"}
 	if got := pq.Fields(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Fields() = %v, want %v", got, want)
 	}
@@ -338,17 +350,21 @@ func TestInjection(t *testing.T) {
 }
 
 var (
-	sqlToken = regexp.MustCompile(`'[^']*'|[A-Za-z_][A-Za-z0-9_.]*|[0-9]+|->|<>|>=|<=|[()=<>?,*]|\s+`)
+	sqlToken = regexp.MustCompile(`'[^']*'|[A-Za-z_][A-Za-z0-9_.]*|[0-9]+|->|<>|>=|<=|\|\||[()=<>?,*+-]|\s+`)
 	sqlWords = map[string]bool{}
 	sqlLits  = map[string]bool{`''`: true, `'$[*]'`: true, `'$.connection'`: true, `'NULL'`: true, `'null'`: true, `'true'`: true, `'false'`: true,
-		`'text'`: true, `'object'`: true, `'array'`: true, `'OBJECT'`: true, `'ARRAY'`: true}
+		`'text'`: true, `'object'`: true, `'array'`: true, `'OBJECT'`: true, `'ARRAY'`: true,
+		`' '`: true, `'$.provider'`: true, `'$.user_id'`: true, `'%@%'`: true, `'@'`: true,
+		`'*[0-9]*'`: true, `'$'`: true, `'['`: true, `']'`: true, `'*[^0-9eE.+-]*'`: true, `'[+.eE]*'`: true}
 )
 
 func init() {
 	for _, w := range strings.Fields(`AND OR NOT COALESCE LOWER IS NULL EXISTS SELECT FROM JSON_TABLE
 		users.identities COLUMNS c VARCHAR COLLATE utf8mb4_bin PATH AS ic WHERE ic.c json_each json_extract
 		ic.value JSON_UNQUOTE JSON_EXTRACT JSON_TYPE json_type CASE WHEN THEN ELSE CAST TEXT END
-		user_metadata app_metadata 0 1 255 users.id IN user_id metadata_terms source path value BINARY`) {
+		user_metadata app_metadata 0 1 255 users.id IN user_id metadata_terms source path value BINARY
+		LOCATE CONCAT instr RIGHT substr SUBSTRING_INDEX LIKE num DOUBLE REAL GLOB REGEXP JSON_CONTAINS
+		JSON_QUOTE je je.type je.value || je.i je.v i v FOR ORDINALITY LONGTEXT`) {
 		sqlWords[w] = true
 	}
 	for _, f := range rootFields {

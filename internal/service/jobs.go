@@ -442,9 +442,24 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 	if src == "" {
 		src = newUserIDSource()
 	}
-	u := policy.NewLocalUser(policy.UserIDFor(conn.Name, src), conn.Connection, rec.User, s.now())
+	id := policy.UserIDFor(conn.Name, src)
+	if strings.HasPrefix(src, conn.Name+"|") {
+		// A whole id, as an export writes it: kept, not prefixed twice.
+		id = src
+	}
+	u := policy.NewLocalUser(id, conn.Connection, rec.User, s.now())
 	u.PhoneVerified = rec.PhoneVerified
 	u.PasswordHash = rec.PasswordHash
+	// What an export gave back: dates, counters, last IP.
+	if !rec.CreatedAt.IsZero() {
+		u.CreatedAt = rec.CreatedAt
+	}
+	if !rec.UpdatedAt.IsZero() {
+		u.UpdatedAt = rec.UpdatedAt
+	}
+	u.LastLogin = rec.LastLogin
+	u.LastIP = rec.LastIP
+	u.LoginsCount = rec.LoginsCount
 	it.user = u
 	return it
 }
@@ -657,16 +672,23 @@ func (s *Service) WaitJob(ctx context.Context, id string, interval time.Duration
 
 // ---- export ----
 
-// Export fields besides importer's: read-only, never imported.
-var exportOnlyFields = []string{"connection", "created_at", "updated_at", "last_login", "logins_count"}
+// Export fields besides the defaults: connection, and password_hash, the
+// stored hash in its own format, written only when listed explicitly (an
+// export that must carry users' passwords to another store of this
+// service; import takes it back as password_hash).
+var exportOnlyFields = []string{"connection", importer.FieldPasswordHash}
 
-// DefaultExportFields are the fields an export writes when none are asked:
-// every importable field but the password hashes (never exported), so an
-// export re-imports as it is.
+// DefaultExportFields are the fields an export writes when none are asked,
+// named as Auth0's export job names them: the normalized profile with the
+// whole user_id ("db|abc"), identities and the dates (ISO 8601, UTC), so an
+// export re-imports as it is (import takes the whole id and the dates
+// back).
 var DefaultExportFields = []string{
 	importer.FieldUserID, importer.FieldEmail, importer.FieldEmailVerified, importer.FieldUsername,
 	importer.FieldPhoneNumber, importer.FieldPhoneVerified, importer.FieldName, importer.FieldGivenName,
 	importer.FieldFamilyName, importer.FieldNickname, importer.FieldPicture, importer.FieldBlocked,
+	importer.FieldCreatedAt, importer.FieldUpdatedAt, importer.FieldLastLogin, importer.FieldLastIP,
+	importer.FieldLoginsCount, importer.FieldIdentities,
 	importer.FieldUserMetadata, importer.FieldAppMetadata,
 }
 
@@ -854,10 +876,21 @@ func exportValue(u policy.User, f string) (any, bool) {
 	str := func(s string) (any, bool) { return s, s != "" }
 	switch f {
 	case importer.FieldUserID:
-		if rest, ok := strings.CutPrefix(u.ID, u.Connection+"|"); ok {
-			return rest, true
-		}
 		return u.ID, true
+	case importer.FieldPasswordHash:
+		return str(u.PasswordHash)
+	case importer.FieldLastIP:
+		return str(u.LastIP)
+	case importer.FieldIdentities:
+		ids := make([]map[string]any, 0, len(u.Identities))
+		for _, id := range u.Identities {
+			m := map[string]any{"connection": id.Connection, "provider": id.Provider, "user_id": id.UserID, "isSocial": id.IsSocial}
+			if len(id.ProfileData) > 0 {
+				m["profileData"] = id.ProfileData
+			}
+			ids = append(ids, m)
+		}
+		return ids, true
 	case importer.FieldEmail:
 		return str(u.Email)
 	case importer.FieldEmailVerified:

@@ -1901,11 +1901,16 @@ type Query {
   users(
     """
     A search in the user query language (a Lucene subset, as in Auth0's user
-    search v3): ` + "`" + `field:value` + "`" + `, ` + "`" + `"quoted phrases"` + "`" + `, trailing ` + "`" + `*` + "`" + ` wildcards,
-    ranges ` + "`" + `[a TO b]` + "`" + ` / ` + "`" + `{a TO b}` + "`" + `, ` + "`" + `AND` + "`" + ` / ` + "`" + `OR` + "`" + ` / ` + "`" + `NOT` + "`" + `, parentheses,
-    ` + "`" + `_exists_:field` + "`" + `; fields include email, name, connection, blocked,
-    logins_count, created_at, user_metadata.PATH and app_metadata.PATH.
-    Empty or absent: every user.
+    search v3): ` + "`" + `field:value` + "`" + `, ` + "`" + `"quoted phrases"` + "`" + `, trailing ` + "`" + `*` + "`" + ` wildcards
+    (also on metadata), leading ones with at least 3 characters (` + "`" + `name:*ohn` + "`" + `),
+    ranges ` + "`" + `[a TO b]` + "`" + ` / ` + "`" + `{a TO b}` + "`" + ` (also on metadata, numeric when the bounds
+    are numbers), ` + "`" + `AND` + "`" + ` / ` + "`" + `OR` + "`" + ` / ` + "`" + `NOT` + "`" + ` / ` + "`" + `-field:value` + "`" + `, parentheses,
+    ` + "`" + `field:(a OR b)` + "`" + `, ` + "`" + `_exists_:field` + "`" + `; fields include email, email.domain,
+    name, phone_number, connection, identities.provider, blocked,
+    logins_count, created_at, last_ip, user_metadata.PATH and
+    app_metadata.PATH (array levels skipped: ` + "`" + `app_metadata.roles:admin` + "`" + `
+    matches a list holding "admin"). A bare term matches email, username or
+    a word of a name. Empty or absent: every user.
     """
     query: String
     "How many users to return (1 to 100, default 50)."

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"database/sql"
@@ -18,15 +19,19 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/md4"
+	"golang.org/x/crypto/scrypt"
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/db"
@@ -193,7 +198,39 @@ func hashCases(t *testing.T, pw string) []hashCase {
 		{"sha512@x.io", custom("sha512", b64(sum(sha512.New(), []byte(pw), salt)), "base64", map[string]any{"value": b64(salt), "encoding": "base64", "position": "suffix"})},
 		{"md5@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw))), "hex", nil)},
 		{"md5-salted@x.io", custom("md5", hexs(sum(md5.New(), []byte(pw), salt)), "hex", map[string]any{"value": hexs(salt), "encoding": "hex", "position": "suffix"})},
+		// The families Auth0 documents beyond those.
+		{"argon2d@x.io", custom("argon2", argon2d(t, pw, aSalt), "utf8", nil)},
+		{"md4@x.io", custom("md4", hexs(sum(md4.New(), []byte(pw))), "hex", nil)},
+		{"sha1@x.io", custom("sha1", b64(sum(sha1.New(), salt, []byte(pw))), "base64", map[string]any{"value": string(salt)})},
+		{"pbkdf2-sha1@x.io", custom("pbkdf2", "$pbkdf2-sha1$i=1000,l=20$"+phc(salt)+"$"+phc(pbkdf2Ref(sha1.New, []byte(pw), salt, 1000, 20)), "utf8", nil)},
+		{"ldap-ssha@x.io", custom("ldap", "{SSHA}"+b64(append(sum(sha1.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-smd5@x.io", custom("ldap", "{SMD5}"+b64(append(sum(md5.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-ssha512@x.io", custom("ldap", "{SSHA512}"+b64(append(sum(sha512.New(), []byte(pw), salt), salt...)), "utf8", nil)},
+		{"ldap-sha@x.io", custom("ldap", "{SHA}"+b64(sum(sha1.New(), []byte(pw))), "utf8", nil)},
+		// Made with `openssl passwd -6 -salt ImportedSalt01` and `-1 -salt md5salt`.
+		{"ldap-crypt6@x.io", custom("ldap", "{CRYPT}$6$ImportedSalt01$1M0SUDQ30cvcX6yNomW17aAsa53Cvzl3m9VvvkjOGApbGmCQQkfM3Kz.O.uab72JhGevwovdg6sYQ/z4qtNFB1", "utf8", nil)},
+		{"ldap-crypt1@x.io", custom("ldap", "{CRYPT}$1$md5salt$jpbfcWVyYAHYxD2w6Sb90/", "utf8", nil)},
 	}
+	hm := hmac.New(sha256.New, []byte("pepper-key"))
+	hm.Write([]byte(pw))
+	hm.Write(salt)
+	hmacRow := custom("hmac", hexs(hm.Sum(nil)), "hex", map[string]any{"value": string(salt), "position": "suffix"})
+	hmacRow["custom_password_hash"].(map[string]any)["hash"].(map[string]any)["digest"] = "sha256"
+	hmacRow["custom_password_hash"].(map[string]any)["hash"].(map[string]any)["key"] = map[string]any{"value": b64([]byte("pepper-key")), "encoding": "base64"}
+	sk, err := scrypt.Key([]byte(pw), salt, 1024, 8, 1, 32)
+	mustNoErr(t, err)
+	scryptRow := custom("scrypt", b64(sk), "base64", map[string]any{"value": hexs(salt), "encoding": "hex"})
+	for k, v := range map[string]any{"keylen": 32, "cost": 1024, "blockSize": 8, "parallelization": 1} {
+		scryptRow["custom_password_hash"].(map[string]any)[k] = v
+	}
+	u16 := utf16.Encode([]rune(pw))
+	pw16 := make([]byte, 0, 2*len(u16))
+	for _, c := range u16 {
+		pw16 = append(pw16, byte(c), byte(c>>8))
+	}
+	utf16Row := custom("sha256", hexs(sum(sha256.New(), pw16)), "hex", nil)
+	utf16Row["custom_password_hash"].(map[string]any)["password"] = map[string]any{"encoding": "utf16le"}
+	cases = append(cases, hashCase{"hmac@x.io", hmacRow}, hashCase{"scrypt@x.io", scryptRow}, hashCase{"utf16le@x.io", utf16Row})
 	for _, c := range cases {
 		c.row["email"] = c.email
 	}
@@ -389,7 +426,7 @@ func (e *env) download(t *testing.T, token, path string) (int, []byte, http.Head
 
 func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 	t.Helper()
-	res := e.raw(e.token(policy.ScopeReadUsers), `mutation($c: String, $f: ExportFormat!, $fields: [String!]) {
+	res := e.raw(e.admin, `mutation($c: String, $f: ExportFormat!, $fields: [String!]) {
 		exportUsers(connection: $c, format: $f, fields: $fields) { `+jobFields+` } }`, vars)
 	if len(res.Errors) > 0 {
 		t.Fatalf("exportUsers: %s", res.Raw)
@@ -405,19 +442,27 @@ func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 			os.Remove(sj.Location)
 		}
 	})
-	status, body, _ := e.download(t, e.token(policy.ScopeReadUsers), *j.DownloadPath)
+	status, body, _ := e.download(t, e.admin, *j.DownloadPath)
 	if status != http.StatusOK {
 		t.Fatalf("download: %d %s", status, body)
 	}
 	return j, body
 }
 
+// Export in Auth0's shape, then import into an empty connection: every
+// user comes back exactly, whole id, dates, counters, metadata and
+// password hash (of every family) included.
 func TestExportReimport(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "src", client.StrategyDatabase)
-		e.createConnection(t, "dst", client.StrategyDatabase)
+		const pw = "correct horse battery"
 		var rows []any
+		for i, c := range hashCases(t, pw) {
+			c.row["user_id"] = fmt.Sprint("h", i)
+			c.row["user_metadata"] = map[string]any{"roles": []any{"a", "b"}, "n": json.Number("1.50")}
+			rows = append(rows, c.row)
+		}
 		for i := range 1234 {
 			rows = append(rows, map[string]any{
 				"email": fmt.Sprintf("user%04d@x.io", i), "user_id": fmt.Sprint("u", i), "name": fmt.Sprint("User ", i),
@@ -427,38 +472,75 @@ func TestExportReimport(t *testing.T) {
 				"app_metadata":  map[string]any{"plan": "pro"},
 			})
 		}
+		total := len(rows)
 		j := e.runImport(t, "src", ndjson(t, rows...), false)
-		if j.Inserted != 1234 {
+		if j.Inserted != total {
 			t.Fatalf("import: %+v", j)
 		}
-		exp, body := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON"})
-		if exp.Done != 1234 || exp.Total != 1234 || deref2(exp.Connection) != "src" {
+		// Logins give some users a last_login, a last_ip and a count.
+		for _, c := range hashCases(t, pw)[:3] {
+			if res := e.login(t, "src", c.email, pw); len(res.Errors) > 0 {
+				t.Fatalf("login: %s", res.Raw)
+			}
+		}
+		before, err := e.store.UsersOfConnection(ctx, "src", "", 5000)
+		mustNoErr(t, err)
+
+		// The default export: Auth0's field names, the whole user_id, dates; no hash.
+		_, plain := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON"})
+		if bytes.Contains(plain, []byte("$2")) || bytes.Contains(plain, []byte("password")) {
+			t.Fatal("the default export holds password hashes")
+		}
+		var first map[string]any
+		mustNoErr(t, json.Unmarshal(plain[:bytes.IndexByte(plain, '\n')], &first))
+		for _, k := range []string{"user_id", "email", "created_at", "updated_at", "identities", "logins_count", "user_metadata"} {
+			if _, ok := first[k]; !ok {
+				t.Fatalf("the export has no %s: %v", k, first)
+			}
+		}
+		if id, _ := first["user_id"].(string); !strings.HasPrefix(id, "src|") {
+			t.Fatalf("user_id %q is not whole", id)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, first["created_at"].(string)); err != nil {
+			t.Fatalf("created_at: %v", err)
+		}
+
+		// With the hashes (listed explicitly), into the emptied connection.
+		fields := []string{}
+		for _, f := range service.DefaultExportFields {
+			fields = append(fields, f)
+		}
+		fields = append(fields, "password_hash")
+		exp, body := e.runExport(t, map[string]any{"c": "src", "f": "NDJSON", "fields": fields})
+		if exp.Done != total || exp.Total != total {
 			t.Fatalf("export job = %+v", exp)
 		}
-		if bytes.Contains(body, []byte("$2")) || bytes.Contains(body, []byte("password")) {
-			t.Fatal("the export holds password hashes")
+		for _, u := range before {
+			mustNoErr(t, e.store.DeleteUser(ctx, u.ID))
 		}
-		j = e.runImport(t, "dst", body, false)
-		if j.Status != "COMPLETED" || j.Inserted != 1234 || j.Failed != 0 {
+		j = e.runImport(t, "src", body, false)
+		if j.Status != "COMPLETED" || j.Inserted != total || j.Failed != 0 {
 			t.Fatalf("re-import: %+v", j)
 		}
-		src, err := e.store.UsersOfConnection(ctx, "src", "", 2000)
+		after, err := e.store.UsersOfConnection(ctx, "src", "", 5000)
 		mustNoErr(t, err)
-		dst, err := e.store.UsersOfConnection(ctx, "dst", "", 2000)
-		mustNoErr(t, err)
-		if len(src) != 1234 || len(dst) != 1234 {
-			t.Fatalf("%d and %d users", len(src), len(dst))
+		if len(after) != len(before) {
+			t.Fatalf("%d users before, %d after", len(before), len(after))
 		}
 		norm := func(u policy.User) policy.User {
-			u.ID = strings.TrimPrefix(u.ID, u.Connection+"|")
-			u.Connection, u.CreatedAt, u.UpdatedAt, u.Identities = "", time.Time{}, time.Time{}, nil
 			b, _ := json.Marshal(u.UserMetadata) // numbers: json.Number either way
 			_ = json.Unmarshal(b, &u.UserMetadata)
 			return u
 		}
-		for i := range src {
-			if a, b := norm(src[i]), norm(dst[i]); !reflect.DeepEqual(a, b) {
+		for i := range before {
+			if a, b := norm(before[i]), norm(after[i]); !reflect.DeepEqual(a, b) {
 				t.Fatalf("user %d differs:\n%+v\n%+v", i, a, b)
+			}
+		}
+		// The restored hashes still log in (then are rehashed).
+		for _, c := range hashCases(t, pw) {
+			if res := e.login(t, "src", c.email, pw); len(res.Errors) > 0 {
+				t.Fatalf("login after the round trip (%s): %s", c.email, res.Raw)
 			}
 		}
 	})
@@ -527,13 +609,17 @@ func TestExportCSVAndDownloadAccess(t *testing.T) {
 	}{
 		{map[string]any{"f": "CSV", "fields": []string{"email", "user_metadata"}}, "subfields"},
 		{map[string]any{"f": "CSV", "fields": manyFields(31)}, "at most 30"},
-		{map[string]any{"f": "NDJSON", "fields": []string{"password_hash"}}, "unknown field"},
 		{map[string]any{"f": "NDJSON", "c": "nope"}, "connection not found"},
 	} {
 		res := e.raw(e.admin, `mutation($c: String, $f: ExportFormat!, $fields: [String!]) { exportUsers(connection: $c, format: $f, fields: $fields) { id } }`, tc.vars)
 		if len(res.Errors) == 0 || !contains(res.Errors[0].Message, tc.want) {
 			t.Fatalf("%v: %s", tc.vars, res.Raw)
 		}
+	}
+	// Hashes leave only with create:users and update:users besides read:users.
+	if res := e.raw(e.token(policy.ScopeReadUsers), `mutation($f: [String!]) { exportUsers(format: NDJSON, fields: $f) { id } }`,
+		map[string]any{"f": []string{"email", "password_hash"}}); res.code() != "FORBIDDEN" {
+		t.Fatalf("password_hash with read:users only: %s", res.Raw)
 	}
 	if res := e.raw(e.token(policy.ScopeCreateUsers), `query { job(id: "x") { id } }`, nil); res.code() != "FORBIDDEN" {
 		t.Fatalf("job without read:users: %s", res.Raw)
@@ -605,6 +691,26 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 
 // pbkdf2Ref is RFC 8018 PBKDF2 with crypto/hmac, independent of the code
 // under test.
+// argon2d makes an argon2d PHC string with the reference implementation's
+// command-line tool (Debian's argon2 package) when it is installed, else
+// returns the string that tool made for the same inputs.
+func argon2d(t *testing.T, pw string, salt []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("argon2"); err == nil {
+		cmd := exec.Command("argon2", string(salt), "-d", "-t", "1", "-k", "64", "-p", "1", "-l", "32", "-e")
+		cmd.Stdin = strings.NewReader(pw)
+		out, err := cmd.Output()
+		mustNoErr(t, err)
+		return strings.TrimSpace(string(out))
+	}
+	// Generated once with the argon2 CLI (phc-winner-argon2, Debian's
+	// argon2 package): echo -n "correct horse battery" | argon2 0123456789abcdef -d -t 1 -k 64 -p 1 -l 32 -e
+	if pw != "correct horse battery" || string(salt) != "0123456789abcdef" {
+		t.Fatal("argon2d: no argon2 tool for these inputs")
+	}
+	return argon2dFixed
+}
+
 func pbkdf2Ref(h func() hash.Hash, pw, salt []byte, iter, keyLen int) []byte {
 	var out []byte
 	for block := uint32(1); len(out) < keyLen; block++ {
@@ -748,3 +854,5 @@ func TestImportThroughput(t *testing.T) {
 	t.Logf("plain INSERT:   %8.0f users/s  (%v)  peak heap in use %.1f MiB", bl, baseDur.Round(time.Millisecond), float64(basePeak)/(1<<20))
 	t.Logf("ratio import/plain = %.2f", imp/bl)
 }
+
+const argon2dFixed = "$argon2d$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$lFsyBlBt5TWqbEq3aUDWRD1HBqaOd1qkT+7xxuqCMUY"
