@@ -69,6 +69,8 @@ const (
 	FnDBBegin         = "db_begin"
 	FnDBCommit        = "db_commit"
 	FnDBRollback      = "db_rollback"
+	FnPasswordVerify  = "password_verify"
+	FnHashCompute     = "hash_compute"
 )
 
 // HostFunc describes one host function's WebAssembly signature: the number
@@ -95,6 +97,8 @@ var HostFuncs = [...]HostFunc{
 	{FnDBBegin, 0},
 	{FnDBCommit, 0},
 	{FnDBRollback, 0},
+	{FnPasswordVerify, 4},
+	{FnHashCompute, 2},
 }
 
 // Status is what an action export returns.

@@ -34,3 +34,7 @@ func hostLog(unsafe.Pointer, uint32) int32       { return noCall }
 func hostDBBegin() int32                         { return noCall }
 func hostDBCommit() int32                        { return noCall }
 func hostDBRollback() int32                      { return noCall }
+func hostPasswordVerify(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
+	return noCall
+}
+func hostHashCompute(unsafe.Pointer, uint32) int32 { return noCall }

@@ -31,6 +31,8 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 		abi.FnDBBegin:         r.dbBegin,
 		abi.FnDBCommit:        r.dbCommit,
 		abi.FnDBRollback:      r.dbRollback,
+		abi.FnPasswordVerify:  r.passwordVerify,
+		abi.FnHashCompute:     r.hashCompute,
 	}
 	b := r.wr.NewHostModuleBuilder(abi.ImportModule)
 	for _, hf := range abi.HostFuncs {

@@ -46,6 +46,11 @@ type Module struct {
 	// bcryptCost is the cost of the last bcrypt hash a login compared
 	// (0 until one did): the work an equalizing dummy compare must do.
 	bcryptCost atomic.Int32
+	// lastVerified is the last stored hash password_verify checked for
+	// this connection: a login that answers "no" without hashing verifies
+	// the password against it (discarding the result), at the cost the
+	// connection's hashes have.
+	lastVerified atomic.Pointer[string]
 }
 
 func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, actions []policy.Action, config map[string][]byte) *Module {
@@ -168,7 +173,11 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 		// no such row). Do the comparison it skipped, at the cost its hashes
 		// have, so an unknown email takes as long as a wrong password and
 		// timing does not tell which accounts exist.
-		m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
+		if h := m.lastVerified.Load(); h != nil {
+			m.rt.dummyVerify(*h, c.Password)
+		} else {
+			m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
+		}
 	}
 	res.Duration = time.Since(start)
 	return res, out
