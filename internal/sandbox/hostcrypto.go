@@ -81,6 +81,9 @@ func hashParamErr(cs *callState, err error) int32 {
 // few KiB (argon2's m KiB, scrypt's 128·N·r bytes), after checking those
 // parameters against the bounds.
 func verifyMemory(s string) (int64, error) {
+	if err := passwords.Check(s); err != nil {
+		return 0, err
+	}
 	switch {
 	case strings.HasPrefix(s, "$argon2"), strings.HasPrefix(s, "argon2$"):
 		a, err := passwords.ParseArgon2(strings.TrimPrefix(s, "argon2"))
