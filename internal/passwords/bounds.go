@@ -12,7 +12,7 @@ import "fmt"
 // number too big for its field is still reported as "too expensive".
 const (
 	MinBcryptCost     = 4
-	MaxBcryptCost     = 15
+	MaxBcryptCost     = 14 // a cost-14 compare takes about 1 s on a core, and cannot be interrupted
 	DefaultBcryptCost = 10
 
 	MaxArgon2Memory  = 1 << 20 // KiB: 1 GiB

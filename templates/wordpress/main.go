@@ -18,7 +18,7 @@
 //
 // Configuration (optional):
 //
-//	BCRYPT_COST   cost of new hashes, 4..15 (default 10, WordPress's)
+//	BCRYPT_COST   cost of new hashes, 4..14 (default 10, WordPress's)
 //	TABLE_PREFIX  the tables' prefix (default "wp_"): letters, digits, _
 package main
 
@@ -191,7 +191,7 @@ func newHash(password string) (string, error) {
 }
 
 func bcryptCost() int {
-	if c, err := strconv.Atoi(sdk.Config("BCRYPT_COST")); err == nil && c >= 4 && c <= 15 {
+	if c, err := strconv.Atoi(sdk.Config("BCRYPT_COST")); err == nil && c >= 4 && c <= 14 {
 		return c
 	}
 	return 10
