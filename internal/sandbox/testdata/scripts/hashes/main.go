@@ -4,6 +4,10 @@
 package main
 
 import (
+	"crypto/md5"
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -31,6 +35,18 @@ func create() int32 {
 			out, err = sdk.Scrypt(b("pw"), b("salt"), n("ln"), n("r"), n("p"), n("keylen"))
 		case "argon2":
 			out, err = sdk.Argon2(s("variant"), b("pw"), b("salt"), n("t"), n("m"), n("p"), n("keylen"))
+		case "guest-pbkdf2": // computed in the guest, for comparison
+			h := sha256.New
+			if s("digest") == "sha1" {
+				h = sha1.New
+			}
+			out, err = pbkdf2.Key(h, string(b("pw")), b("salt"), n("iter"), n("keylen"))
+		case "guest-md5": // iterated MD5 in the guest (phpass's inner loop)
+			sum := md5.Sum(b("data"))
+			for i := 1; i < n("iter"); i++ {
+				sum = md5.Sum(sum[:])
+			}
+			out = sum[:]
 		case "verify":
 			var ok bool
 			ok, err = sdk.VerifyPassword(s("hash"), s("pw"))
