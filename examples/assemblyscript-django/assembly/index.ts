@@ -17,7 +17,8 @@ const ERRNO_MISMATCH: i32 = 9;
 // Value tags (§4.1).
 const T_NULL: u8 = 0, T_FALSE: u8 = 1, T_TRUE: u8 = 2, T_INT: u8 = 3, T_STRING: u8 = 5, T_BYTES: u8 = 6, T_LIST: u8 = 8, T_MAP: u8 = 9;
 
-// A failed trap-free abort: the host then reports a script error.
+// abort (an assertion or a runtime error) traps: the host reports a script
+// error and discards the instance.
 export function abortHandler(msg: usize, file: usize, line: u32, col: u32): void {
   unreachable();
 }
