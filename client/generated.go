@@ -98,7 +98,10 @@ type ConnectionInput struct {
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs"`
 	// DATABASE only: management scopes (`read:users`, `create:users`,
 	// `update:users`, `update:users_app_metadata`, `delete:users`,
-	// `read:connections`, `create:connections`, `update:connections`) every
+	// `read:connections`, `create:connections`, `update:connections`,
+	// `read:roles`, `create:roles`, `update:roles`, `delete:roles`,
+	// `read:resource_servers`, `create:resource_servers`,
+	// `update:resource_servers`, `delete:resource_servers`) every
 	// user of the connection holds when they log in. Each at most once. The
 	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
 	AdminScopes []string `json:"adminScopes"`
@@ -1247,7 +1250,7 @@ func (v *ListUsersUsersUserConnectionPageInfo) GetEndCursor() *string { return v
 //
 // The result of a successful login.
 type LoginLoginAuthResult struct {
-	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`.
+	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
 	AccessToken string `json:"accessToken"`
 	// An OpenID Connect ID token (JWT) with the user's profile claims.
 	IdToken string `json:"idToken"`
@@ -1455,7 +1458,11 @@ func (v *LoginLoginAuthResultUser) __premarshalJSON() (*__premarshalLoginLoginAu
 
 // LoginResponse is returned by Login on success.
 type LoginResponse struct {
-	// Log in with an email and a password. Needs no token. On a connection that grants admin scopes the result also carries a management token.
+	// Log in with an email and a password. Needs no token. On a connection that
+	// grants admin scopes the result also carries a management token. With an
+	// `audience`, the access token is for that API instead: its scopes and
+	// `permissions` claim follow the API's settings and the user's roles and
+	// permissions at this moment.
 	Login LoginLoginAuthResult `json:"login"`
 }
 

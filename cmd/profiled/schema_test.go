@@ -23,7 +23,7 @@ func TestSchemaPrint(t *testing.T) {
 		t.Fatalf("the printed SDL does not parse: %v\n%s", err, out.String())
 	}
 	files, _ := filepath.Glob(filepath.Join("..", "..", "graph", "*.graphqls"))
-	if len(files) != 3 {
+	if len(files) < 3 {
 		t.Fatalf("graph/*.graphqls: %v", files)
 	}
 	var sources []*ast.Source

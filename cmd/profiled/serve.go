@@ -17,6 +17,7 @@ import (
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/oidc"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/server"
 	"github.com/profiled/profiled/internal/service"
@@ -68,6 +69,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
 	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
 	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
+	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -88,7 +90,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, keys, log, cfg, web)
+	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer)
 	if err != nil {
 		return err
 	}
@@ -174,12 +176,16 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions) (*app, error) {
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
 	}
-	keyring, err := auth.New(ctx, store, auth.Config{})
+	var kcfg auth.Config
+	if issuer != "" {
+		kcfg.ExtraIssuers = []string{strings.TrimSuffix(issuer, "/")}
+	}
+	keyring, err := auth.New(ctx, store, kcfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -203,7 +209,18 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 		return nil, err
 	}
 	a.svc = service.New(store, hasher, keyring, scripts, cfg)
+	var extra map[string]http.Handler
+	if issuer != "" {
+		// The OpenID Provider and the hosted sign-in pages.
+		p, err := oidc.New(oidc.Config{Issuer: issuer, Service: a.svc, Keyring: keyring, Logger: log})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("--issuer: %w", err)
+		}
+		extra = p.Routes()
+	}
 	a.handler = server.New(server.Options{
+		Extra:    extra,
 		Resolver: &graph.Resolver{Service: a.svc, Logger: log},
 		Keyring:  keyring,
 		Store:    store,
@@ -254,6 +271,11 @@ func (a *app) purgeEvents(ctx context.Context) {
 			a.log.Warn("purge events", "err", err)
 		} else if n > 0 {
 			a.log.Info("purged events", "count", n)
+		}
+		if n, err := a.svc.PurgeOIDC(ctx); err != nil {
+			a.log.Warn("purge expired sign-ins", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged expired sign-in requests and sessions", "count", n)
 		}
 		if n, err := a.svc.RecoverJobs(ctx); err != nil {
 			a.log.Warn("recover jobs", "err", err)

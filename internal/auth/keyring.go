@@ -55,6 +55,10 @@ type Config struct {
 	ManagementTTL time.Duration
 	// UserTTL is the lifetime of the tokens IssueUser returns; default 1h.
 	UserTTL time.Duration
+	// ExtraIssuers are further accepted iss values: the OpenID Provider's
+	// issuer URL, whose access tokens (token_use "user" or "management")
+	// the API accepts like its own.
+	ExtraIssuers []string
 	// TrustProxy makes Middleware take the client IP from X-Forwarded-For
 	// (the address the nearest proxy appended, i.e. the last entry) instead
 	// of the connection's remote address. Only set it behind a proxy that
@@ -125,7 +129,6 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 	k := &Keyring{cfg: cfg, store: store}
 	k.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
@@ -195,6 +198,18 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	}
 	k.keys.Store(ks)
 	return nil
+}
+
+// SigningKey returns the key that signs new tokens and its kid (for the
+// OpenID Provider, which signs with the same keys).
+func (k *Keyring) SigningKey() (kid string, key *rsa.PrivateKey) {
+	ks := k.keys.Load()
+	return ks.signKID, ks.sign
+}
+
+// PublicKeys returns every verification key by kid.
+func (k *Keyring) PublicKeys() map[string]*rsa.PublicKey {
+	return k.keys.Load().pub
 }
 
 // KID returns the kid of the key that signs new tokens.

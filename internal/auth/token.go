@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ const (
 	TokenUseManagement = "management"
 	TokenUseUser       = "user"
 	TokenUseID         = "id"
+	// TokenUseAPI marks an access token for one of the customer's APIs
+	// (aud = its identifier). This service never accepts one.
+	TokenUseAPI = "api"
 
 	typAccessToken = "at+jwt"
 	typIDToken     = "JWT"
@@ -105,6 +109,56 @@ func (k *Keyring) IssueManagement(scopes []policy.Scope, subject string, ttl tim
 		}
 	}
 	return k.signAccess(TokenUseManagement, subject, strings.Join(list, " "), ttl)
+}
+
+// OwnAudience is the audience of this service's own tokens: no API may
+// take it as its identifier (service.New reserves it).
+func (k *Keyring) OwnAudience() string { return k.cfg.Audience }
+
+// IssueAPI signs an access token for the API audience (its identifier)
+// for user: sub = the user id, scope = grant.Scopes, and a permissions
+// claim (a JSON list, possibly empty) when grant.Permissions is non-nil.
+// It expires after Config.UserTTL, returned as expiresIn. Its token_use is
+// "api", which Verify refuses: it is for that API, not for this service.
+func (k *Keyring) IssueAPI(user policy.User, audience string, grant policy.APITokenGrant) (string, time.Duration, error) {
+	if user.ID == "" || audience == "" {
+		return "", 0, errors.New("auth: an API token needs a user id and an audience")
+	}
+	if audience == k.cfg.Audience {
+		return "", 0, errors.New("auth: an API token cannot name this service's own audience")
+	}
+	for _, s := range grant.Scopes {
+		if s == "" || strings.ContainsFunc(s, isSpaceOrControl) {
+			return "", 0, fmt.Errorf("auth: invalid scope %q", s)
+		}
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return "", 0, err
+	}
+	ttl := k.cfg.UserTTL
+	now := k.cfg.Now()
+	c := jwt.MapClaims{
+		"iss":       k.cfg.Issuer,
+		"aud":       audience,
+		"sub":       user.ID,
+		"iat":       now.Unix(),
+		"nbf":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"jti":       jti,
+		"token_use": TokenUseAPI,
+	}
+	if len(grant.Scopes) > 0 {
+		c["scope"] = strings.Join(grant.Scopes, " ")
+	}
+	if grant.Permissions != nil {
+		c["permissions"] = grant.Permissions
+	}
+	tok, err := k.sign(typAccessToken, c)
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, ttl, nil
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
@@ -275,8 +329,14 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		if alg, _ := t.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() || t.Method != jwt.SigningMethodRS256 {
 			return nil, errAlg
 		}
-		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, typAccessToken) && !strings.EqualFold(typ, "application/"+typAccessToken) {
-			return nil, errType
+		typ, _ := t.Header["typ"].(string)
+		if !strings.EqualFold(typ, typAccessToken) && !strings.EqualFold(typ, "application/"+typAccessToken) {
+			// The OpenID Provider's library types its access tokens "JWT":
+			// accepted only from its issuer, and only with a token_use of
+			// an access token (checked below; its ID tokens say "id").
+			if typ != typIDToken || !k.extraIssuer(t) {
+				return nil, errType
+			}
 		}
 		kid, _ := t.Header["kid"].(string)
 		pub, ok := ks.pub[kid]
@@ -292,6 +352,12 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		return policy.Caller{}, refuse(reasonFor(tok, err))
 	}
 
+	if c.Issuer == "" {
+		return policy.Caller{}, refuse(ReasonClaims)
+	}
+	if c.Issuer != k.cfg.Issuer && !slices.Contains(k.cfg.ExtraIssuers, c.Issuer) {
+		return policy.Caller{}, refuse(ReasonIssuer)
+	}
 	if c.TokenUse != TokenUseManagement && c.TokenUse != TokenUseUser {
 		return policy.Caller{}, refuse(ReasonTokenType)
 	}
@@ -314,6 +380,13 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		caller.Scopes = allowed
 	}
 	return caller, nil
+}
+
+// extraIssuer reports whether the unverified token claims one of the
+// ExtraIssuers (the signature is checked after).
+func (k *Keyring) extraIssuer(t *jwt.Token) bool {
+	iss, _ := t.Claims.GetIssuer()
+	return iss != "" && slices.Contains(k.cfg.ExtraIssuers, iss)
 }
 
 func reasonFor(tok *jwt.Token, err error) Reason {

@@ -57,7 +57,7 @@ func TestHandler(t *testing.T) {
 // in a browser otherwise).
 func TestImportsResolve(t *testing.T) {
 	h := Handler()
-	for _, p := range []string{"main.js", "api.js", "ui.js", "session.js", "adminscopes.js", "pages/signin.js", "pages/home.js", "pages/users.js", "pages/user.js", "pages/connections.js", "pages/connection.js"} {
+	for _, p := range []string{"main.js", "api.js", "ui.js", "session.js", "adminscopes.js", "pages/signin.js", "pages/home.js", "pages/users.js", "pages/user.js", "pages/connections.js", "pages/connection.js", "pages/roles.js", "pages/apis.js", "rbactabs.js"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/dashboard/js/"+p, nil))
 		if rec.Code != 200 {

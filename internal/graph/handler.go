@@ -55,6 +55,18 @@ func NewHandler(r *Resolver, o HandlerOptions) *handler.Server {
 	cfg.Complexity.User.Logs = func(child int, first *int, _ *string) int {
 		return 1 + pageOf(first)*child
 	}
+	// Roles and permissions: a user holds at most 50 roles; Role.users
+	// defaults to 50, User.permissions to 100.
+	pageOr := func(first *int, def int) int {
+		if first == nil || *first <= 0 {
+			return def
+		}
+		return *first
+	}
+	cfg.Complexity.User.Roles = func(child int) int { return 1 + 50*child }
+	cfg.Complexity.User.Permissions = func(child int, first *int, _ *string) int { return 1 + pageOr(first, 100)*child }
+	cfg.Complexity.Role.Users = func(child int, first *int, _ *string) int { return 1 + pageOr(first, 50)*child }
+	cfg.Complexity.Query.Roles = func(child int, first *int, _ *string, _ *string) int { return 1 + pageOr(first, 50)*child }
 	es := generated.NewExecutableSchema(cfg)
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -80,8 +81,12 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string) (*model.AuthResult, error) {
-	res, err := r.Service.Login(ctx, connection, email, password)
+func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
+	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope))}
+	if tr.Audience == "" && scope != nil {
+		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
+	}
+	res, err := r.Service.LoginFor(ctx, connection, email, password, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +95,10 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email s
 	if res.ManagementToken != "" {
 		exp := int(res.ManagementExpiresIn / time.Second)
 		out.ManagementToken, out.ManagementExpiresIn = &res.ManagementToken, &exp
+	}
+	if res.Audience != "" {
+		sc := strings.Join(res.Scopes, " ")
+		out.Audience, out.Scope = &res.Audience, &sc
 	}
 	return out, nil
 }

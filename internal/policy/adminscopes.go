@@ -30,6 +30,9 @@ const FieldAdminScopes = "adminScopes"
 var ManagementScopes = []Scope{
 	ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers, ScopeUpdateUsersAppMetadata,
 	ScopeDeleteUsers, ScopeReadConnections, ScopeCreateConnections, ScopeUpdateConnections,
+	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
+	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
+	ScopeReadClients, ScopeCreateClients, ScopeUpdateClients, ScopeDeleteClients,
 }
 
 // IsManagementScope reports whether s is one of ManagementScopes.

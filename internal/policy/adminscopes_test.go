@@ -20,7 +20,10 @@ func adminConnection(scopes ...Scope) Connection {
 
 func TestManagementScopesMatchContract(t *testing.T) {
 	want := []Scope{"read:users", "create:users", "update:users", "update:users_app_metadata",
-		"delete:users", "read:connections", "create:connections", "update:connections"}
+		"delete:users", "read:connections", "create:connections", "update:connections",
+		"read:roles", "create:roles", "update:roles", "delete:roles",
+		"read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
+		"read:clients", "create:clients", "update:clients", "delete:clients"}
 	if !reflect.DeepEqual(ManagementScopes, want) {
 		t.Fatalf("ManagementScopes = %v", ManagementScopes)
 	}

@@ -105,6 +105,8 @@ func (c *compiler) term(t *term) {
 	switch t.f.kind {
 	case kindMeta:
 		c.meta(t)
+	case kindRole:
+		c.role(t)
 	case kindIdent:
 		// identities[*].<key>: the key is a fixed name from the field table.
 		if c.d == MySQL {

@@ -67,6 +67,9 @@
 //     after. Wildcards work only on text fields.
 //   - identities.connection (.provider, .user_id) matches when any identity
 //     has that value.
+//   - roles matches when the user holds a role of that name (exact and
+//     case-sensitive; roles:adm* a name starting with adm; _exists_:roles
+//     any role).
 //   - user_metadata.<path> and app_metadata.<path> compare the value at the
 //     path in its text form (a string's text, a number as written, true or
 //     false) with the term, exactly: user_metadata.age:30 matches 30 and "30".

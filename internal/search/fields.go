@@ -26,6 +26,7 @@ const (
 	kindIdent              // identities[*].<key>, key in field.col
 	kindMeta               // user_metadata / app_metadata path
 	kindDomain             // the part of email after '@', case-insensitive
+	kindRole               // the name of a role the user holds (roles.go)
 )
 
 func (k kind) String() string {
@@ -44,7 +45,7 @@ func (k kind) String() string {
 
 // text reports whether wildcards (prefix matches) apply.
 func (k kind) text() bool {
-	return k == kindText || k == kindFold || k == kindEmail || k == kindIdent || k == kindDomain
+	return k == kindText || k == kindFold || k == kindEmail || k == kindIdent || k == kindDomain || k == kindRole
 }
 
 // column reports whether the field is a plain column expression (leading
@@ -87,6 +88,7 @@ func init() {
 		{name: "phone_verified", col: "phone_verified", kind: kindBool},
 		{name: "last_ip", col: "last_ip", kind: kindText},
 		{name: "email.domain", col: "email", kind: kindDomain, nullable: true},
+		rolesField,
 	} {
 		rootFields[f.name] = f
 	}
@@ -129,7 +131,7 @@ func lookupField(name string) (*field, string, error) {
 		}
 		return &field{name: name, col: col, kind: kindMeta}, b.String(), nil
 	}
-	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email.domain, email_verified, username, phone_number, phone_verified, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, last_ip, identities.connection, identities.provider, identities.user_id, user_metadata.<path>, app_metadata.<path>)", name)
+	return nil, "", fmt.Errorf("unknown field %q (expected one of user_id, email, email.domain, email_verified, username, phone_number, phone_verified, name, given_name, family_name, nickname, connection, blocked, logins_count, created_at, updated_at, last_login, last_ip, identities.connection, identities.provider, identities.user_id, roles, user_metadata.<path>, app_metadata.<path>)", name)
 }
 
 // parse checks and types a value for the field (f nil: a bare term, text).

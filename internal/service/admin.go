@@ -132,6 +132,9 @@ func (t guardedImportTx) SaveJobProgress(ctx context.Context, j Job) error {
 // would still leave a window and add a refresh flow; the read costs tens
 // of microseconds, as BenchmarkUserByID shows.)
 func (s *Service) RecheckManagementCaller(ctx context.Context, c policy.Caller) error {
+	if clientID, ok := strings.CutPrefix(c.Subject, clientSubjectPrefix); ok {
+		return s.recheckClientCaller(ctx, clientID, c)
+	}
 	if c.Self {
 		u, err := s.store.UserByID(ctx, c.Subject)
 		switch {

@@ -23,6 +23,12 @@ type AuthResult struct {
 	ManagementToken     string
 	ManagementScopes    []policy.Scope
 	ManagementExpiresIn time.Duration
+	// Audience is set when the login asked for an API's token
+	// (LoginFor): AccessToken is then for that API, carrying Scopes (and a
+	// permissions claim when the API adds one), instead of the
+	// self-service token.
+	Audience string
+	Scopes   []string
 }
 
 // ManagementSubject is the subject of the management token issued to the
@@ -41,6 +47,15 @@ const managementSubjectPrefix = "user:"
 // attempts get TOO_MANY_ATTEMPTS until BruteForceWindow passes, a login
 // succeeds, the password is changed or an admin unblocks the user.
 func (s *Service) Login(ctx context.Context, connection, email, password string) (res AuthResult, err error) {
+	return s.LoginFor(ctx, connection, email, password, TokenRequest{})
+}
+
+// LoginFor is Login asking for an access token for an API (tr.Audience,
+// the API's identifier): the token's scopes and permissions claim follow
+// the API's settings and the user's permissions at this moment (APIGrant).
+// An unknown audience is BAD_USER_INPUT (field "audience") before any
+// password is checked or attempt counted.
+func (s *Service) LoginFor(ctx context.Context, connection, email, password string, tr TokenRequest) (res AuthResult, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > maxEmailBytes || len(connection) > maxConnectionBytes {
 		// No account can have it: answer like any wrong login, but store
@@ -57,6 +72,9 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 			// token itself is never recorded).
 			detail = "management token: " + scopeNames(res.ManagementScopes)
 		}
+		if res.Audience != "" {
+			detail = strings.TrimSpace(detail + "; API " + truncateRunes(res.Audience, 200) + ": " + cut(strings.Join(res.Scopes, " ")))
+		}
 		if err != nil {
 			typ = "login_failed"
 			// Attribute the failure to the cached user with this email, if
@@ -67,6 +85,12 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 		}
 		s.record(ctx, typ, id, connection, err, detail)
 	}()
+	var api policy.API
+	if tr.Audience != "" {
+		if api, err = s.AudienceAPI(ctx, tr.Audience); err != nil {
+			return AuthResult{}, err
+		}
+	}
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -129,6 +153,17 @@ func (s *Service) Login(ctx context.Context, connection, email, password string)
 		return AuthResult{}, storeErr("token", err)
 	}
 	out := AuthResult{AccessToken: access, IDToken: idt, ExpiresIn: exp, User: u}
+	if tr.Audience != "" {
+		grant, err := s.APIGrant(ctx, u.ID, api, tr.Scopes)
+		if err != nil {
+			return AuthResult{}, err
+		}
+		at, aexp, err := s.tokens.IssueAPI(u, api.Identifier, grant)
+		if err != nil {
+			return AuthResult{}, storeErr("token", err)
+		}
+		out.AccessToken, out.ExpiresIn, out.Audience, out.Scopes = at, aexp, api.Identifier, grant.Scopes
+	}
 	if len(conn.AdminScopes) > 0 {
 		// The connection makes its users administrators: hand out a
 		// management token with exactly its scopes, short-lived. The user

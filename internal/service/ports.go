@@ -170,6 +170,9 @@ type Queries interface {
 	// ForgiveLoginFailure takes back one attempt RecordLoginFailure counted
 	// (an attempt that ended without checking the password).
 	ForgiveLoginFailure(ctx context.Context, key, ip string) error
+
+	// Roles, APIs and their assignments (ports_rbac.go).
+	RBACQueries
 }
 
 // Event is one entry of a user's history (User.logs). It never carries

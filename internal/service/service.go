@@ -26,6 +26,11 @@ type Hasher interface {
 // Tokens issues the tokens a successful login returns.
 type Tokens interface {
 	IssueUser(u policy.User) (accessToken, idToken string, expiresIn time.Duration, err error)
+	// IssueAPI signs an access token for the API with the identifier
+	// audience, for user, carrying grant (its scope claim, and its
+	// permissions claim when grant.Permissions is non-nil). The token is for
+	// that API, never for this service (Verify refuses it).
+	IssueAPI(user policy.User, audience string, grant policy.APITokenGrant) (token string, expiresIn time.Duration, err error)
 	// IssueManagement signs a management access token carrying scopes for
 	// subject, valid for ttl (the login of a user of a connection that
 	// grants admin scopes).
@@ -84,6 +89,11 @@ type Scripts interface {
 // Config holds the service's settings.
 type Config struct {
 	Limits policy.Limits
+	// RBACLimits bound roles and permissions (zero fields: Auth0's limits).
+	RBACLimits policy.RBACLimits
+	// ReservedAudiences may not be API identifiers: this service's own
+	// token audience (a token for it must never come from an API's settings).
+	ReservedAudiences []string
 	// Now is the clock (injected so tests control time). Default time.Now.
 	Now func() time.Time
 	// BruteForceThreshold failed logins for one account from one IP block
@@ -152,6 +162,9 @@ func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if t, ok := tokens.(interface{ OwnAudience() string }); ok {
+		cfg.ReservedAudiences = append(append([]string(nil), cfg.ReservedAudiences...), t.OwnAudience())
 	}
 	// importGuard: imports started by StartImportAs check their starter
 	// against the connection in every batch.

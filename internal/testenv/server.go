@@ -11,6 +11,7 @@ import (
 	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
 	gql "github.com/profiled/profiled/internal/graph"
+	"github.com/profiled/profiled/internal/oidc"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/server"
@@ -66,6 +67,8 @@ type Server struct {
 	// Admin is a management token with every management scope, valid for
 	// ten days of the keyring's clock.
 	Admin string
+	// Issuer is the OpenID Provider's issuer (the server's URL).
+	Issuer string
 }
 
 // Start builds the keyring, the service and the HTTP handler on store and
@@ -76,7 +79,10 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	if cfg.CustomDB.Own.SQLitePath == "" && cfg.CustomDB.Own.MySQLDB == "" {
 		cfg.CustomDB.Own = store.Config().OwnStore()
 	}
-	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now})
+	// The listener first: its address is the OpenID Provider's issuer.
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now, ExtraIssuers: []string{issuer}})
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
@@ -93,7 +99,12 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 		svcStore = opts.WrapStore(store)
 	}
 	svc := service.New(svcStore, hasher, keyring, opts.Scripts, cfg)
+	provider, err := oidc.New(oidc.Config{Issuer: issuer, Service: svc, Keyring: keyring, Logger: cfg.Logger})
+	if err != nil {
+		t.Fatalf("openid provider: %v", err)
+	}
 	so := server.Options{
+		Extra:             provider.Routes(),
 		Resolver:          &gql.Resolver{Service: svc, Logger: cfg.Logger},
 		Keyring:           keyring,
 		Store:             store,
@@ -107,13 +118,14 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	t.Cleanup(srv.Close)
 	admin, err := keyring.IssueManagement(policy.ManagementScopes, "test-admin", 240*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{Store: store, Service: svc, Keyring: keyring, HTTP: srv, Admin: admin}
+	return &Server{Store: store, Service: svc, Keyring: keyring, HTTP: srv, Admin: admin, Issuer: issuer}
 }
 
 // GraphQL returns a client of the server's /graphql endpoint that sends

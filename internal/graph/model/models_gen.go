@@ -13,9 +13,104 @@ import (
 	"github.com/profiled/profiled/internal/service"
 )
 
+// An API (resource server) of yours that access tokens are issued for. Its
+// identifier is the audience a token request names (`login(audience:)`).
+type API struct {
+	// The API's id (`api_…`).
+	ID string `json:"id"`
+	// The audience tokens for this API carry in `aud`, e.g. `https://api.example.com`. Unique; it cannot change.
+	Identifier string `json:"identifier"`
+	// A display name.
+	Name string `json:"name"`
+	// The permissions (scopes) the API defines, by name.
+	Permissions []APIPermission `json:"permissions"`
+	// Enforce RBAC: a token for this API carries only the requested scopes the
+	// user holds (directly or through a role). When false, any scope the API
+	// defines may be requested.
+	EnforceRbac bool `json:"enforceRbac"`
+	// Add permissions to the access token: tokens for this API carry a `permissions` claim listing every permission the user holds for it. Needs `enforceRbac`.
+	PermissionsInToken bool `json:"permissionsInToken"`
+	// When the API was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the API last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// A new API.
+type APIInput struct {
+	// The audience of the API's tokens (at most 600 bytes, no spaces). It cannot change later.
+	Identifier string `json:"identifier"`
+	// A display name (at most 200 bytes, no `<` or `>`).
+	Name string `json:"name"`
+	// The permissions the API defines (at most 1,000).
+	Permissions []APIPermissionInput `json:"permissions,omitempty"`
+	// Enforce RBAC (default false).
+	EnforceRbac *bool `json:"enforceRbac,omitempty"`
+	// Add a `permissions` claim to access tokens (default false; needs enforceRbac).
+	PermissionsInToken *bool `json:"permissionsInToken,omitempty"`
+}
+
+// A permission (scope) an API defines.
+type APIPermission struct {
+	// The permission's name, e.g. `read:orders`: printable ASCII without spaces, at most 280 bytes.
+	Name string `json:"name"`
+	// What the permission allows.
+	Description string `json:"description"`
+}
+
+// A permission an API defines.
+type APIPermissionInput struct {
+	// The permission's name: printable ASCII without spaces or quotes, 1 to 280 bytes, not an OpenID Connect scope or profile claim name.
+	Name string `json:"name"`
+	// What the permission allows (at most 500 bytes).
+	Description *string `json:"description,omitempty"`
+}
+
+// An application (OAuth client) that signs users in through the OpenID Provider, or a machine-to-machine client. Its secret is never returned after creation or rotation.
+type Application struct {
+	// The client_id.
+	ID string `json:"id"`
+	// The name shown on the hosted sign-in page.
+	Name string `json:"name"`
+	// The kind of application.
+	Type ApplicationType `json:"type"`
+	// Whether the application authenticates with a secret (REGULAR_WEB and M2M).
+	Confidential bool `json:"confidential"`
+	// The exact redirect URIs /authorize accepts (https, or http on loopback hosts; custom schemes for NATIVE).
+	RedirectURIs []string `json:"redirectURIs"`
+	// Origins (scheme://host[:port]) whose browsers may call the token endpoints (the CORS allow-list).
+	WebOrigins []string `json:"webOrigins"`
+	// The exact URLs the end-session endpoint may redirect to after logout.
+	LogoutURLs []string `json:"logoutURLs"`
+	// The connections whose users may sign in; empty: every connection.
+	Connections []string `json:"connections"`
+	// Enabled grant types: authorization_code, refresh_token, password (not M2M), client_credentials (M2M only).
+	GrantTypes []string `json:"grantTypes"`
+	// The management scopes an M2M application's client_credentials tokens may carry.
+	ManagementScopes []string `json:"managementScopes"`
+	// Lifetime of access tokens, in seconds.
+	AccessTokenLifetime int `json:"accessTokenLifetime"`
+	// Lifetime of ID tokens, in seconds.
+	IDTokenLifetime int `json:"idTokenLifetime"`
+	// Refresh-token settings.
+	RefreshToken *RefreshTokenSettings `json:"refreshToken"`
+	// When the application was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the application was last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// An application with its client secret, returned once when it is created or the secret rotated.
+type ApplicationWithSecret struct {
+	// The application.
+	Application *Application `json:"application"`
+	// The client secret of a confidential application (null for public ones). Shown this once: only its hash is kept.
+	ClientSecret *string `json:"clientSecret,omitempty"`
+}
+
 // The result of a successful login.
 type AuthResult struct {
-	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`.
+	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
 	AccessToken string `json:"accessToken"`
 	// An OpenID Connect ID token (JWT) with the user's profile claims.
 	IDToken string `json:"idToken"`
@@ -32,6 +127,24 @@ type AuthResult struct {
 	ManagementScopes []string `json:"managementScopes"`
 	// How many seconds `managementToken` is valid for; null when there is none.
 	ManagementExpiresIn *int `json:"managementExpiresIn,omitempty"`
+	// With `login(audience:)`: the API the access token is for; null otherwise.
+	Audience *string `json:"audience,omitempty"`
+	// With `login(audience:)`: the scopes the access token carries, space-separated; null otherwise.
+	Scope *string `json:"scope,omitempty"`
+}
+
+// An application the user has authorized (a grant).
+type AuthorizedApplication struct {
+	// The grant's id (for revokeGrant).
+	ID string `json:"id"`
+	// The application.
+	Application *Application `json:"application"`
+	// The scopes the user granted.
+	Scopes []string `json:"scopes"`
+	// When the user first authorized the application.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the user last authorized it.
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // The number of users of one connection.
@@ -66,10 +179,39 @@ type ConnectionInput struct {
 	ScriptTimeoutMs *int `json:"scriptTimeoutMs,omitempty"`
 	// DATABASE only: management scopes (`read:users`, `create:users`,
 	// `update:users`, `update:users_app_metadata`, `delete:users`,
-	// `read:connections`, `create:connections`, `update:connections`) every
+	// `read:connections`, `create:connections`, `update:connections`,
+	// `read:roles`, `create:roles`, `update:roles`, `delete:roles`,
+	// `read:resource_servers`, `create:resource_servers`,
+	// `update:resource_servers`, `delete:resource_servers`) every
 	// user of the connection holds when they log in. Each at most once. The
 	// caller must hold every scope listed (FORBIDDEN otherwise). Default none.
 	AdminScopes []string `json:"adminScopes,omitempty"`
+}
+
+// A new application. Absent settings take their defaults.
+type CreateApplicationInput struct {
+	// The name shown on the hosted sign-in page (1 to 255 bytes, no < or >).
+	Name string `json:"name"`
+	// The kind of application; it cannot change later.
+	Type ApplicationType `json:"type"`
+	// Redirect URIs (exact; https, or http on loopback hosts).
+	RedirectURIs []string `json:"redirectURIs,omitempty"`
+	// Allowed web origins (scheme://host[:port]).
+	WebOrigins []string `json:"webOrigins,omitempty"`
+	// Allowed logout URLs (exact).
+	LogoutURLs []string `json:"logoutURLs,omitempty"`
+	// Connections whose users may sign in (empty: all).
+	Connections []string `json:"connections,omitempty"`
+	// Grant types (default: authorization_code and refresh_token; client_credentials for M2M).
+	GrantTypes []string `json:"grantTypes,omitempty"`
+	// Management scopes for M2M applications; the caller must hold each one it grants.
+	ManagementScopes []string `json:"managementScopes,omitempty"`
+	// Access-token lifetime in seconds (default 3600).
+	AccessTokenLifetime *int `json:"accessTokenLifetime,omitempty"`
+	// ID-token lifetime in seconds (default 3600).
+	IDTokenLifetime *int `json:"idTokenLifetime,omitempty"`
+	// Refresh-token settings (default: rotating, 30 days absolute, 15 days idle, 200 devices).
+	RefreshToken *RefreshTokenSettingsInput `json:"refreshToken,omitempty"`
 }
 
 // A new user, created by an administrator.
@@ -112,6 +254,30 @@ type DayLogins struct {
 	Success int `json:"success"`
 	// How many logins failed (wrong credentials, blocked users, too many attempts...).
 	Failure int `json:"failure"`
+}
+
+// A device: one sign-in of the user on one application from one user agent, holding a refresh token (family).
+type Device struct {
+	// The device's id (for unlinkDevice).
+	ID string `json:"id"`
+	// A name derived from the user agent, e.g. "Chrome on Linux".
+	Name string `json:"name"`
+	// The application, or null when it was deleted.
+	Application *Application `json:"application,omitempty"`
+	// The application's client_id.
+	ClientID string `json:"clientId"`
+	// The IP address at sign-in.
+	IP *string `json:"ip,omitempty"`
+	// The IP address of the last refresh.
+	LastIP *string `json:"lastIp,omitempty"`
+	// The user agent at sign-in.
+	UserAgent *string `json:"userAgent,omitempty"`
+	// When the user signed in.
+	CreatedAt time.Time `json:"createdAt"`
+	// When a refresh token of this device was last exchanged.
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	// When the device's tokens stop working whatever their use (absolute lifetime).
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // Whether the caller may change one field of a user, and if not, why.
@@ -198,8 +364,98 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// A permission of an API, as roles and users hold it.
+type Permission struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+}
+
+// A permission named by its API and name.
+type PermissionInput struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+}
+
+// Where a user holds a permission from.
+type PermissionSource struct {
+	// True when the permission was assigned to the user directly.
+	Direct bool `json:"direct"`
+	// The role granting it; null for a direct assignment.
+	RoleID *string `json:"roleId,omitempty"`
+	// The name of the role granting it; null for a direct assignment.
+	RoleName *string `json:"roleName,omitempty"`
+}
+
 // Reads.
 type Query struct {
+}
+
+// How an application's refresh tokens behave.
+type RefreshTokenSettings struct {
+	// Each exchange returns a new refresh token and retires the one used; a retired token used again revokes its whole family (device).
+	Rotation bool `json:"rotation"`
+	// Seconds during which a just-rotated token may still be exchanged (network retries) before its reuse counts as theft.
+	ReuseInterval int `json:"reuseInterval"`
+	// Seconds a token family lives from its sign-in, whatever its use.
+	AbsoluteLifetime int `json:"absoluteLifetime"`
+	// Seconds a refresh token lives without being exchanged.
+	IdleLifetime int `json:"idleLifetime"`
+	// How many devices (active token families) one user may hold on this application; beyond it the oldest is revoked.
+	MaxActive int `json:"maxActive"`
+}
+
+// Refresh-token settings to change; absent fields are kept.
+type RefreshTokenSettingsInput struct {
+	// Rotate refresh tokens on each exchange (always on for SPA).
+	Rotation *bool `json:"rotation,omitempty"`
+	// Seconds (0 to 3600) a just-rotated token may still be exchanged.
+	ReuseInterval *int `json:"reuseInterval,omitempty"`
+	// Seconds (1 to 31557600) a token family lives from its sign-in.
+	AbsoluteLifetime *int `json:"absoluteLifetime,omitempty"`
+	// Seconds (1 to 31557600, at most absoluteLifetime) a token lives unused.
+	IdleLifetime *int `json:"idleLifetime,omitempty"`
+	// Devices (1 to 1000) one user may hold on the application.
+	MaxActive *int `json:"maxActive,omitempty"`
+}
+
+// A role: a named set of permissions of any APIs, assigned to users.
+type Role struct {
+	// The role's id (`rol_…`).
+	ID string `json:"id"`
+	// The role's name (unique).
+	Name string `json:"name"`
+	// What the role is for.
+	Description string `json:"description"`
+	// The permissions the role grants, by API identifier and name.
+	Permissions []Permission `json:"permissions"`
+	// The users holding the role, by id. Needs `read:users` besides `read:roles`.
+	Users *UserConnection `json:"users"`
+	// When the role was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the role last changed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// A page of roles, by name.
+type RoleConnection struct {
+	// The roles of this page.
+	Nodes []Role `json:"nodes"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A new role.
+type RoleInput struct {
+	// The role's name (unique, at most 200 bytes).
+	Name string `json:"name"`
+	// What the role is for (at most 500 bytes).
+	Description *string `json:"description,omitempty"`
+	// The permissions the role grants (at most 1,000).
+	Permissions []PermissionInput `json:"permissions,omitempty"`
 }
 
 // Counts for the dashboard's home page.
@@ -238,6 +494,42 @@ type TryResult struct {
 	ErrorMessage *string `json:"errorMessage,omitempty"`
 }
 
+// A change to an API: fields left out stay as they are.
+type UpdateAPIInput struct {
+	// A new display name.
+	Name *string `json:"name,omitempty"`
+	// The complete new list of permissions: ones left out are removed, from every role and user too.
+	Permissions []APIPermissionInput `json:"permissions,omitempty"`
+	// Enforce RBAC.
+	EnforceRbac *bool `json:"enforceRbac,omitempty"`
+	// Add a `permissions` claim to access tokens (needs enforceRbac).
+	PermissionsInToken *bool `json:"permissionsInToken,omitempty"`
+}
+
+// Changes to an application; absent fields are kept, a given list replaces the old one.
+type UpdateApplicationInput struct {
+	// The new name.
+	Name *string `json:"name,omitempty"`
+	// The new redirect URIs.
+	RedirectURIs []string `json:"redirectURIs,omitempty"`
+	// The new allowed web origins.
+	WebOrigins []string `json:"webOrigins,omitempty"`
+	// The new allowed logout URLs.
+	LogoutURLs []string `json:"logoutURLs,omitempty"`
+	// The new connections.
+	Connections []string `json:"connections,omitempty"`
+	// The new grant types.
+	GrantTypes []string `json:"grantTypes,omitempty"`
+	// The new management scopes (M2M); the caller must hold each one granted.
+	ManagementScopes []string `json:"managementScopes,omitempty"`
+	// The new access-token lifetime in seconds.
+	AccessTokenLifetime *int `json:"accessTokenLifetime,omitempty"`
+	// The new ID-token lifetime in seconds.
+	IDTokenLifetime *int `json:"idTokenLifetime,omitempty"`
+	// Refresh-token settings to change.
+	RefreshToken *RefreshTokenSettingsInput `json:"refreshToken,omitempty"`
+}
+
 // A change to a connection: fields left out stay as they are.
 type UpdateConnectionInput struct {
 	// Custom database only: migrate users into this service at their first login.
@@ -255,6 +547,14 @@ type UpdateConnectionInput struct {
 	// changes, the caller must hold every scope of the new list (FORBIDDEN
 	// otherwise); removing them all needs none.
 	AdminScopes []string `json:"adminScopes,omitempty"`
+}
+
+// A change to a role: fields left out stay as they are.
+type UpdateRoleInput struct {
+	// A new name.
+	Name *string `json:"name,omitempty"`
+	// A new description.
+	Description *string `json:"description,omitempty"`
 }
 
 // A change to a user: fields left out stay as they are. Which fields may change
@@ -305,6 +605,90 @@ type UserEdge struct {
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *User `json:"node"`
+}
+
+// A permission a user holds (directly, through roles, or both), with its sources.
+type UserPermission struct {
+	// The identifier of the API that defines the permission.
+	API string `json:"api"`
+	// The permission's name.
+	Name string `json:"name"`
+	// Every source of the permission: the direct assignment first, then roles by name.
+	Sources []PermissionSource `json:"sources"`
+}
+
+// A page of a user's effective permissions, by API identifier and name.
+type UserPermissionConnection struct {
+	// How many permissions the user holds in all.
+	TotalCount int `json:"totalCount"`
+	// The permissions of this page.
+	Nodes []UserPermission `json:"nodes"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// The kind of an application (an OAuth client of the OpenID Provider).
+type ApplicationType string
+
+const (
+	// A single-page application: a public client (no secret; PKCE required; refresh tokens always rotate).
+	ApplicationTypeSpa ApplicationType = "SPA"
+	// A regular web application with a back end: a confidential client (authenticates with its secret).
+	ApplicationTypeRegularWeb ApplicationType = "REGULAR_WEB"
+	// A native (mobile or desktop) application: a public client (no secret; PKCE required).
+	ApplicationTypeNative ApplicationType = "NATIVE"
+	// A machine-to-machine application: a confidential client that gets management tokens with the client_credentials grant.
+	ApplicationTypeM2m ApplicationType = "M2M"
+)
+
+var AllApplicationType = []ApplicationType{
+	ApplicationTypeSpa,
+	ApplicationTypeRegularWeb,
+	ApplicationTypeNative,
+	ApplicationTypeM2m,
+}
+
+func (e ApplicationType) IsValid() bool {
+	switch e {
+	case ApplicationTypeSpa, ApplicationTypeRegularWeb, ApplicationTypeNative, ApplicationTypeM2m:
+		return true
+	}
+	return false
+}
+
+func (e ApplicationType) String() string {
+	return string(e)
+}
+
+func (e *ApplicationType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ApplicationType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ApplicationType", str)
+	}
+	return nil
+}
+
+func (e ApplicationType) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ApplicationType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ApplicationType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The format of an export file.

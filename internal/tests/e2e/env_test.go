@@ -32,6 +32,8 @@ type env struct {
 	clock   *testenv.Clock // the service's and the keyring's
 	admin   string         // a token with every management scope
 	gql     testenv.Client
+	svc     *service.Service
+	issuer  string // the OpenID Provider's
 }
 
 type storeKind string
@@ -74,7 +76,7 @@ func startEnv(t testing.TB, store *db.DB, scripts service.Scripts) *env {
 	t.Helper()
 	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := testenv.Start(t, store, testenv.Options{Scripts: scripts, Service: service.Config{Now: clk.Now}})
-	return &env{t: t, store: s.Store, keyring: s.Keyring, srv: s.HTTP, clock: clk, admin: s.Admin, gql: s.GraphQL(nil)}
+	return &env{t: t, store: s.Store, keyring: s.Keyring, srv: s.HTTP, clock: clk, admin: s.Admin, gql: s.GraphQL(nil), svc: s.Service, issuer: s.Issuer}
 }
 
 // token issues a management token with just these scopes.

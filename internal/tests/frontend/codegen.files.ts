@@ -1,4 +1,4 @@
-// GraphQL Code Generator (client preset) from the schema files: all three
+// GraphQL Code Generator (client preset) from the schema files: every
 // graph/*.graphqls. Writes gen-files/gql/, which must equal what the live
 // server's introspection gives (src/gql/).
 import type { CodegenConfig } from '@graphql-codegen/cli';

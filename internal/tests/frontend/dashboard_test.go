@@ -170,7 +170,7 @@ func TestDashboardUserPages(t *testing.T) {
 	t.Run("tabs", func(t *testing.T) {
 		run(t, ctx, d.page("/users/"+ada), chromedp.WaitVisible(chromedp.CSS(`#email-form`)))
 		labels := text(t, ctx, `[...document.querySelectorAll('[role=tab]')].map(b => b.innerText).join('|')`)
-		if labels != "Details|Identity provider attributes|History|Raw JSON" {
+		if labels != "Details|Identity provider attributes|History|Devices|Authorized applications|Roles|Permissions|Raw JSON" {
 			t.Fatalf("tabs = %q", labels)
 		}
 		run(t, ctx, chromedp.Click(chromedp.CSS(`#tab-identities`)), chromedp.WaitVisible(chromedp.CSS(`#panel-identities .identity`)))

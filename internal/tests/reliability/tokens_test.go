@@ -293,11 +293,37 @@ func (f *tokenFixture) managementOps() []managementOp {
 		{name: "deleteUser", scopes: []policy.Scope{policy.ScopeDeleteUsers}, query: `mutation($id: ID!) { deleteUser(id: $id) }`, vars: map[string]any{"id": other}},
 		{name: "importUsers", scopes: []policy.Scope{policy.ScopeCreateUsers}, query: `mutation($f: Upload!) { importUsers(connection: "main", file: $f) { id } }`, upload: []byte(`{"email":"imp@example.com"}` + "\n")},
 		{name: "exportUsers", scopes: []policy.Scope{policy.ScopeReadUsers}, query: `mutation { exportUsers(format: NDJSON) { id } }`},
+		// Roles and permissions (issue 16).
+		{name: "apis", scopes: []policy.Scope{policy.ScopeReadResourceServers}, query: `{ apis { identifier } }`},
+		{name: "api", scopes: []policy.Scope{policy.ScopeReadResourceServers}, query: `{ api(identifier: "https://x") { identifier } }`},
+		{name: "roles", scopes: []policy.Scope{policy.ScopeReadRoles}, query: `{ roles { nodes { id } } }`},
+		{name: "role", scopes: []policy.Scope{policy.ScopeReadRoles}, query: `{ role(id: "rol_x") { id } }`},
+		{name: "createApi", scopes: []policy.Scope{policy.ScopeCreateResourceServers}, query: `mutation { createApi(input: {identifier: "https://evil", name: "evil"}) { id } }`},
+		{name: "updateApi", scopes: []policy.Scope{policy.ScopeUpdateResourceServers}, query: `mutation { updateApi(identifier: "https://x", input: {name: "evil"}) { id } }`},
+		{name: "deleteApi", scopes: []policy.Scope{policy.ScopeDeleteResourceServers}, query: `mutation { deleteApi(identifier: "https://x") }`},
+		{name: "createRole", scopes: []policy.Scope{policy.ScopeCreateRoles}, query: `mutation { createRole(input: {name: "evil"}) { id } }`},
+		{name: "updateRole", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { updateRole(id: "rol_x", input: {name: "evil"}) { id } }`},
+		{name: "deleteRole", scopes: []policy.Scope{policy.ScopeDeleteRoles}, query: `mutation { deleteRole(id: "rol_x") }`},
+		{name: "addRolePermissions", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { addRolePermissions(id: "rol_x", permissions: [{api: "https://x", name: "p"}]) { id } }`},
+		{name: "removeRolePermissions", scopes: []policy.Scope{policy.ScopeUpdateRoles}, query: `mutation { removeRolePermissions(id: "rol_x", permissions: [{api: "https://x", name: "p"}]) { id } }`},
+		{name: "assignRoles", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { assignRoles(userId: $id, roles: ["rol_x"]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "removeRoles", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removeRoles(userId: $id, roles: ["rol_x"]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "assignPermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { assignPermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
+		{name: "removePermissions", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation($id: ID!) { removePermissions(userId: $id, permissions: [{api: "https://x", name: "p"}]) { id } }`, vars: map[string]any{"id": id}},
+		// Applications, devices and grants (issue 15).
+		{name: "applications", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ applications { id } }`},
+		{name: "application", scopes: []policy.Scope{policy.ScopeReadClients}, query: `{ application(id: "nope") { id } }`},
+		{name: "createApplication", scopes: []policy.Scope{policy.ScopeCreateClients}, query: `mutation { createApplication(input: {name: "evil", type: M2M}) { clientSecret } }`},
+		{name: "updateApplication", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { updateApplication(id: "nope", input: {name: "x"}) { id } }`},
+		{name: "rotateApplicationSecret", scopes: []policy.Scope{policy.ScopeUpdateClients}, query: `mutation { rotateApplicationSecret(id: "nope") { clientSecret } }`},
+		{name: "deleteApplication", scopes: []policy.Scope{policy.ScopeDeleteClients}, query: `mutation { deleteApplication(id: "nope") }`},
+		{name: "unlinkDevice", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { unlinkDevice(id: "nope") { id } }`},
+		{name: "revokeGrant", scopes: []policy.Scope{policy.ScopeUpdateUsers}, query: `mutation { revokeGrant(id: "nope") { id } }`},
 	}
 }
 
 // selfOrPublic are the root fields a user token or no token may use.
-var selfOrPublic = []string{"me", "updateMe", "signup", "login"}
+var selfOrPublic = []string{"me", "updateMe", "signup", "login", "unlinkMyDevice", "revokeMyGrant"}
 
 // send runs op with token (multipart when it uploads).
 func (f *tokenFixture) send(t *testing.T, token string, op managementOp) gqlResponse {
@@ -389,6 +415,8 @@ func TestUserTokenBoundaries(t *testing.T) {
 		{"me.appMetadata", `{ me { id appMetadata } }`, "FORBIDDEN"},
 		{"me.logs", `{ me { id logs { edges { node { type } } } } }`, "FORBIDDEN"},
 		{"me.fieldRules", `{ me { id fieldRules { field } } }`, "FORBIDDEN"},
+		{"me.devices", `{ me { id devices { id } authorizedApplications { id } } }`, ""},
+		{"unlinkMyDevice of nobody's", `mutation { unlinkMyDevice(id: "nope") { id } }`, "NOT_FOUND"},
 		{"updateMe returning appMetadata", `mutation { updateMe(userMetadata: {lang: "fr"}) { appMetadata } }`, "FORBIDDEN"},
 		{"updateMe with appMetadata", `mutation { updateMe(userMetadata: {}, appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"signup with appMetadata", `mutation { signup(connection: "main", email: "s2@example.com", password: "password-s2", appMetadata: {plan: "enterprise"}) { id } }`, "GRAPHQL_VALIDATION_FAILED"},

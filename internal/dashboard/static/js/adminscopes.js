@@ -14,6 +14,18 @@ export const MANAGEMENT_SCOPES = [
   ['read:connections', 'read connections'],
   ['create:connections', 'create connections'],
   ['update:connections', 'change connections'],
+  ['read:roles', 'read roles'],
+  ['create:roles', 'create roles'],
+  ['update:roles', 'change roles'],
+  ['delete:roles', 'delete roles'],
+  ['read:resource_servers', 'read APIs'],
+  ['create:resource_servers', 'create APIs'],
+  ['update:resource_servers', 'change APIs'],
+  ['delete:resource_servers', 'delete APIs'],
+  ['read:clients', 'read applications'],
+  ['create:clients', 'create applications'],
+  ['update:clients', 'change applications'],
+  ['delete:clients', 'delete applications'],
 ];
 
 // adminScopesField builds the fieldset. id prefixes every control's id;

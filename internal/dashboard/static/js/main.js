@@ -9,6 +9,9 @@ import * as users from './pages/users.js';
 import * as user from './pages/user.js';
 import * as connections from './pages/connections.js';
 import * as connection from './pages/connection.js';
+import * as roles from './pages/roles.js';
+import * as apis from './pages/apis.js';
+import * as applications from './pages/applications.js';
 
 const BASE = '/dashboard';
 
@@ -19,6 +22,10 @@ const routes = [
   { re: /^\/users\/([^/]+)$/, page: user, title: 'User', nav: '/users' },
   { re: /^\/connections$/, page: connections, title: 'Connections', nav: '/connections' },
   { re: /^\/connections\/([^/]+)$/, page: connection, title: 'Connection', nav: '/connections' },
+  { re: /^\/roles$/, page: roles, title: 'Roles', nav: '/roles' },
+  { re: /^\/roles\/([^/]+)$/, page: roles, title: 'Role', nav: '/roles' },
+  { re: /^\/apis$/, page: apis, title: 'APIs', nav: '/apis' },
+  { re: /^\/applications$/, page: applications, title: 'Applications', nav: '/applications' },
 ];
 
 export function navigate(path, replace = false) {
@@ -35,7 +42,9 @@ function renderNav(active) {
   session.replaceChildren();
   const info = current();
   if (!info) return;
-  const items = [['/', 'Home', can('read:users')], ['/users', 'Users', can('read:users') || can('create:users')], ['/connections', 'Connections', can('read:connections') || can('create:connections')]];
+  const items = [['/', 'Home', can('read:users')], ['/users', 'Users', can('read:users') || can('create:users')], ['/connections', 'Connections', can('read:connections') || can('create:connections')],
+    ['/roles', 'Roles', can('read:roles') || can('create:roles')], ['/apis', 'APIs', can('read:resource_servers') || can('create:resource_servers')],
+    ['/applications', 'Applications', can('read:clients') || can('create:clients')]];
   for (const [path, label, ok] of items) {
     if (!ok) continue;
     nav.append(h('a', { href: BASE + path, 'data-link': true, 'aria-current': active === path ? 'page' : null }, label));

@@ -1,6 +1,8 @@
 import { gql } from '../api.js';
 import { h, add, replace, tabs, card, field, errorSlot, statusSlot, showError, clearError, reportError, busy, fmtTime, jsonText, parseObject, badge } from '../ui.js';
 import { can } from '../session.js';
+import { rbacTabs } from '../rbactabs.js';
+import { userAppTabs } from './userapps.js';
 
 const USER = `query User($id: ID!) {
   user(id: $id) {
@@ -80,8 +82,29 @@ export const userTabs = [
   { id: 'details', label: 'Details', render: (u, c) => detailsTab(u, c) },
   { id: 'identities', label: 'Identity provider attributes', render: (u) => identitiesCard(u) },
   { id: 'history', label: 'History', render: (u) => historyCard(u) },
+  { id: 'devices', label: 'Devices', render: (u) => appsPanel(u, 'devices') },
+  { id: 'authorized-applications', label: 'Authorized applications', render: (u) => appsPanel(u, 'authorized-applications') },
+  { id: 'roles', label: 'Roles', visible: () => rbacVisible(), render: (u) => rbacPanel(u, 'roles') },
+  { id: 'permissions', label: 'Permissions', visible: () => rbacVisible(), render: (u) => rbacPanel(u, 'permissions') },
   { id: 'raw', label: 'Raw JSON', render: (u) => rawCard(u) },
 ];
+
+// The Roles and Permissions tabs share one load of the user's roles and
+// permissions (rbactabs.js): made once per user object shown.
+let rbacShown = { user: null, tabs: [] };
+function rbacVisible() {
+  return can('read:users') && can('read:roles');
+}
+let appsShown = { user: null, tabs: [] };
+function appsPanel(u, id) {
+  if (appsShown.user !== u) appsShown = { user: u, tabs: userAppTabs(u.id) };
+  return appsShown.tabs.find((x) => x.id === id).panel;
+}
+function rbacPanel(u, id) {
+  if (rbacShown.user !== u) rbacShown = { user: u, tabs: rbacTabs(u.id) };
+  const t = rbacShown.tabs.find((x) => x.id === id);
+  return t ? t.panel : null;
+}
 
 function detailsTab(u, { rules, canUpdate, refresh }) {
   return h('div', {},
