@@ -63,7 +63,7 @@ func (r *Runner) Run(ctx context.Context, c service.Connection, call service.Scr
 		return service.ScriptResult{}, err
 	}
 	res, err := m.Run(ctx, sandbox.Call{
-		Action: call.Action, Email: call.Email, Password: call.Password, NewEmail: call.NewEmail,
+		Action: call.Action, Email: call.Email, Username: call.Username, Password: call.Password, NewEmail: call.NewEmail,
 		NewPassword: call.NewPassword, ID: call.ID, Verified: call.Verified, User: call.User,
 	})
 	out := service.ScriptResult{Profile: res.Profile, Logs: res.Logs, Duration: res.Duration, Attributes: res.Attributes}

@@ -39,8 +39,11 @@ type Tokens interface {
 
 // ScriptCall is one call of a connection's action script.
 type ScriptCall struct {
-	Action      policy.Action
-	Email       string
+	Action policy.Action
+	Email  string
+	// Username goes to login and get_user (the script decides how to use
+	// it; empty when unknown).
+	Username    string
 	Password    string
 	NewEmail    string
 	NewPassword string
