@@ -5,7 +5,7 @@ run:
 	go run ./cmd/profiled serve
 
 test:
-	go test -race -count=1 -timeout 20m ./...
+	go test -race -count=1 -parallel 4 -timeout 20m ./...
 
 generate:
 	go tool gqlgen generate

@@ -108,15 +108,22 @@ func scriptTry(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	call := sandbox.Call{Action: policy.Action(*action), Email: *email, Password: *password, NewEmail: *newEmail,
+	call := sandbox.Call{Action: sandbox.Action(*action), Email: *email, Password: *password, NewEmail: *newEmail,
 		NewPassword: *newPassword, ID: *id, Verified: *verified}
-	if call.Action == policy.ActionCreate {
+	if call.Action == sandbox.ActionCreate {
 		call.User = map[string]any{"email": *email, "password": *password}
 	}
 	res, runErr := m.Run(ctx, call)
 	out := map[string]any{"outcome": "ok", "duration_ms": res.Duration.Milliseconds(), "logs": res.Logs}
-	if res.Profile != nil {
-		out["profile"] = res.Profile
+	if res.Attributes != nil && runErr == nil {
+		// The profile as the service would take it (package scripting
+		// normalizes it the same way).
+		p, err := policy.NormalizeProfile(res.Attributes)
+		if err != nil {
+			runErr = fmt.Errorf("the script returned an invalid profile: %w", err)
+		} else {
+			out["profile"] = p
+		}
 	}
 	if runErr != nil {
 		out["outcome"] = "error"

@@ -191,7 +191,7 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	a := &app{store: store, dialect: store.Dialect(), keyring: keyring, log: log}
-	cfg.CustomDB.Own = store.Config().OwnStore()
+	cfg.CustomDB.Own = db.OwnStore(store.Config())
 	if keyFile != "" {
 		cfg.CustomDB.Own.Files = append(cfg.CustomDB.Own.Files, keyFile)
 	}

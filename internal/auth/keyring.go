@@ -8,8 +8,8 @@
 // request itself: signup and login need no token, so a missing or bad token
 // is recorded in the context for the resolvers to answer UNAUTHENTICATED.
 //
-// auth imports service only for the store port's types; it does not import
-// db, graph or sandbox.
+// auth imports policy (the caller) and store (the signing-key record and the
+// store's errors); never service, db, graph or sandbox (internal/archtest).
 package auth
 
 import (
@@ -31,17 +31,18 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/store"
 )
 
 // KeyStore is the part of the service's store auth needs: service.Store
-// (and service.Queries) satisfy it.
+// (and service.Queries) satisfy it. Its types come from package store so
+// auth does not import the service.
 type KeyStore interface {
 	// SigningKeys lists the keys, oldest first.
-	SigningKeys(ctx context.Context) ([]service.SigningKey, error)
-	// InsertSigningKey returns an error wrapping service.ErrConflict when
+	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
+	// InsertSigningKey returns an error wrapping store.ErrConflict when
 	// the kid exists.
-	InsertSigningKey(ctx context.Context, k service.SigningKey) error
+	InsertSigningKey(ctx context.Context, k store.SigningKey) error
 }
 
 // Config configures a Keyring. Zero fields take the documented defaults.
@@ -161,7 +162,7 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 	return k, nil
 }
 
-func createKey(ctx context.Context, store KeyStore, now time.Time) error {
+func createKey(ctx context.Context, ks KeyStore, now time.Time) error {
 	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
 	if err != nil {
 		return fmt.Errorf("auth: generating signing key: %w", err)
@@ -170,12 +171,12 @@ func createKey(ctx context.Context, store KeyStore, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("auth: encoding signing key: %w", err)
 	}
-	sk := service.SigningKey{
+	sk := store.SigningKey{
 		KID:        BootstrapKID,
 		PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
 		CreatedAt:  now.UTC(),
 	}
-	if err := store.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, service.ErrConflict) {
+	if err := ks.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("auth: storing signing key: %w", err)
 	}
 	return nil
@@ -220,11 +221,11 @@ func (k *Keyring) Config() Config { return k.cfg }
 
 // newKeySet: the newest current key (not being retired) signs; every key
 // not yet retired at now verifies and is in the JWKS.
-func newKeySet(keys []service.SigningKey, now time.Time) (*keySet, error) {
+func newKeySet(keys []store.SigningKey, now time.Time) (*keySet, error) {
 	keys = slices.Clone(keys)
 	// The store lists oldest first; sort anyway (stable, so the store's
 	// order breaks ties) so every process picks the same key.
-	slices.SortStableFunc(keys, func(a, b service.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortStableFunc(keys, func(a, b store.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 
 	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys)), retires: map[string]time.Time{}}
 	var jwks jwkSet
@@ -265,7 +266,7 @@ func newKeySet(keys []service.SigningKey, now time.Time) (*keySet, error) {
 }
 
 // parsePrivateKey decodes a stored key; errors name the kid, never the key.
-func parsePrivateKey(sk service.SigningKey) (*rsa.PrivateKey, error) {
+func parsePrivateKey(sk store.SigningKey) (*rsa.PrivateKey, error) {
 	if sk.KID == "" {
 		return nil, errors.New("auth: stored signing key has an empty kid")
 	}
@@ -351,7 +352,7 @@ type RotateStore interface {
 // should be at least the longest token lifetime in use (management tokens:
 // 24 h by default); tokens signed by an old key stop working at the end
 // of grace whatever their exp. It returns the new key's kid.
-func Rotate(ctx context.Context, store RotateStore, now time.Time, grace time.Duration) (string, error) {
+func Rotate(ctx context.Context, st RotateStore, now time.Time, grace time.Duration) (string, error) {
 	if grace < 0 {
 		return "", errors.New("auth: negative grace")
 	}
@@ -367,10 +368,10 @@ func Rotate(ctx context.Context, store RotateStore, now time.Time, grace time.Du
 	}
 	// The new key first: were the retirement to fail, the old keys would
 	// stay valid, never the store left without a current key.
-	if err := store.InsertSigningKey(ctx, service.SigningKey{KID: kid, PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), CreatedAt: now}); err != nil {
+	if err := st.InsertSigningKey(ctx, store.SigningKey{KID: kid, PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), CreatedAt: now}); err != nil {
 		return "", fmt.Errorf("auth: storing signing key: %w", err)
 	}
-	if err := store.RetireSigningKeys(ctx, kid, now.Add(grace)); err != nil {
+	if err := st.RetireSigningKeys(ctx, kid, now.Add(grace)); err != nil {
 		return kid, fmt.Errorf("auth: retiring the previous signing keys: %w", err)
 	}
 	return kid, nil

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/profiled/profiled/internal/policy"
-	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/store"
 )
 
 // maxUserAgent bounds the User-Agent kept in the context (it ends up in
@@ -162,7 +162,7 @@ type middlewareOptions struct {
 // user tokens), after
 // its signature and claims. An error refuses the token: one that has a
 // RevocationReason() method is UNAUTHENTICATED, ReasonRevoked, with that
-// reason as the detail; one wrapping service.ErrUnavailable (the check
+// reason as the detail; one wrapping store.ErrUnavailable (the check
 // could not be made) is returned as it is, so the request fails as a store
 // outage does (INTERNAL, retryable) instead of signing the holder out; any
 // other is ReasonRevoked without detail. It lets tokens issued to
@@ -178,7 +178,7 @@ func recheckRefusal(err error) error {
 	switch {
 	case errors.As(err, &r):
 		return &TokenError{Reason: ReasonRevoked, Detail: r.RevocationReason()}
-	case errors.Is(err, service.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable):
 		return err
 	}
 	return &TokenError{Reason: ReasonRevoked}

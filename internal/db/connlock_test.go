@@ -15,10 +15,12 @@ import (
 // ConnectionByNameForShare) and ConnectionInUse, on every store.
 
 func TestSQLiteConnectionLocks(t *testing.T) {
+	t.Parallel()
 	runConnectionLocks(t, func(t *testing.T) *DB { return openSQLiteStore(t) })
 }
 
 func TestMySQLConnectionLocks(t *testing.T) {
+	t.Parallel()
 	runConnectionLocks(t, func(t *testing.T) *DB { return openMySQLStore(t) })
 }
 
@@ -31,7 +33,7 @@ func lockTestConnection(name string, scopes ...policy.Scope) service.Connection 
 }
 
 func runConnectionLocks(t *testing.T, open func(t *testing.T) *DB) {
-	t.Run("ReadsInTx", func(t *testing.T) {
+	parallel(t, "ReadsInTx", func(t *testing.T) {
 		d := open(t)
 		must(t, d.InsertConnection(ctx, lockTestConnection("staff", policy.ScopeReadUsers)))
 		want, err := d.ConnectionByName(ctx, "staff")
@@ -56,7 +58,7 @@ func runConnectionLocks(t *testing.T, open func(t *testing.T) *DB) {
 		mustEqual(t, got.AdminScopes, []policy.Scope{policy.ScopeReadUsers})
 	})
 
-	t.Run("ConnectionInUse", func(t *testing.T) {
+	parallel(t, "ConnectionInUse", func(t *testing.T) {
 		d := open(t)
 		must(t, d.InsertConnection(ctx, lockTestConnection("staff")))
 		must(t, d.InsertConnection(ctx, lockTestConnection("other")))
@@ -107,7 +109,7 @@ func runConnectionLocks(t *testing.T, open func(t *testing.T) *DB) {
 	// A transaction holding the connection for update (a grant) blocks a
 	// shared read of it (a signup about to insert a user) until it
 	// commits; the shared read then sees the committed grant.
-	t.Run("ForUpdateBlocksForShare", func(t *testing.T) {
+	parallel(t, "ForUpdateBlocksForShare", func(t *testing.T) {
 		d := open(t)
 		must(t, d.InsertConnection(ctx, lockTestConnection("staff")))
 		locked := make(chan struct{})

@@ -28,6 +28,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // driver "sqlite"
 
+	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
 
@@ -53,6 +54,28 @@ type DB struct {
 func (d *DB) SealedAtOpen() int { return d.sealed }
 
 var _ service.Store = (*DB)(nil)
+
+// DB runs the queries of the embedded queries value outside a transaction,
+// each statement on its own, except the user writes below: a user write
+// also writes the user's rows of the metadata term index (terms.go), and
+// outside WithTx those two writes need a transaction of their own. These
+// three methods are the only ones of DB that override queries' methods;
+// inside WithTx the transaction's queries are used as they are.
+
+// InsertUser is queries.InsertUser in a transaction of its own.
+func (d *DB) InsertUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.InsertUser(ctx, u) })
+}
+
+// UpdateUser is queries.UpdateUser in a transaction of its own.
+func (d *DB) UpdateUser(ctx context.Context, u policy.User) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.UpdateUser(ctx, u) })
+}
+
+// DeleteUser is queries.DeleteUser in a transaction of its own.
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.WithTx(ctx, func(tx service.Queries) error { return tx.DeleteUser(ctx, id) })
+}
 
 // Option configures Open.
 type Option func(*options)
@@ -275,6 +298,9 @@ func mysqlConfig(cfg Config, o options) *mysql.Config {
 	c.ParseTime = true
 	c.Loc = time.UTC
 	c.Timeout = o.connectTimeout
+	if cfg.Timeout > 0 {
+		c.Timeout = cfg.Timeout // the URL's ?timeout=
+	}
 	c.ClientFoundRows = true // UPDATE reports matched rows, so "no change" is not "not found"
 	// One round trip per statement instead of prepare + execute + close;
 	// safe with utf8mb4 (the driver refuses unsafe multibyte charsets).
@@ -407,8 +433,7 @@ func migrate(ctx context.Context, x *sqlx.DB, dialect goose.Dialect, dir string)
 		return fmt.Errorf("migrate: %w", err)
 	}
 	p, err := goose.NewProvider(dialect, x.DB, fsys, goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(goose.NewGoMigration(13, &goose.GoFunc{RunTx: indexStoredMetadata(dialect)}, nil),
-			goose.NewGoMigration(21, &goose.GoFunc{RunTx: reindexStoredMetadata(dialect)}, nil)))
+		goose.WithGoMigrations(goMigrations(dialect)...))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -309,7 +309,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	n := 0
 	var terms []termRow
 	for i, u := range users {
-		vals, err := userValues(u)
+		vals, um, am, err := userValues(u)
 		if err != nil {
 			perUser[i] = fmt.Errorf("db: insert user %q: %w", u.ID, err)
 			continue
@@ -320,7 +320,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 		b.WriteString(row)
 		args = append(args, u.ID)
 		args = append(args, vals...)
-		terms = userTerms(terms, u.ID, vals[12].(string), vals[13].(string))
+		terms = userTerms(terms, u.ID, um, am)
 		n++
 	}
 	if n == 0 {

@@ -12,14 +12,16 @@ import (
 )
 
 func TestJobsSQLite(t *testing.T) {
+	t.Parallel()
 	runJobsContract(t, func(t *testing.T) *DB { return openSQLiteStore(t) })
 }
 func TestJobsMySQL(t *testing.T) {
+	t.Parallel()
 	runJobsContract(t, func(t *testing.T) *DB { return openMySQLStore(t) })
 }
 
 func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
-	t.Run("job round trip", func(t *testing.T) {
+	parallel(t, "job round trip", func(t *testing.T) {
 		d := open(t)
 		j := service.Job{
 			ID: "job_1", Type: service.JobExport, Connection: "main", Status: service.JobPending,
@@ -57,7 +59,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 	// the record being pending or running: another process's verdict
 	// (failed) is never turned back, and a batch whose progress save is
 	// refused is rolled back whole.
-	t.Run("conditional job writes", func(t *testing.T) {
+	parallel(t, "conditional job writes", func(t *testing.T) {
 		d := open(t)
 		j := service.Job{ID: "imp", Type: service.JobImport, Connection: "main", Status: service.JobPending, Total: 4,
 			CreatedAt: µs(t0), UpdatedAt: µs(t0)}
@@ -194,7 +196,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("slots and stale jobs", func(t *testing.T) {
+	parallel(t, "slots and stale jobs", func(t *testing.T) {
 		d := open(t)
 		for i := 1; i <= 3; i++ {
 			j := service.Job{ID: fmt.Sprint("imp", i), Type: service.JobImport, Status: service.JobPending, CreatedAt: t0, UpdatedAt: t0}
@@ -232,7 +234,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("batch insert with clashes and upsert reads", func(t *testing.T) {
+	parallel(t, "batch insert with clashes and upsert reads", func(t *testing.T) {
 		d := open(t)
 		mk := func(id, email, username string) policy.User {
 			u := sampleUser(id, "main", email)

@@ -142,27 +142,26 @@ func (r *userRow) user() (policy.User, error) {
 	}, nil
 }
 
-// userValues returns u's columns after id, in userColumns order. The email
-// is lower-cased; an empty email or username is NULL.
-func userValues(u policy.User) ([]any, error) {
-	um, err := encodeObject(u.UserMetadata)
-	if err != nil {
-		return nil, errors.New("user_metadata is not JSON-encodable")
+// userValues returns u's columns after id, in userColumns order, and its
+// encoded metadata objects (also among the columns), which the term index
+// reads. The email is lower-cased; an empty email or username is NULL.
+func userValues(u policy.User) (vals []any, um, am string, err error) {
+	if um, err = encodeObject(u.UserMetadata); err != nil {
+		return nil, "", "", errors.New("user_metadata is not JSON-encodable")
 	}
-	am, err := encodeObject(u.AppMetadata)
-	if err != nil {
-		return nil, errors.New("app_metadata is not JSON-encodable")
+	if am, err = encodeObject(u.AppMetadata); err != nil {
+		return nil, "", "", errors.New("app_metadata is not JSON-encodable")
 	}
 	ids, err := encodeIdentities(u.Identities)
 	if err != nil {
-		return nil, errors.New("identities are not JSON-encodable")
+		return nil, "", "", errors.New("identities are not JSON-encodable")
 	}
 	return []any{
 		u.Connection, nullIfEmpty(strings.ToLower(u.Email)), u.EmailVerified, nullIfEmpty(u.Username),
 		u.PhoneNumber, u.PhoneVerified, u.Name, u.GivenName, u.FamilyName, u.Nickname,
-		u.Picture, u.Blocked, um, am, ids, u.Migrated, // um, am: [12], [13] (UpdateUser)
+		u.Picture, u.Blocked, um, am, ids, u.Migrated,
 		u.PasswordHash, dbTime{u.CreatedAt}, dbTime{u.UpdatedAt}, newNullTime(u.LastLogin), u.LastIP, u.LoginsCount,
-	}, nil
+	}, um, am, nil
 }
 
 func (q *queries) getUser(ctx context.Context, x runner, op, query string, args ...any) (policy.User, error) {
@@ -224,23 +223,23 @@ func (q *queries) CountUsers(ctx context.Context) (int, error) {
 
 func (q *queries) InsertUser(ctx context.Context, u policy.User) error {
 	op := fmt.Sprintf("insert user %q", u.ID)
-	vals, err := userValues(u)
+	vals, um, am, err := userValues(u)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
 	if _, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...); err != nil {
 		return translate(err, op, "users")
 	}
-	return q.insertTerms(ctx, userTerms(nil, u.ID, vals[12].(string), vals[13].(string)))
+	return q.insertTerms(ctx, userTerms(nil, u.ID, um, am))
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
 	op := fmt.Sprintf("update user %q", u.ID)
-	vals, err := userValues(u)
+	vals, um, am, err := userValues(u)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
-	if err := q.syncTerms(ctx, u, vals[12].(string), vals[13].(string)); err != nil {
+	if err := q.syncTerms(ctx, u, um, am); err != nil {
 		return err
 	}
 	res, err := q.w.exec(ctx, qUpdateUser, append(vals, u.ID)...)

@@ -113,7 +113,7 @@ func seedSearchBench(b *testing.B, d *DB, n int) {
 		args := make([]any, 0, (end-start)*23)
 		for i := start; i < end; i++ {
 			u := searchBenchUser(i)
-			vals, err := userValues(u)
+			vals, _, _, err := userValues(u)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -126,11 +126,11 @@ func seedSearchBench(b *testing.B, d *DB, n int) {
 		var terms []termRow
 		for i := start; i < end; i++ {
 			u := searchBenchUser(i)
-			vals, err := userValues(u)
+			_, um, am, err := userValues(u)
 			if err != nil {
 				b.Fatal(err)
 			}
-			terms = userTerms(terms, u.ID, vals[12].(string), vals[13].(string))
+			terms = userTerms(terms, u.ID, um, am)
 		}
 		if err := d.queries.insertTerms(ctx, terms); err != nil {
 			b.Fatal(err)

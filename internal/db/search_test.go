@@ -17,10 +17,12 @@ import (
 )
 
 func TestSQLiteSearch(t *testing.T) {
+	t.Parallel()
 	runSearchSuite(t, func(t *testing.T) *DB { return openSQLiteStore(t) })
 }
 
 func TestMySQLSearch(t *testing.T) {
+	t.Parallel()
 	runSearchSuite(t, func(t *testing.T) *DB { return openMySQLStore(t) })
 }
 

@@ -44,22 +44,26 @@ func openStore(t testing.TB, url string, opts ...Option) *DB {
 }
 
 func TestSQLiteContract(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) *DB { return openSQLiteStore(t) })
 }
 
 // The variant measured against the default split pools (see bench_test.go):
 // it must be just as correct.
 func TestSQLiteSharedPoolContract(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) *DB {
 		return openSQLiteStore(t, func(o *options) { o.sqliteSharedPool = true })
 	})
 }
 
 func TestSQLiteMemoryContract(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) *DB { return openStore(t, "sqlite::memory:") })
 }
 
 func TestMySQLContract(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) *DB { return openMySQLStore(t) })
 }
 
@@ -145,10 +149,19 @@ func wantConflict(t *testing.T, err error, key string) {
 	}
 }
 
+// parallel runs f as a subtest in parallel with its siblings: for subtests
+// that open a store (a database) of their own.
+func parallel(t *testing.T, name string, f func(t *testing.T)) bool {
+	return t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		f(t)
+	})
+}
+
 // runContract checks every service.Store method against a fresh store from
 // openStore for each subtest. It runs on SQLite and on MariaDB/MySQL.
 func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
-	t.Run("UserRoundTrip", func(t *testing.T) {
+	parallel(t, "UserRoundTrip", func(t *testing.T) {
 		d := openStore(t)
 		u := sampleUser("auth0|1", "db", "Alice@Example.COM")
 		must(t, d.InsertUser(ctx, u))
@@ -187,7 +200,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		wantErr(t, d.DeleteUser(ctx, u.ID), service.ErrNotFound)
 	})
 
-	t.Run("UserNilMetadata", func(t *testing.T) {
+	parallel(t, "UserNilMetadata", func(t *testing.T) {
 		d := openStore(t)
 		u := policy.User{ID: "u1", Connection: "db", CreatedAt: t0, UpdatedAt: t0}
 		must(t, d.InsertUser(ctx, u))
@@ -202,7 +215,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("UserNotFound", func(t *testing.T) {
+	parallel(t, "UserNotFound", func(t *testing.T) {
 		d := openStore(t)
 		_, err := d.UserByID(ctx, "nope")
 		wantErr(t, err, service.ErrNotFound)
@@ -219,7 +232,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("UserConflicts", func(t *testing.T) {
+	parallel(t, "UserConflicts", func(t *testing.T) {
 		d := openStore(t)
 		a := sampleUser("a", "db", "a@example.com")
 		must(t, d.InsertUser(ctx, a))
@@ -265,7 +278,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		wantConflict(t, d.UpdateUser(ctx, e1), "username")
 	})
 
-	t.Run("UsersByEmail", func(t *testing.T) {
+	parallel(t, "UsersByEmail", func(t *testing.T) {
 		d := openStore(t)
 		must(t, d.InsertUser(ctx, sampleUser("z", "db", "same@example.com")))
 		must(t, d.InsertUser(ctx, sampleUser("m", "google", "Same@Example.com")))
@@ -277,7 +290,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("ListUsersAndCount", func(t *testing.T) {
+	parallel(t, "ListUsersAndCount", func(t *testing.T) {
 		d := openStore(t)
 		n, err := d.CountUsers(ctx)
 		must(t, err)
@@ -318,7 +331,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, ids(mid), []string{"user-11", "user-12", "user-13"})
 	})
 
-	t.Run("Connections", func(t *testing.T) {
+	parallel(t, "Connections", func(t *testing.T) {
 		d := openStore(t)
 		c := service.Connection{
 			Connection: policy.Connection{
@@ -403,7 +416,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		wantErr(t, d.UpdateConnection(ctx, c), service.ErrNotFound)
 	})
 
-	t.Run("ConnectionSecretsNotInErrors", func(t *testing.T) {
+	parallel(t, "ConnectionSecretsNotInErrors", func(t *testing.T) {
 		d := openStore(t)
 		c := service.Connection{Connection: policy.Connection{Name: "x", Strategy: policy.StrategyDatabase},
 			Configuration: map[string]any{"secret": "hunter2", "bad": func() {}}}
@@ -413,7 +426,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("SigningKeys", func(t *testing.T) {
+	parallel(t, "SigningKeys", func(t *testing.T) {
 		d := openStore(t)
 		keys, err := d.SigningKeys(ctx)
 		must(t, err)
@@ -429,7 +442,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		wantConflict(t, d.InsertSigningKey(ctx, k1), "kid")
 	})
 
-	t.Run("Events", func(t *testing.T) {
+	parallel(t, "Events", func(t *testing.T) {
 		d := openStore(t)
 		var all []service.Event
 		for i := range 7 {
@@ -489,7 +502,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, n, int64(0))
 	})
 
-	t.Run("LoginFailures", func(t *testing.T) {
+	parallel(t, "LoginFailures", func(t *testing.T) {
 		d := openStore(t)
 		const key = "db|alice@example.com"
 		n, last, err := d.LoginFailures(ctx, key, "192.0.2.1")
@@ -533,7 +546,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, n, 1)
 	})
 
-	t.Run("LoginFailuresConcurrent", func(t *testing.T) {
+	parallel(t, "LoginFailuresConcurrent", func(t *testing.T) {
 		d := openStore(t)
 		const workers = 50
 		var wg sync.WaitGroup
@@ -565,7 +578,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, n, workers)
 	})
 
-	t.Run("WithTxCommitAndReadOwnWrites", func(t *testing.T) {
+	parallel(t, "WithTxCommitAndReadOwnWrites", func(t *testing.T) {
 		d := openStore(t)
 		err := d.WithTx(ctx, func(tx service.Queries) error {
 			if err := tx.InsertUser(ctx, sampleUser("t1", "db", "t1@example.com")); err != nil {
@@ -597,7 +610,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, u.UserMetadata["added"], "in tx")
 	})
 
-	t.Run("WithTxRollback", func(t *testing.T) {
+	parallel(t, "WithTxRollback", func(t *testing.T) {
 		d := openStore(t)
 		must(t, d.InsertUser(ctx, sampleUser("keep", "db", "keep@example.com")))
 		boom := errors.New("boom")
@@ -658,7 +671,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		must(t, d.InsertUser(ctx, sampleUser("after", "db", "after@example.com")))
 	})
 
-	t.Run("WithTxRetriesSerializationFailures", func(t *testing.T) {
+	parallel(t, "WithTxRetriesSerializationFailures", func(t *testing.T) {
 		d := openStore(t)
 		var calls int
 		err := d.WithTx(ctx, func(tx service.Queries) error {
@@ -690,7 +703,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, calls, 1)
 	})
 
-	t.Run("ConcurrentMetadataMerge", func(t *testing.T) {
+	parallel(t, "ConcurrentMetadataMerge", func(t *testing.T) {
 		d := openStore(t)
 		u := sampleUser("hot", "db", "hot@example.com")
 		u.UserMetadata = nil
@@ -726,17 +739,25 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		}
 	})
 
-	t.Run("DeadlockRetried", func(t *testing.T) {
+	parallel(t, "DeadlockRetried", func(t *testing.T) {
 		// Two transactions lock two users in opposite orders. MySQL kills
 		// one with a deadlock (1213); WithTx runs it again and both land.
 		// SQLite serializes them (the second waits at BEGIN).
 		d := openStore(t)
 		must(t, d.InsertUser(ctx, sampleUser("p", "db", "p@example.com")))
 		must(t, d.InsertUser(ctx, sampleUser("q", "db", "q@example.com")))
+		mysql := d.Dialect() == DialectMySQL
 		var arrived atomic.Int32
-		barrier := func() { // first attempts wait (briefly) for each other
+		barrier := func() { // first attempts wait for each other, each holding its first row
 			arrived.Add(1)
-			deadline := time.Now().Add(300 * time.Millisecond)
+			// On MySQL both get there (row locks do not block BEGIN), so the
+			// deadlock is certain; SQLite's second transaction waits at BEGIN,
+			// so the first one goes on alone after a moment.
+			wait := 300 * time.Millisecond
+			if mysql {
+				wait = time.Minute
+			}
+			deadline := time.Now().Add(wait)
 			for arrived.Load() < 2 && time.Now().Before(deadline) {
 				time.Sleep(time.Millisecond)
 			}
@@ -781,9 +802,12 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 			}
 		}
 		t.Logf("%s: %d attempts for 2 transactions", d.Dialect(), attempts.Load())
+		if mysql && attempts.Load() < 3 {
+			t.Fatalf("MySQL: %d attempts for 2 deadlocking transactions: the loser was not run again", attempts.Load())
+		}
 	})
 
-	t.Run("Ping", func(t *testing.T) {
+	parallel(t, "Ping", func(t *testing.T) {
 		d := openStore(t)
 		must(t, d.Ping(ctx))
 		if d.Dialect() != DialectSQLite && d.Dialect() != DialectMySQL {
@@ -862,10 +886,18 @@ func TestOpenMySQLCreatesDatabase(t *testing.T) {
 	base := testmysql.URL(t) // also skips (or fails in CI) without a server
 	d0, err := Open(ctx, base)
 	must(t, err)
-	defer d0.Close()
+	t.Cleanup(func() { d0.Close() }) // after the DROP below: cleanups run last first
 	fresh := base + "_created"
 	name := fresh[strings.LastIndex(fresh, "/")+1:]
-	t.Cleanup(func() { _, _ = d0.w.Exec("DROP DATABASE IF EXISTS `" + name + "`") })
+	t.Cleanup(func() {
+		if _, err := d0.w.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+		var left int
+		if err := d0.w.Get(&left, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name); err != nil || left != 0 {
+			t.Errorf("database %s left behind (%d, %v)", name, left, err)
+		}
+	})
 	d, err := Open(ctx, fresh)
 	must(t, err)
 	defer d.Close()

@@ -10,11 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/search"
-	"github.com/profiled/profiled/internal/service"
 )
 
 // The metadata term index (search.TermsTable): the store writes a user's
@@ -311,80 +308,4 @@ func (q *queries) unindexUser(ctx context.Context, id string) error {
 		return err
 	}
 	return q.replaceTerms(ctx, search.SourceApp, id, am, "{}")
-}
-
-// The user writes of the store outside a transaction: each runs in one of
-// its own, so a user and its index rows are written together. (Inside
-// WithTx, the transaction's queries are used as they are.)
-
-func (d *DB) InsertUser(ctx context.Context, u policy.User) error {
-	return d.WithTx(ctx, func(tx service.Queries) error { return tx.InsertUser(ctx, u) })
-}
-
-func (d *DB) UpdateUser(ctx context.Context, u policy.User) error {
-	return d.WithTx(ctx, func(tx service.Queries) error { return tx.UpdateUser(ctx, u) })
-}
-
-// indexStoredMetadata is migration 13: it fills the metadata term index
-// (created by migration 12) for the users already stored, a page of users
-// at a time, in the migration's transaction (on SQLite the migration holds
-// the only write connection). Rows already there are kept.
-func indexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sql.Tx) error {
-	return func(ctx context.Context, tx *sql.Tx) error {
-		d := DialectSQLite
-		if dialect == goose.DialectMySQL {
-			d = DialectMySQL
-		}
-		const page = 1000
-		after := ""
-		for {
-			n, last, terms, err := storedTermsPage(ctx, tx, after, page)
-			if err != nil {
-				return fmt.Errorf("index stored metadata: %w", err)
-			}
-			if err := insertTerms(ctx, d, tx.ExecContext, terms); err != nil {
-				return fmt.Errorf("index stored metadata: %w", err)
-			}
-			if n < page {
-				return nil
-			}
-			after = last
-		}
-	}
-}
-
-// reindexStoredMetadata is migration 21: it rebuilds the index after
-// migration 20 added the num column and array elements got rows of their
-// own.
-func reindexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sql.Tx) error {
-	fill := indexStoredMetadata(dialect)
-	return func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+search.TermsTable); err != nil {
-			return fmt.Errorf("reindex stored metadata: %w", err)
-		}
-		return fill(ctx, tx)
-	}
-}
-
-// storedTermsPage reads up to page users with ids after after and returns
-// how many, the last id and their index rows.
-func storedTermsPage(ctx context.Context, tx *sql.Tx, after string, page int) (n int, last string, terms []termRow, err error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, user_metadata, app_metadata FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, page)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, ums, ams string
-		if err := rows.Scan(&id, &ums, &ams); err != nil {
-			return 0, "", nil, err
-		}
-		terms = userTerms(terms, id, ums, ams)
-		n, last = n+1, id
-	}
-	return n, last, terms, rows.Err()
-}
-
-func (d *DB) DeleteUser(ctx context.Context, id string) error {
-	return d.WithTx(ctx, func(tx service.Queries) error { return tx.DeleteUser(ctx, id) })
 }

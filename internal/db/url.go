@@ -1,184 +1,38 @@
 package db
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
-	"strings"
 
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/service"
 )
 
 // The dialects Open knows, as returned by (*DB).Dialect and Config.Dialect.
 const (
-	DialectSQLite = "sqlite"
-	DialectMySQL  = "mysql"
+	DialectSQLite = dburl.DialectSQLite
+	DialectMySQL  = dburl.DialectMySQL
 )
 
-// Config is a parsed database URL.
-//
-// Its String and GoString methods never show the password, so a Config can
-// be logged or printed with any verb.
-type Config struct {
-	Dialect string // DialectSQLite or DialectMySQL
-
-	// SQLite
-	Path   string // file path (":memory:" when Memory)
-	Memory bool   // a private in-memory database (tests)
-
-	// MySQL
-	User     string
-	Password string
-	Host     string
-	Port     int
-	DBName   string
-	TLS      string // "" (off), "true", "skip-verify" or "preferred" (from ?tls=)
-}
+// Config is a parsed database URL (package dburl parses it). Its String and
+// GoString methods never show the password.
+type Config = dburl.Config
 
 // ErrBadURL is wrapped by every error ParseURL returns.
-var ErrBadURL = errors.New("invalid database URL")
+var ErrBadURL = dburl.ErrBadURL
 
-func badURL(format string, args ...any) error {
-	return fmt.Errorf("db: %w: "+format+
-		" (want sqlite:PATH or mysql://USER[:PASS]@HOST[:PORT]/DBNAME)", append([]any{ErrBadURL}, args...)...)
-}
-
-// ParseURL parses a Profiled database URL:
-//
-//	sqlite:PATH            an SQLite file (sqlite:///abs/path and sqlite://rel/path work too)
-//	sqlite::memory:        a private in-memory SQLite database (one connection; tests)
-//	PATH                   a bare file path with no scheme is an SQLite file
-//	mysql://USER[:PASS]@HOST[:PORT]/DBNAME[?tls=true|skip-verify|preferred]
-//
-// USER and PASS may be percent-encoded (a '@', ':' or '/' in a password must
-// be). The port defaults to 3306. Errors wrap ErrBadURL and never contain the
-// password (nor any part of the userinfo).
+// ParseURL parses the store's URL (dburl.Parse: sqlite:PATH, a bare PATH,
+// or mysql://USER[:PASS]@HOST[:PORT]/DBNAME[?tls=...&timeout=...]). The
+// store creates a missing MySQL database, so its name must also be one Open
+// can quote safely: letters, digits, '_', '$' and '-'. Errors wrap
+// ErrBadURL and never contain the password.
 func ParseURL(s string) (Config, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return Config{}, badURL("empty")
-	case strings.HasPrefix(s, "sqlite:"):
-		return parseSQLite(strings.TrimPrefix(s, "sqlite:"))
-	case strings.HasPrefix(s, "mysql:"):
-		return parseMySQL(s)
-	case !strings.Contains(s, ":"):
-		return parseSQLite(s)
-	default:
-		scheme := s[:strings.Index(s, ":")]
-		if len(scheme) > 16 || strings.ContainsAny(scheme, "@/") {
-			return Config{}, badURL("unknown scheme")
-		}
-		return Config{}, badURL("unknown scheme %q", scheme)
+	c, err := dburl.Parse(s)
+	if err != nil {
+		return Config{}, fmt.Errorf("db: %w", err)
 	}
-}
-
-func parseSQLite(p string) (Config, error) {
-	if strings.HasPrefix(p, "//") {
-		p = p[2:] // sqlite:///abs → /abs, sqlite://rel → rel
-	}
-	switch {
-	case p == "":
-		return Config{}, badURL("sqlite: missing file path")
-	case p == ":memory:":
-		return Config{Dialect: DialectSQLite, Path: ":memory:", Memory: true}, nil
-	case strings.HasPrefix(p, "file:"):
-		return Config{}, badURL("sqlite: give a plain file path, not a file: URI")
-	case strings.ContainsAny(p, "?#\x00"):
-		return Config{}, badURL("sqlite: the file path must not contain '?', '#' or NUL (no query parameters)")
-	}
-	return Config{Dialect: DialectSQLite, Path: p}, nil
-}
-
-func parseMySQL(s string) (Config, error) {
-	rest, ok := strings.CutPrefix(s, "mysql://")
-	if !ok {
-		return Config{}, badURL("mysql: must start with mysql://")
-	}
-	// Everything up to the last '@' is the userinfo (an unencoded '@' in a
-	// password still works); never echo it.
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return Config{}, badURL("mysql: missing USER@ before the host")
-	}
-	userinfo, hostpath := rest[:at], rest[at+1:]
-	c := Config{Dialect: DialectMySQL}
-	rawUser, rawPass, hasPass := strings.Cut(userinfo, ":")
-	var err error
-	if c.User, err = url.PathUnescape(rawUser); err != nil {
-		return Config{}, badURL("mysql: bad percent-encoding in the user name")
-	}
-	if c.User == "" {
-		return Config{}, badURL("mysql: missing user name")
-	}
-	if hasPass {
-		if c.Password, err = url.PathUnescape(rawPass); err != nil {
-			return Config{}, badURL("mysql: bad percent-encoding in the password")
-		}
-	}
-
-	hostport, pathq, hasPath := strings.Cut(hostpath, "/")
-	if !hasPath {
-		return Config{}, badURL("mysql: missing /DBNAME after the host")
-	}
-	dbname, rawq, hasQuery := strings.Cut(pathq, "?")
-	if hostport == "" {
-		return Config{}, badURL("mysql: missing host")
-	}
-	host, portStr := hostport, ""
-	if strings.HasPrefix(hostport, "[") || strings.Count(hostport, ":") == 1 {
-		h, p, err := net.SplitHostPort(hostport)
-		if err != nil {
-			if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
-				h, p = strings.Trim(hostport, "[]"), ""
-			} else {
-				return Config{}, badURL("mysql: bad HOST:PORT %q", hostport)
-			}
-		}
-		host, portStr = h, p
-	} else if strings.Contains(hostport, ":") {
-		return Config{}, badURL("mysql: an IPv6 host must be in brackets, e.g. [::1]:3306")
-	}
-	if host == "" {
-		return Config{}, badURL("mysql: missing host")
-	}
-	c.Host, c.Port = host, 3306
-	if portStr != "" {
-		n, err := strconv.Atoi(portStr)
-		if err != nil || n < 1 || n > 65535 {
-			return Config{}, badURL("mysql: bad port %q", portStr)
-		}
-		c.Port = n
-	}
-
-	if dbname == "" {
-		return Config{}, badURL("mysql: missing database name")
-	}
-	if err := checkDBName(dbname); err != nil {
-		return Config{}, err
-	}
-	c.DBName = dbname
-
-	if hasQuery {
-		q, err := url.ParseQuery(rawq)
-		if err != nil {
-			return Config{}, badURL("mysql: bad query string")
-		}
-		for k, v := range q {
-			switch k {
-			case "tls":
-				switch v[len(v)-1] {
-				case "", "false":
-				case "true", "skip-verify", "preferred":
-					c.TLS = v[len(v)-1]
-				default:
-					return Config{}, badURL("mysql: tls must be true, false, skip-verify or preferred")
-				}
-			default:
-				return Config{}, badURL("mysql: unknown parameter %q (only tls is supported)", k)
-			}
+	if c.Dialect == DialectMySQL {
+		if err := checkDBName(c.DBName); err != nil {
+			return Config{}, err
 		}
 	}
 	return c, nil
@@ -186,45 +40,17 @@ func parseMySQL(s string) (Config, error) {
 
 // checkDBName accepts the names Open can safely quote in CREATE DATABASE.
 func checkDBName(name string) error {
-	if len(name) > 64 {
-		return badURL("mysql: database name longer than 64 characters")
-	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '$' || r == '-') {
-			return badURL("mysql: database name %q may hold only letters, digits, '_', '$' and '-'", name)
+			return fmt.Errorf("db: %w: mysql: database name %q may hold only letters, digits, '_', '$' and '-'", ErrBadURL, name)
 		}
 	}
 	return nil
 }
 
-// Addr is HOST:PORT (MySQL).
-func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
-
-// String returns the URL with the password replaced by "***".
-func (c Config) String() string {
-	switch c.Dialect {
-	case DialectSQLite:
-		return "sqlite:" + c.Path
-	case DialectMySQL:
-		user := url.PathEscape(c.User)
-		if c.Password != "" {
-			user += ":***"
-		}
-		s := "mysql://" + user + "@" + c.Addr() + "/" + c.DBName
-		if c.TLS != "" {
-			s += "?tls=" + c.TLS
-		}
-		return s
-	}
-	return "(no database)"
-}
-
-// GoString is String, so that %#v does not show the password either.
-func (c Config) GoString() string { return "db.Config(" + strconv.Quote(c.String()) + ")" }
-
-// OwnStore identifies this store to the service, which refuses custom
+// OwnStore identifies the store at c to the service, which refuses custom
 // databases naming it (service.CustomDBConfig).
-func (c Config) OwnStore() service.OwnStore {
+func OwnStore(c Config) service.OwnStore {
 	switch c.Dialect {
 	case DialectSQLite:
 		if c.Memory {

@@ -263,11 +263,11 @@ func (g *genReader) Read(p []byte) (int, error) {
 
 func TestMemoryStaysFlat(t *testing.T) {
 	if testing.Short() {
-		t.Skip("decodes 200k rows")
+		t.Skip("decodes 2 × 100k rows")
 	}
 	for _, array := range []bool{false, true} {
 		t.Run(fmt.Sprintf("array=%v", array), func(t *testing.T) {
-			const n = 200_000 // about 20 MB of input
+			const n = 100_000 // about 10 MB of input
 			d := NewDecoder(&genReader{n: n, array: array}, Options{})
 			var peak uint64
 			var ms runtime.MemStats
@@ -293,8 +293,11 @@ func TestMemoryStaysFlat(t *testing.T) {
 			if rows != n {
 				t.Fatalf("rows = %d", rows)
 			}
-			// The input is ~20 MB; a decoder holding it would exceed this.
-			if peak > 12<<20 {
+			t.Logf("peak heap in use: %d bytes", peak)
+			// The input is ~10 MB; a decoder holding it would exceed this
+			// (measured: under 1 MiB). Not in parallel: the heap is the
+			// process's.
+			if peak > 6<<20 {
 				t.Fatalf("heap in use reached %d bytes", peak)
 			}
 		})

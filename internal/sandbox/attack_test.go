@@ -85,7 +85,7 @@ func TestTwentyParallelHostileCalls(t *testing.T) {
 	login := func() time.Duration {
 		start := time.Now()
 		res, err := runLogin(benign, context.Background())
-		if err != nil || res.Profile == nil || res.Profile.UserID != "42" {
+		if p := prof(res); err != nil || p == nil || p.UserID != "42" {
 			t.Errorf("benign login failed: %v", err)
 		}
 		return time.Since(start)

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
 
@@ -40,7 +40,7 @@ func BenchmarkWarmCall(b *testing.B) {
 			r := newRuntime(b, Config{noCloseOnContextDone: fm.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "trivial"), DatabaseURL: sqliteURL(b)})
 			ctx := context.Background()
-			c := Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "pw"}
+			c := Call{Action: ActionLogin, Email: "noop@example.com", Password: "pw"}
 			if _, err := m.Run(ctx, c); err != nil {
 				b.Fatal(err)
 			}
@@ -143,11 +143,11 @@ func BenchmarkLoginLike(b *testing.B) {
 			url := seedUsers(b, users, v.cost)
 			r := newRuntime(b, Config{noCloseOnContextDone: v.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "template:mysql"), DatabaseURL: url})
-			cfg, _, err := mysqlConfig(url)
+			u, err := dburl.Parse(url)
 			if err != nil {
 				b.Fatal(err)
 			}
-			conn, err := mysql.NewConnector(cfg)
+			conn, err := mysql.NewConnector(mysqlConfig(u))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func BenchmarkLoginLike(b *testing.B) {
 				return bcrypt.CompareHashAndPassword([]byte(row.Password), []byte("password"))
 			}
 			scriptLogin := func(email string) error {
-				_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "password"})
+				_, err := m.Run(ctx, Call{Action: ActionLogin, Email: email, Password: "password"})
 				return err
 			}
 			for i := 0; i < 3; i++ { // warm both pools
@@ -218,8 +218,8 @@ func BenchmarkBcrypt(b *testing.B) {
 			name string
 			call Call
 		}{
-			{"guest", Call{Action: policy.ActionLogin, Email: string(h), Password: "password"}},
-			{"host-helper", Call{Action: policy.ActionVerify, Email: string(h)}},
+			{"guest", Call{Action: ActionLogin, Email: string(h), Password: "password"}},
+			{"host-helper", Call{Action: ActionVerify, Email: string(h)}},
 		} {
 			b.Run(fmt.Sprintf("cost=%d/%s", cost, v.name), func(b *testing.B) {
 				r := newRuntime(b, Config{Logger: quiet})
@@ -249,8 +249,8 @@ func BenchmarkQueryOnly(b *testing.B) {
 			url := seedUsers(b, users, bcrypt.MinCost)
 			r := newRuntime(b, Config{noCloseOnContextDone: fm.off, Logger: quiet})
 			m := mustModule(b, r, Spec{Connection: "bench", Wasm: script(b, "template:mysql"), DatabaseURL: url})
-			cfg, _, _ := mysqlConfig(url)
-			conn, _ := mysql.NewConnector(cfg)
+			u, _ := dburl.Parse(url)
+			conn, _ := mysql.NewConnector(mysqlConfig(u))
 			direct := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 			defer direct.Close()
 			ctx := context.Background()
@@ -259,7 +259,7 @@ func BenchmarkQueryOnly(b *testing.B) {
 				return direct.GetContext(ctx, &row, "SELECT id, email, username, nickname, name, given_name, family_name, picture, email_verified, password FROM users WHERE email = ?", email)
 			}
 			scriptGet := func(email string) error {
-				_, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: email})
+				_, err := m.Run(ctx, Call{Action: ActionGetUser, Email: email})
 				return err
 			}
 			for i := 0; i < 3; i++ {
@@ -312,7 +312,7 @@ func BenchmarkSessionPerCall(b *testing.B) {
 	var fresh, pooled time.Duration
 	run := func(reuse bool) time.Duration {
 		start := time.Now()
-		_, err := mods[reuse].Run(ctx, Call{Action: policy.ActionLogin, Email: "ann@example.com", Password: "pw"})
+		_, err := mods[reuse].Run(ctx, Call{Action: ActionLogin, Email: "ann@example.com", Password: "pw"})
 		var se *ScriptError
 		if !errors.As(err, &se) || !strings.Contains(se.Message, "ann@example.com") {
 			b.Fatalf("unexpected outcome %v", err)
@@ -336,7 +336,7 @@ func BenchmarkSessionPerCall(b *testing.B) {
 // rewrite (what ships) and without (the baseline), alternating in one run.
 func BenchmarkStackLimitCost(b *testing.B) {
 	ctx := context.Background()
-	c := Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "pw"}
+	c := Call{Action: ActionLogin, Email: "noop@example.com", Password: "pw"}
 	mods := map[bool]*Module{}
 	for _, off := range []bool{false, true} {
 		r := newRuntime(b, Config{noStackLimit: off, Logger: quiet})

@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
 )
 
 type callKey struct{}
@@ -18,7 +17,7 @@ type callKey struct{}
 // the goroutine running the call touches it.
 type callState struct {
 	m       *Module
-	action  policy.Action
+	action  Action
 	args    []byte
 	reply   []byte
 	result  []byte
@@ -52,14 +51,14 @@ func encodeArgs(c Call) ([]byte, []string, error) {
 		}
 	}
 	switch c.Action {
-	case policy.ActionLogin:
+	case ActionLogin:
 		b = abi.AppendString(abi.AppendString(abi.AppendString(abi.AppendList(b, 3), c.Email), c.Password), c.Username)
 		secret(c.Password)
-	case policy.ActionGetUser:
+	case ActionGetUser:
 		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.Username)
-	case policy.ActionVerify:
+	case ActionVerify:
 		b = abi.AppendString(abi.AppendList(b, 1), c.Email)
-	case policy.ActionCreate:
+	case ActionCreate:
 		var err error
 		if b, err = abi.AppendValue(abi.AppendList(b, 1), nonNil(c.User)); err != nil {
 			return nil, nil, fmt.Errorf("sandbox: create: user: %w", err)
@@ -67,12 +66,12 @@ func encodeArgs(c Call) ([]byte, []string, error) {
 		if pw, ok := c.User["password"].(string); ok {
 			secret(pw)
 		}
-	case policy.ActionChangePassword:
+	case ActionChangePassword:
 		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.NewPassword)
 		secret(c.NewPassword)
-	case policy.ActionDelete:
+	case ActionDelete:
 		b = abi.AppendString(abi.AppendList(b, 1), c.ID)
-	case policy.ActionChangeEmail:
+	case ActionChangeEmail:
 		b = abi.AppendBool(abi.AppendString(abi.AppendString(abi.AppendList(b, 3), c.Email), c.NewEmail), c.Verified)
 	}
 	return b, secrets, nil
@@ -131,32 +130,30 @@ func (cs *callState) finishLogs() []string {
 	return cs.logs
 }
 
-// decodeProfile checks and normalizes the profile a script returned.
-func decodeProfile(result []byte) (*policy.Profile, map[string]any, error) {
+// decodeProfile checks the profile a script returned: a well-formed object
+// with a user id and object metadata. Normalizing it into the domain's
+// profile is the caller's (package scripting) job.
+func decodeProfile(result []byte) (map[string]any, error) {
 	d := abi.NewDecoder(result)
 	v, err := d.Value()
 	if err != nil || d.Remaining() != 0 {
-		return nil, nil, scriptErr("the script's result is not a well-formed encoded value")
+		return nil, scriptErr("the script's result is not a well-formed encoded value")
 	}
 	raw, ok := v.(map[string]any)
 	if !ok {
-		return nil, nil, scriptErr("the script's result is not a profile object")
+		return nil, scriptErr("the script's result is not a profile object")
 	}
 	if !hasID(raw["user_id"]) && !hasID(raw["id"]) {
-		return nil, raw, scriptErr(`the profile has no user id: set "user_id" (or "id") to a stable, non-empty value`)
+		return raw, scriptErr(`the profile has no user id: set "user_id" (or "id") to a stable, non-empty value`)
 	}
 	for _, k := range []string{"user_metadata", "app_metadata"} {
 		if x, present := raw[k]; present && x != nil {
 			if _, ok := x.(map[string]any); !ok {
-				return nil, raw, scriptErr(k + " must be an object")
+				return raw, scriptErr(k + " must be an object")
 			}
 		}
 	}
-	p, err := policy.NormalizeProfile(raw)
-	if err != nil {
-		return nil, raw, scriptErr("invalid profile: " + err.Error())
-	}
-	return &p, raw, nil
+	return raw, nil
 }
 
 func hasID(v any) bool {

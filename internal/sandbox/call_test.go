@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/dburl"
 )
 
 // TestDecodeProfileChecks covers results the Go SDK's types cannot produce
@@ -32,7 +33,7 @@ func TestDecodeProfileChecks(t *testing.T) {
 		"trailing bytes":    {append(enc(map[string]any{"user_id": "7"}), 0), "not a well-formed"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := decodeProfile(tc.result)
+			_, err := decodeProfile(tc.result)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("rejected: %v", err)
@@ -44,10 +45,21 @@ func TestDecodeProfileChecks(t *testing.T) {
 }
 
 func TestMySQLURLs(t *testing.T) {
-	cfg, red, err := mysqlConfig("mysql://app:s3cr%40t@db.internal/legacy?tls=true")
+	for _, raw := range []string{"mysql://app:s3cr%40t@db.internal/legacy?tls=true", "mysql://app:s3cr@t@db.internal/legacy?tls=true"} {
+		p, err := openDB(raw) // an unencoded '@' in the password works too
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.db.Close()
+		if p.password != "s3cr@t" || strings.Contains(p.redacted, "s3cr") {
+			t.Fatalf("%s: password %q, shown as %s", raw, p.password, p.redacted)
+		}
+	}
+	u, err := dburl.Parse("mysql://app:s3cr%40t@db.internal/legacy?tls=true")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, red := mysqlConfig(u), u.String()
 	if cfg.Passwd != "s3cr@t" || cfg.Addr != "db.internal:3306" || cfg.DBName != "legacy" || !cfg.ParseTime ||
 		cfg.Timeout == 0 || cfg.InterpolateParams || cfg.MultiStatements || cfg.TLSConfig != "true" {
 		t.Fatalf("config: %+v", cfg)
@@ -56,7 +68,7 @@ func TestMySQLURLs(t *testing.T) {
 		t.Fatalf("redacted URL shows the password: %s", red)
 	}
 	for _, bad := range []string{"postgres://u:p@h/db", "mysql://h/db", "mysql://u:hunter2@h/", "mysql://u:hunter2@h/db?foo=1", "mysql://u:hunter2@h/db?timeout=x"} {
-		_, _, err := mysqlConfig(bad)
+		_, err := openDB(bad)
 		if err == nil {
 			t.Errorf("%s: accepted", bad)
 		} else if strings.Contains(err.Error(), "hunter2") {

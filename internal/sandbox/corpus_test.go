@@ -72,16 +72,16 @@ func TestCorpusTablesNeedASmallDeclaredMaximum(t *testing.T) {
 	// maximum, so table.grow by 2^27 fails (-1) at once instead of
 	// allocating 1 GiB.
 	m := mustModule(t, r, Spec{Connection: "nomax", Wasm: hmod{table: cat([]byte{tFuncref, 0}, leb(1)), login: hfunc{code: grow}}.build(), DatabaseURL: sqliteURL(t), Timeout: 5 * time.Second})
-	_, err := m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"})
+	_, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "a@b.c", Password: "pw"})
 	wantScriptError(t, err, "unknown status -1")
 
 	// Under the cap, table.grow past the maximum fails (-1) and table.fill
 	// past the size traps: both at once, whatever the count asked.
 	m = mustModule(t, r, Spec{Connection: "grow", Wasm: hmod{table: cat([]byte{tFuncref, 1}, leb(1), leb(1000)), login: hfunc{code: grow}}.build(), DatabaseURL: sqliteURL(t), Timeout: 5 * time.Second})
-	_, err = m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"})
+	_, err = m.Run(context.Background(), Call{Action: ActionLogin, Email: "a@b.c", Password: "pw"})
 	wantScriptError(t, err, "unknown status -1")
 	m = mustModule(t, r, Spec{Connection: "fill", Wasm: hmod{table: cat([]byte{tFuncref, 1}, leb(1), leb(1000)), login: hfunc{code: fill}}.build(), DatabaseURL: sqliteURL(t), Timeout: 5 * time.Second})
-	_, err = m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"})
+	_, err = m.Run(context.Background(), Call{Action: ActionLogin, Email: "a@b.c", Password: "pw"})
 	wantScriptError(t, err, "invalid table access")
 }
 
@@ -146,7 +146,7 @@ func echoHost(name string, data []byte, args ...int32) []byte {
 }
 
 func runLogin(m *Module, ctx context.Context) (Result, error) {
-	return m.Run(ctx, Call{Action: policy.ActionLogin, Email: "a@example.com", Password: "pw"})
+	return m.Run(ctx, Call{Action: ActionLogin, Email: "a@example.com", Password: "pw"})
 }
 
 func TestCorpusArgon2MemoryIsBoundedByTheScriptMemoryLimit(t *testing.T) {
@@ -241,12 +241,22 @@ func TestCorpusOutputsAreBoundedAndSanitized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = runLogin(returns("bigid", abi.StatusOK, prof), context.Background())
-	wantScriptError(t, err, "user id is 921600 bytes long")
+	// The sandbox hands the profile on raw; package scripting normalizes it
+	// with policy.NormalizeProfile, which applies the admin-input bounds.
+	normalizeFails := func(conn string, prof []byte, want string) {
+		t.Helper()
+		res, err := runLogin(returns(conn, abi.StatusOK, prof), context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", conn, err)
+		}
+		if _, err := policy.NormalizeProfile(res.Attributes); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: want a refusal naming %q, got %v", conn, want, err)
+		}
+	}
+	normalizeFails("bigid", prof, "user id is 921600 bytes long")
 	// A 2 KB nickname (the policy core refuses over 300 bytes from admins).
 	prof, _ = abi.AppendValue(nil, map[string]any{"user_id": "1", "email": "a@example.com", "nickname": strings.Repeat("n", 2048)})
-	_, err = runLogin(returns("bignick", abi.StatusOK, prof), context.Background())
-	wantScriptError(t, err, "nickname")
+	normalizeFails("bignick", prof, "nickname")
 
 	// A 1 MiB validation message with control characters and bad UTF-8.
 	msg := append([]byte("bad \x1b[31mred\x00 \xff\xfe "), bytes.Repeat([]byte("m"), 1<<20-64)...)

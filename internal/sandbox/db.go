@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver for sqlite: URLs
 
 	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/dburl"
 )
 
 // dbPool is the host's pool for one database URL, shared by the modules
@@ -72,108 +72,78 @@ func (r *Runtime) releaseDB(p *dbPool) {
 }
 
 // openDB opens (without connecting) the pool for a database URL:
-// "mysql://user[:pass]@host[:port]/db[?tls=true|false|skip-verify|preferred]"
-// or "sqlite:PATH". Errors never contain the password.
+// "mysql://user[:pass]@host[:port]/db[?tls=true|false|skip-verify|preferred][&timeout=5s]"
+// or "sqlite:PATH" (parsed by package dburl). Errors never contain the
+// password.
 func openDB(rawURL string) (*dbPool, error) {
-	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
-		if path == "" {
-			return nil, errors.New("sandbox: database URL sqlite: needs a path")
-		}
+	if !strings.HasPrefix(rawURL, "sqlite:") && !strings.HasPrefix(rawURL, "mysql:") {
+		return nil, errors.New(`sandbox: database URL: want "mysql://user[:pass]@host:port/db" or "sqlite:PATH"`)
+	}
+	u, err := dburl.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: database URL: %w", err)
+	}
+	if u.Dialect == dburl.DialectSQLite {
 		// mode=rw: a missing file is "unavailable", not a new empty database.
-		dsn := "file:" + path + "?mode=rw&_pragma=busy_timeout(5000)"
+		dsn := "file:" + u.Path + "?mode=rw&_pragma=busy_timeout(5000)"
 		db, err := sqlx.Open("sqlite", dsn)
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: database URL %s: %v", rawURL, err)
+			return nil, fmt.Errorf("sandbox: database URL %s: %v", u, err)
 		}
 		db.SetMaxOpenConns(dbMaxOpen)
-		return &dbPool{url: rawURL, redacted: rawURL, db: db}, nil
+		return &dbPool{url: rawURL, redacted: u.String(), db: db}, nil
 	}
-	cfg, redacted, err := mysqlConfig(rawURL)
-	if err != nil {
-		return nil, err
-	}
+	cfg := mysqlConfig(u)
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: database URL %s: %v", redacted, err)
+		return nil, fmt.Errorf("sandbox: database URL %s: %v", u, err)
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 	db.SetMaxOpenConns(dbMaxOpen)
 	db.SetMaxIdleConns(dbMaxIdle) // only KILL QUERY connections idle: calls discard theirs
 	db.SetConnMaxIdleTime(dbIdleTime)
 	db.SetConnMaxLifetime(dbLifetime)
-	return &dbPool{url: rawURL, redacted: redacted, db: db, password: cfg.Passwd, mysql: true}, nil
+	return &dbPool{url: rawURL, redacted: u.String(), db: db, password: cfg.Passwd, mysql: true}, nil
 }
 
 // CheckDatabaseURL checks a custom database URL the way the sandbox will
 // read it, without connecting: "sqlite:PATH" or
 // "mysql://user[:pass]@host[:port]/db" with only the driver options of the
-// allow-list (tls=true|false|skip-verify|preferred, timeout=DURATION).
-// Call it when a connection is created or changed, so that an option
-// outside the list is refused then, not at the first login. The error
-// never contains the password.
+// allow-list (tls=true|false|skip-verify|preferred, timeout=DURATION;
+// package dburl enforces it). Call it when a connection is created or
+// changed, so that an option outside the list is refused then, not at the
+// first login. The error never contains the password.
 func CheckDatabaseURL(rawURL string) error {
-	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
-		if path == "" {
-			return errors.New("sandbox: database URL sqlite: needs a path")
-		}
-		return nil
+	if !strings.HasPrefix(rawURL, "sqlite:") && !strings.HasPrefix(rawURL, "mysql:") {
+		return errors.New(`sandbox: database URL: want "mysql://user[:pass]@host:port/db" or "sqlite:PATH"`)
 	}
-	_, _, err := mysqlConfig(rawURL)
-	return err
+	if _, err := dburl.Parse(rawURL); err != nil {
+		return fmt.Errorf("sandbox: database URL: %w", err)
+	}
+	return nil
 }
 
-// mysqlConfig turns a mysql:// URL into the driver's config: parseTime on,
-// a dial timeout, UTC, no multi-statements, no client-side interpolation
-// (parameters go to the server in prepared statements: the host never
-// splices a script's string into SQL). The second result is the URL with
-// the password masked.
-func mysqlConfig(rawURL string) (*mysql.Config, string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "mysql" {
-		return nil, "", errors.New(`sandbox: database URL: want "mysql://user[:pass]@host:port/db" or "sqlite:PATH"`)
-	}
-	redacted := u.Redacted()
-	if u.Host == "" || u.User == nil || u.User.Username() == "" {
-		return nil, "", fmt.Errorf("sandbox: database URL %s: user and host are required", redacted)
-	}
-	dbName := strings.TrimPrefix(u.Path, "/")
-	if dbName == "" || strings.Contains(dbName, "/") {
-		return nil, "", fmt.Errorf("sandbox: database URL %s: the path must name one database", redacted)
-	}
+// mysqlConfig turns a parsed mysql:// URL into the driver's config:
+// parseTime on, a dial timeout, UTC, no multi-statements, no client-side
+// interpolation (parameters go to the server in prepared statements: the
+// host never splices a script's string into SQL).
+func mysqlConfig(u dburl.Config) *mysql.Config {
 	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
+	cfg.User = u.User
+	cfg.Passwd = u.Password
 	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if u.Port() == "" {
-		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-	}
-	cfg.DBName = dbName
+	cfg.Addr = u.Addr()
+	cfg.DBName = u.DBName
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.Timeout = dbDialTimeout
+	if u.Timeout > 0 {
+		cfg.Timeout = u.Timeout
+	}
 	cfg.MultiStatements = false
 	cfg.InterpolateParams = false
-	for k, v := range u.Query() {
-		switch k {
-		case "tls":
-			switch v[0] {
-			case "true", "false", "skip-verify", "preferred":
-			default:
-				return nil, "", fmt.Errorf("sandbox: database URL %s: tls must be true, false, skip-verify or preferred", redacted)
-			}
-			cfg.TLSConfig = v[0]
-		case "timeout":
-			d, err := time.ParseDuration(v[0])
-			if err != nil || d <= 0 {
-				return nil, "", fmt.Errorf("sandbox: database URL %s: bad timeout", redacted)
-			}
-			cfg.Timeout = d
-		default:
-			return nil, "", fmt.Errorf("sandbox: database URL %s: unsupported parameter %q (tls, timeout)", redacted, k)
-		}
-	}
-	return cfg, redacted, nil
+	cfg.TLSConfig = u.TLS
+	return cfg
 }
 
 // dbConn returns the call's own database connection, opening it on the

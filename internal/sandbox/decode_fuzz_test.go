@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/profiled/profiled/abi"
+	"github.com/profiled/profiled/internal/policy"
 )
 
 // FuzzDecodeProfile feeds arbitrary bytes to the decoder of a script's
-// result (what result_set hands the host): it never panics, refuses only
-// with a *ScriptError, and what it accepts has a non-empty user id and
-// decodes the same way twice.
+// result (what result_set hands the host) and the normalization package
+// scripting applies to it: neither panics, the decoder refuses only with a
+// *ScriptError, and what both accept has a non-empty user id and decodes
+// the same way twice.
 func FuzzDecodeProfile(f *testing.F) {
 	for _, v := range []any{
 		map[string]any{"user_id": "42", "email": "Ann@Example.com", "email_verified": true, "name": "Ann"},
@@ -33,21 +35,26 @@ func FuzzDecodeProfile(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{byte(abi.TagMap), 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, raw, err := decodeProfile(b)
+		raw, err := decodeProfile(b)
 		if err != nil {
 			var se *ScriptError
 			if !errors.As(err, &se) {
 				t.Fatalf("error %T %v is not a *ScriptError", err, err)
 			}
-			if p != nil {
-				t.Fatalf("a profile with an error: %+v", p)
-			}
 			return
 		}
-		if p == nil || strings.TrimSpace(p.UserID) == "" || raw == nil {
+		if raw == nil {
+			t.Fatal("accepted without a result")
+		}
+		p, err := policy.NormalizeProfile(raw)
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(p.UserID) == "" {
 			t.Fatalf("accepted without a user id: %+v %v", p, raw)
 		}
-		p2, raw2, err2 := decodeProfile(b)
+		raw2, err2 := decodeProfile(b)
+		p2, _ := policy.NormalizeProfile(raw2)
 		if err2 != nil || !reflect.DeepEqual(p, p2) || !reflect.DeepEqual(raw, raw2) {
 			t.Fatalf("not deterministic: %+v / %+v (%v)", p, p2, err2)
 		}

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/crypto/scrypt"
 
 	"github.com/profiled/profiled/internal/passwords"
-	"github.com/profiled/profiled/internal/policy"
 )
 
 // Legacy hash figures of BENCHMARKS.md ("Legacy hashes for scripts"):
@@ -48,7 +47,7 @@ func BenchmarkDjangoLogin(b *testing.B) {
 	m := mustModule(b, r, Spec{Connection: "django", Wasm: script(b, "hashes"), DatabaseURL: sqliteURL(b),
 		Configuration: map[string]any{"HASH": stored}})
 	ctx := context.Background()
-	call := Call{Action: policy.ActionLogin, Email: "known@example.com", Password: "correct horse"}
+	call := Call{Action: ActionLogin, Email: "known@example.com", Password: "correct horse"}
 	if _, err := m.Run(ctx, call); err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func BenchmarkLegacyHash(b *testing.B) {
 		}, args("fn", "verify", "hash", "$wp$2y$05$mhXBu4eIx6CxxcMVPhXrZef.7oki2xE.s2nFG0b3.C9oLTiwSB3L2", "pw", "wp68 pass")},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			call := Call{Action: policy.ActionCreate, User: c.user}
+			call := Call{Action: ActionCreate, User: c.user}
 			if res, err := m.Run(ctx, call); err != nil || res.Attributes["errno"] != nil {
 				b.Fatalf("%v %v", err, res.Attributes)
 			}

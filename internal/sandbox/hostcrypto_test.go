@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
-
-	"github.com/profiled/profiled/internal/policy"
 )
 
 func hashesModule(t *testing.T, cfg map[string]any) (*Runtime, *Module) {
@@ -23,7 +21,7 @@ func hx(s string) string { return hex.EncodeToString([]byte(s)) }
 func runHash(t *testing.T, m *Module, args map[string]any) (string, string) {
 	t.Helper()
 	args["email"] = "h@example.com"
-	res, err := m.Run(context.Background(), Call{Action: policy.ActionCreate, User: args})
+	res, err := m.Run(context.Background(), Call{Action: ActionCreate, User: args})
 	if err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
@@ -121,14 +119,14 @@ func TestHostHashBounds(t *testing.T) {
 func TestDummyVerifyUsesTheConnectionsHash(t *testing.T) {
 	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
 	ctx := context.Background()
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "known@example.com", Password: "hunter22"}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "hunter22"}); err != nil {
 		t.Fatal(err)
 	}
 	if m.lastVerified.Load() == nil {
 		t.Fatal("the verified hash was not remembered")
 	}
 	before, starts := r.dummyCompares.Load(), r.hashStarts.Load()
-	_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "unknown@example.com", Password: "x"})
+	_, err := m.Run(ctx, Call{Action: ActionLogin, Email: "unknown@example.com", Password: "x"})
 	if !errors.Is(err, ErrWrongCredentials) {
 		t.Fatal(err)
 	}
@@ -136,7 +134,7 @@ func TestDummyVerifyUsesTheConnectionsHash(t *testing.T) {
 		t.Fatal("no dummy verification for an unknown email")
 	}
 	// A wrong password for a known user: hashed by the script, no dummy.
-	_, err = m.Run(ctx, Call{Action: policy.ActionLogin, Email: "known@example.com", Password: "x"})
+	_, err = m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "x"})
 	if !errors.Is(err, ErrWrongCredentials) || r.dummyCompares.Load() != before+1 || r.hashStarts.Load() != starts+1 {
 		t.Fatalf("wrong password: %v, dummies %d, hashes %d", err, r.dummyCompares.Load()-before, r.hashStarts.Load()-starts)
 	}

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/profiled/profiled/internal/policy"
 )
 
 // The hostile corpus: testdata/scripts/hostile misbehaves in the way the
@@ -43,7 +41,7 @@ func hostileModule(t testing.TB, cfg Config, timeout time.Duration) *hostile {
 }
 
 func (h *hostile) login(email string) (Result, error) {
-	return h.m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: email, Password: "pw"})
+	return h.m.Run(context.Background(), Call{Action: ActionLogin, Email: email, Password: "pw"})
 }
 
 // loginWithin calls login under the caller's deadline d (the module's own
@@ -52,13 +50,13 @@ func (h *hostile) login(email string) (Result, error) {
 func (h *hostile) loginWithin(d time.Duration, email string) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return h.m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "pw"})
+	return h.m.Run(ctx, Call{Action: ActionLogin, Email: email, Password: "pw"})
 }
 
 // stillServes checks that the module answers a good call after the bad one.
 func (h *hostile) stillServes(t *testing.T) {
 	t.Helper()
-	if res, err := h.login("ok"); err != nil || res.Profile == nil {
+	if res, err := h.login("ok"); err != nil || prof(res) == nil {
 		t.Fatalf("the module no longer serves: %v", err)
 	}
 }
@@ -148,7 +146,7 @@ func TestHostileOpenFile(t *testing.T) {
 	h := hostileModule(t, Config{}, 20*time.Second)
 	res, err := h.login("file")
 	se := wantScriptError(t, err, "/etc/passwd")
-	if strings.Contains(se.Message, "root:") || res.Profile != nil {
+	if strings.Contains(se.Message, "root:") || prof(res) != nil {
 		t.Fatal("the script read the host's /etc/passwd")
 	}
 	os.Remove("/tmp/profiled-hostile")
@@ -163,7 +161,7 @@ func TestHostileOpenSocket(t *testing.T) {
 	h := hostileModule(t, Config{}, 20*time.Second)
 	res, err := h.login("socket") // net.Dial("tcp", "127.0.0.1:3306"): a real server listens there
 	se := wantScriptError(t, err, "dial tcp")
-	if res.Profile != nil {
+	if prof(res) != nil {
 		t.Fatal("the script connected to a socket")
 	}
 	t.Logf("socket: %s", se.Message)
@@ -173,15 +171,15 @@ func TestHostileSQLInjectionThroughEmail(t *testing.T) {
 	m, db := templateModule(t, ann)
 	ctx := context.Background()
 	for _, email := range []string{"' OR '1'='1", "x' OR 1=1 -- ", `" OR ""="`, "ann@example.com' -- "} {
-		if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: email, Password: "anything"}); !errors.Is(err, ErrWrongCredentials) {
+		if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: email, Password: "anything"}); !errors.Is(err, ErrWrongCredentials) {
 			t.Errorf("login %q: want ErrWrongCredentials, got %v", email, err)
 		}
-		if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: email}); !errors.Is(err, ErrUserNotFound) {
+		if _, err := m.Run(ctx, Call{Action: ActionGetUser, Email: email}); !errors.Is(err, ErrUserNotFound) {
 			t.Errorf("get_user %q: want ErrUserNotFound, got %v", email, err)
 		}
 	}
 	evil := "a@b.c'); DROP TABLE users; -- "
-	if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: map[string]any{"email": evil, "password": "pw123456"}}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionCreate, User: map[string]any{"email": evil, "password": "pw123456"}}); err != nil {
 		t.Fatalf("create with a hostile email: %v", err)
 	}
 	var n int
@@ -256,11 +254,11 @@ func TestGlobalStateStaysWithinOneConnection(t *testing.T) {
 	b := mustModule(t, r, Spec{Connection: "b", Wasm: wasm, DatabaseURL: url})
 	ctx := context.Background()
 	id := func(m *Module) string {
-		res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "global"})
+		res, err := m.Run(ctx, Call{Action: ActionLogin, Email: "global"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res.Profile.UserID
+		return prof(res).UserID
 	}
 	if got := []string{id(a), id(a), id(b), id(a)}; strings.Join(got, ",") != "1,2,1,3" {
 		t.Fatalf("counters %v, want 1,2,1,3", got)
@@ -279,7 +277,7 @@ func TestPoolWaitIsBoundedByTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := h.m.Run(ctx, Call{Action: policy.ActionLogin, Email: "ok"})
+	_, err := h.m.Run(ctx, Call{Action: ActionLogin, Email: "ok"})
 	wantTimeout(t, err, time.Since(start), 200*time.Millisecond)
 	if err := <-busy; !errors.Is(err, ErrTimeout) {
 		t.Fatalf("the looping call: %v", err)
@@ -385,22 +383,22 @@ func TestHammerPool(t *testing.T) {
 				var c Call
 				switch (g + i) % 4 {
 				case 0:
-					c = Call{Action: policy.ActionLogin, Email: "noop@example.com"}
-					want = func(r Result, err error) bool { return err == nil && r.Profile.UserID == "1" }
+					c = Call{Action: ActionLogin, Email: "noop@example.com"}
+					want = func(r Result, err error) bool { return err == nil && prof(r).UserID == "1" }
 				case 1:
-					c = Call{Action: policy.ActionLogin, Email: "config@example.com"}
-					want = func(r Result, err error) bool { return err == nil && r.Profile.Name == "hi" }
+					c = Call{Action: ActionLogin, Email: "config@example.com"}
+					want = func(r Result, err error) bool { return err == nil && prof(r).Name == "hi" }
 				case 2:
-					c = Call{Action: policy.ActionLogin, Email: "validation@example.com"}
+					c = Call{Action: ActionLogin, Email: "validation@example.com"}
 					want = func(_ Result, err error) bool { var ve *ValidationError; return errors.As(err, &ve) }
 				case 3:
-					c = Call{Action: policy.ActionLogin, Email: "panic@example.com"}
+					c = Call{Action: ActionLogin, Email: "panic@example.com"}
 					want = func(_ Result, err error) bool { var se *ScriptError; return errors.As(err, &se) }
 				}
 				res, err := m.Run(ctx, c)
 				if !want(res, err) {
 					failures.Add(1)
-					t.Errorf("goroutine %d call %d (%s): %+v %v", g, i, c.Email, res.Profile, err)
+					t.Errorf("goroutine %d call %d (%s): %+v %v", g, i, c.Email, prof(res), err)
 				}
 			}
 		}(g)

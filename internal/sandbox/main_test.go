@@ -12,6 +12,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
 
@@ -123,4 +124,17 @@ func mustModule(t testing.TB, r *Runtime, s Spec) *Module {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// prof is the profile a call returned, normalized as package scripting
+// normalizes it (nil when none, or when the policy refuses it).
+func prof(r Result) *policy.Profile {
+	if r.Attributes == nil {
+		return nil
+	}
+	p, err := policy.NormalizeProfile(r.Attributes)
+	if err != nil {
+		return nil
+	}
+	return &p
 }

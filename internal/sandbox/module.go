@@ -14,7 +14,6 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox/wasmbin"
 )
 
@@ -30,7 +29,7 @@ type Module struct {
 	db      *dbPool
 	config  map[string][]byte
 	timeout time.Duration
-	actions []policy.Action
+	actions []Action
 	has     [len(actionList)]bool
 	reserve int64 // what each instance takes from the runtime's memory budget
 
@@ -53,7 +52,7 @@ type Module struct {
 	lastVerified atomic.Pointer[string]
 }
 
-func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, actions []policy.Action, config map[string][]byte) *Module {
+func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, actions []Action, config map[string][]byte) *Module {
 	m := &Module{
 		rt: r, conn: s.Connection, fp: fp, key: key, comp: c, db: db, config: config,
 		timeout: s.Timeout, actions: actions,
@@ -68,10 +67,10 @@ func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, ac
 }
 
 // Actions lists the actions the module exports.
-func (m *Module) Actions() []policy.Action { return append([]policy.Action(nil), m.actions...) }
+func (m *Module) Actions() []Action { return append([]Action(nil), m.actions...) }
 
 // Has reports whether the module exports action a.
-func (m *Module) Has(a policy.Action) bool {
+func (m *Module) Has(a Action) bool {
 	i := actionIndex(a)
 	return i >= 0 && m.has[i]
 }
@@ -81,7 +80,7 @@ func (m *Module) Has(a policy.Action) bool {
 // verify(Email), change_password(Email, NewPassword), delete(ID),
 // change_email(Email, NewEmail, Verified).
 type Call struct {
-	Action                                     policy.Action
+	Action                                     Action
 	Email, Password, NewEmail, NewPassword, ID string
 	// Username is login's and get_user's username, on connections that
 	// allow logging in by username ("" otherwise). Either Email or
@@ -97,11 +96,11 @@ type Call struct {
 
 // Result is a successful call's outcome.
 type Result struct {
-	// Profile is what login, get_user and create (when the script returns
-	// one) returned, normalized with policy.NormalizeProfile.
-	Profile *policy.Profile
-	// Attributes are the raw attributes the script returned (nil when
-	// none), e.g. for the dashboard's "try" panel.
+	// Attributes are the profile login, get_user and create (when the
+	// script returns one) returned, as the script encoded it (nil when
+	// none): an object with a non-empty "user_id" (or "id") whose
+	// user_metadata and app_metadata, when present, are objects. Package
+	// scripting normalizes it into the domain's profile.
 	Attributes map[string]any
 	// Logs are the script's log lines of this call (sdk.Log, stdout,
 	// stderr), passwords masked.
@@ -165,10 +164,10 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	if callErr != nil {
 		out = m.callFailure(ctx, cs, in, callErr)
 	} else {
-		res.Profile, res.Attributes, out = m.outcome(ctx, cs, status)
+		res.Attributes, out = m.outcome(ctx, cs, status)
 	}
 	m.release(in, healthy)
-	if c.Action == policy.ActionLogin && !cs.hashed && (errors.Is(out, ErrWrongCredentials) || errors.Is(out, ErrUserNotFound)) {
+	if c.Action == ActionLogin && !cs.hashed && (errors.Is(out, ErrWrongCredentials) || errors.Is(out, ErrUserNotFound)) {
 		// The script answered "no" without comparing a password (typically:
 		// no such row). Do the comparison it skipped, at the cost its hashes
 		// have, so an unknown email takes as long as a wrong password and
@@ -229,57 +228,57 @@ func (m *Module) ctxOr(ctx context.Context, err error) error {
 }
 
 // outcome maps a returned status (no trap) to the call's result.
-func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (*policy.Profile, map[string]any, error) {
+func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (map[string]any, error) {
 	if cs.fatal != "" {
-		return nil, nil, scriptErr(cs.fatal)
+		return nil, scriptErr(cs.fatal)
 	}
 	if st != abi.StatusOK {
 		switch {
 		case cs.unavailable != "":
-			return nil, nil, &unavailableError{msg: cs.unavailable}
+			return nil, &unavailableError{msg: cs.unavailable}
 		case ctx.Err() != nil || cs.timedOut:
-			return nil, nil, &timeoutError{after: m.timeout}
+			return nil, &timeoutError{after: m.timeout}
 		}
 	}
 	msg := sanitizeMessage(cs.redact(string(cs.result)))
 	switch st {
 	case abi.StatusOK:
 	case abi.StatusWrongCredentials:
-		return nil, nil, ErrWrongCredentials
+		return nil, ErrWrongCredentials
 	case abi.StatusUserNotFound:
-		return nil, nil, ErrUserNotFound
+		return nil, ErrUserNotFound
 	case abi.StatusUserExists:
-		return nil, nil, ErrUserExists
+		return nil, ErrUserExists
 	case abi.StatusBlocked:
-		if cs.action != policy.ActionLogin {
-			return nil, nil, scriptErr("status blocked is for login only")
+		if cs.action != ActionLogin {
+			return nil, scriptErr("status blocked is for login only")
 		}
-		return nil, nil, ErrBlocked
+		return nil, ErrBlocked
 	case abi.StatusValidation:
-		return nil, nil, &ValidationError{Message: msg}
+		return nil, &ValidationError{Message: msg}
 	case abi.StatusError:
 		if msg == "" {
 			msg = "the script failed without a message"
 		}
-		return nil, nil, scriptErr(msg)
+		return nil, scriptErr(msg)
 	case abi.StatusPanic:
-		return nil, nil, scriptErr("script panicked: " + strings.TrimPrefix(msg, "panic: "))
+		return nil, scriptErr("script panicked: " + strings.TrimPrefix(msg, "panic: "))
 	default:
-		return nil, nil, scriptErr(fmt.Sprintf("script returned unknown status %d", st))
+		return nil, scriptErr(fmt.Sprintf("script returned unknown status %d", st))
 	}
 	switch cs.action {
-	case policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate:
+	case ActionLogin, ActionGetUser, ActionCreate:
 	default:
-		return nil, nil, nil
+		return nil, nil
 	}
 	if len(cs.result) == 0 {
 		switch cs.action {
-		case policy.ActionGetUser:
-			return nil, nil, ErrUserNotFound
-		case policy.ActionLogin:
-			return nil, nil, scriptErr("login succeeded but returned no profile")
+		case ActionGetUser:
+			return nil, ErrUserNotFound
+		case ActionLogin:
+			return nil, scriptErr("login succeeded but returned no profile")
 		}
-		return nil, nil, nil
+		return nil, nil
 	}
 	return decodeProfile(cs.result)
 }

@@ -17,8 +17,10 @@
 // (wazero's defaults are fake and deterministic); stdout and stderr go to
 // bounded per-call buffers that end up in the call's log.
 //
-// This package owns the sandbox; it imports abi, policy and the database
-// drivers, and must not import service, db or graph.
+// This package owns the sandbox; it imports abi and the database drivers,
+// never policy, service, db or graph (internal/archtest checks): it returns
+// what the script said, and package scripting turns that into the domain's
+// terms.
 package sandbox
 
 import (
@@ -43,7 +45,6 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox/wasmbin"
 )
 
@@ -178,13 +179,13 @@ func (r *Runtime) Close(ctx context.Context) error {
 // MaxTableElements, importing only functions: WASI functions and "profiled"
 // host functions under their names and exact signatures; and exporting at
 // least one action as a function () -> i32. It returns the actions it
-// exports, in the order of policy's constants. Failures are *ScriptError.
-func Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+// exports, in the order of abi.Actions. Failures are *ScriptError.
+func Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 	actions, _, err := inspect(wasm, Config{}.withDefaults())
 	return actions, err
 }
 
-func inspect(wasm []byte, cfg Config) ([]policy.Action, *wasmbin.Info, error) {
+func inspect(wasm []byte, cfg Config) ([]Action, *wasmbin.Info, error) {
 	if len(wasm) > cfg.MaxModuleBytes {
 		return nil, nil, scriptErr(fmt.Sprintf("the module is %d bytes, over the limit of %d bytes", len(wasm), cfg.MaxModuleBytes))
 	}
@@ -217,7 +218,7 @@ func inspect(wasm []byte, cfg Config) ([]policy.Action, *wasmbin.Info, error) {
 			return nil, nil, err
 		}
 	}
-	var actions []policy.Action
+	var actions []Action
 	for i, name := range abi.Actions {
 		e, ok := info.Export(name)
 		if !ok {
@@ -307,7 +308,7 @@ var wasiSignatures = sync.OnceValue(func() map[string]wasmbin.FuncType {
 // Inspect is Inspect under the runtime's limits plus a full compilation
 // (through the compilation cache, so the connection's first call does not
 // pay for it again when CacheDir is set), bounded by CompileTimeout.
-func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
+func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 	actions, _, err := inspect(wasm, r.cfg)
 	if err != nil {
 		return nil, err
@@ -321,12 +322,28 @@ func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, er
 	return actions, nil
 }
 
-var actionList = [...]policy.Action{
-	policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate, policy.ActionVerify,
-	policy.ActionChangePassword, policy.ActionDelete, policy.ActionChangeEmail,
+// Action names an action a script may export (abi.Actions); package
+// scripting maps the domain's actions onto these.
+type Action string
+
+// The actions, named as their exports.
+const (
+	ActionLogin          Action = abi.ExportLogin
+	ActionGetUser        Action = abi.ExportGetUser
+	ActionCreate         Action = abi.ExportCreate
+	ActionVerify         Action = abi.ExportVerify
+	ActionChangePassword Action = abi.ExportChangePassword
+	ActionDelete         Action = abi.ExportDelete
+	ActionChangeEmail    Action = abi.ExportChangeEmail
+)
+
+// actionList is abi.Actions as Actions, in the same order.
+var actionList = [...]Action{
+	ActionLogin, ActionGetUser, ActionCreate, ActionVerify,
+	ActionChangePassword, ActionDelete, ActionChangeEmail,
 }
 
-func actionIndex(a policy.Action) int {
+func actionIndex(a Action) int {
 	for i, x := range actionList {
 		if x == a {
 			return i

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/scriptbuild"
 )
 
@@ -31,14 +30,14 @@ func trivialModule(t *testing.T, cfg Config) (*Runtime, *Module) {
 
 func TestTrivialModuleActions(t *testing.T) {
 	_, m := trivialModule(t, Config{})
-	want := []policy.Action{policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate, policy.ActionDelete}
+	want := []Action{ActionLogin, ActionGetUser, ActionCreate, ActionDelete}
 	if got := m.Actions(); !slices.Equal(got, want) {
 		t.Fatalf("Actions() = %v, want %v", got, want)
 	}
-	if m.Has(policy.ActionVerify) || !m.Has(policy.ActionLogin) {
+	if m.Has(ActionVerify) || !m.Has(ActionLogin) {
 		t.Fatal("Has() disagrees with Actions()")
 	}
-	_, err := m.Run(context.Background(), Call{Action: policy.ActionVerify, Email: "a@b.c"})
+	_, err := m.Run(context.Background(), Call{Action: ActionVerify, Email: "a@b.c"})
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("verify: want ErrUnsupported, got %v", err)
 	}
@@ -52,55 +51,55 @@ func TestTrivialModuleRoundTrip(t *testing.T) {
 		return m.Run(ctx, c)
 	}
 
-	res, err := run(Call{Action: policy.ActionLogin, Email: "noop@example.com", Password: "x"})
-	if err != nil || res.Profile == nil || res.Profile.UserID != "1" || res.Profile.Email != "noop@example.com" {
-		t.Fatalf("noop login: %+v %v", res.Profile, err)
+	res, err := run(Call{Action: ActionLogin, Email: "noop@example.com", Password: "x"})
+	if err != nil || prof(res) == nil || prof(res).UserID != "1" || prof(res).Email != "noop@example.com" {
+		t.Fatalf("noop login: %+v %v", prof(res), err)
 	}
 
 	// get_user before and after create; create twice; login right and wrong.
-	if _, err := run(Call{Action: policy.ActionGetUser, Email: "ann@example.com"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := run(Call{Action: ActionGetUser, Email: "ann@example.com"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("get_user of nobody: %v", err)
 	}
 	user := map[string]any{"email": "ann@example.com", "password": "s3cret-pw", "nickname": "ann",
 		"user_metadata": map[string]any{"lang": "fr"}}
-	res, err = run(Call{Action: policy.ActionCreate, User: user})
+	res, err = run(Call{Action: ActionCreate, User: user})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if res.Profile == nil || res.Profile.Nickname != "ann" || res.Profile.UserMetadata["lang"] != "fr" {
-		t.Fatalf("create returned %+v", res.Profile)
+	if prof(res) == nil || prof(res).Nickname != "ann" || prof(res).UserMetadata["lang"] != "fr" {
+		t.Fatalf("create returned %+v", prof(res))
 	}
-	if _, err := run(Call{Action: policy.ActionCreate, User: user}); !errors.Is(err, ErrUserExists) {
+	if _, err := run(Call{Action: ActionCreate, User: user}); !errors.Is(err, ErrUserExists) {
 		t.Fatalf("second create: want ErrUserExists, got %v", err)
 	}
 	var ve *ValidationError
-	if _, err := run(Call{Action: policy.ActionCreate, User: map[string]any{"email": "nope"}}); !errors.As(err, &ve) || ve.Message != "bad email" {
+	if _, err := run(Call{Action: ActionCreate, User: map[string]any{"email": "nope"}}); !errors.As(err, &ve) || ve.Message != "bad email" {
 		t.Fatalf("create with a bad email: want ValidationError, got %v", err)
 	}
-	if res, err := run(Call{Action: policy.ActionGetUser, Email: "ann@example.com"}); err != nil || res.Profile.UserID != "ann@example.com" {
-		t.Fatalf("get_user: %v %v", res.Profile, err)
+	if res, err := run(Call{Action: ActionGetUser, Email: "ann@example.com"}); err != nil || prof(res).UserID != "ann@example.com" {
+		t.Fatalf("get_user: %v %v", prof(res), err)
 	}
-	if _, err := run(Call{Action: policy.ActionLogin, Email: "ann@example.com", Password: "s3cret-pw"}); err != nil {
+	if _, err := run(Call{Action: ActionLogin, Email: "ann@example.com", Password: "s3cret-pw"}); err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	if _, err := run(Call{Action: policy.ActionLogin, Email: "ann@example.com", Password: "wrong"}); !errors.Is(err, ErrWrongCredentials) {
+	if _, err := run(Call{Action: ActionLogin, Email: "ann@example.com", Password: "wrong"}); !errors.Is(err, ErrWrongCredentials) {
 		t.Fatalf("login with a wrong password: %v", err)
 	}
-	if _, err := run(Call{Action: policy.ActionDelete, ID: "ann@example.com"}); err != nil {
+	if _, err := run(Call{Action: ActionDelete, ID: "ann@example.com"}); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if _, err := run(Call{Action: policy.ActionGetUser, Email: "ann@example.com"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := run(Call{Action: ActionGetUser, Email: "ann@example.com"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("get_user after delete: %v", err)
 	}
 }
 
 func TestProfileFieldsAndMetadata(t *testing.T) {
 	_, m := trivialModule(t, Config{})
-	res, err := m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "meta@example.com"})
+	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "meta@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := res.Profile
+	p := prof(res)
 	if p.UserID != "4" || !p.EmailVerified || p.GivenName != "Ann" {
 		t.Errorf("profile: %+v", p)
 	}
@@ -117,19 +116,19 @@ func TestProfileFieldsAndMetadata(t *testing.T) {
 
 func TestConfigurationIsReadable(t *testing.T) {
 	_, m := trivialModule(t, Config{})
-	res, err := m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "config@example.com"})
+	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "config@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Profile.Name != "bonjour" || res.Attributes["n"] != int64(42) || res.Attributes["missing"] != "" {
-		t.Fatalf("configuration: %+v %#v", res.Profile, res.Attributes)
+	if prof(res).Name != "bonjour" || res.Attributes["n"] != int64(42) || res.Attributes["missing"] != "" {
+		t.Fatalf("configuration: %+v %#v", prof(res), res.Attributes)
 	}
 }
 
 func TestLogsAreTaggedBoundedAndMaskPasswords(t *testing.T) {
 	var buf bytes.Buffer
 	_, m := trivialModule(t, Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
-	res, err := m.Run(context.Background(), Call{Action: policy.ActionLogin, Email: "log@example.com", Password: "hunter2-secret"})
+	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "log@example.com", Password: "hunter2-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,20 +150,20 @@ func TestScriptErrorsAreTyped(t *testing.T) {
 	_, m := trivialModule(t, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	var ve *ValidationError
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "validation@example.com"}); !errors.As(err, &ve) || ve.Message != "email domain not allowed" {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "validation@example.com"}); !errors.As(err, &ve) || ve.Message != "email domain not allowed" {
 		t.Errorf("validation: %v", err)
 	}
 	var se *ScriptError
-	_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "error@example.com", Password: "pw-in-message"})
+	_, err := m.Run(ctx, Call{Action: ActionLogin, Email: "error@example.com", Password: "pw-in-message"})
 	if !errors.As(err, &se) || !strings.Contains(se.Message, "something broke") || strings.Contains(se.Message, "pw-in-message") {
 		t.Errorf("error: %v", err)
 	}
-	_, err = m.Run(ctx, Call{Action: policy.ActionLogin, Email: "panic@example.com"})
+	_, err = m.Run(ctx, Call{Action: ActionLogin, Email: "panic@example.com"})
 	if !errors.As(err, &se) || !strings.Contains(se.Message, "panicked: boom") {
 		t.Errorf("panic: %v", err)
 	}
 	// The module keeps serving after the panicking instance was discarded.
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "noop@example.com"}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "noop@example.com"}); err != nil {
 		t.Errorf("after a panic: %v", err)
 	}
 }
@@ -183,15 +182,15 @@ func TestModuleIsCachedAndReplaced(t *testing.T) {
 	if m2 == m {
 		t.Fatal("changed configuration: want a new module")
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "noop@example.com"}); !errors.Is(err, ErrClosed) {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "noop@example.com"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("the replaced module still runs: %v", err)
 	}
-	res, err := m2.Run(ctx, Call{Action: policy.ActionLogin, Email: "config@example.com"})
-	if err != nil || res.Profile.Name != "hello" {
-		t.Fatalf("new module: %v %v", res.Profile, err)
+	res, err := m2.Run(ctx, Call{Action: ActionLogin, Email: "config@example.com"})
+	if err != nil || prof(res).Name != "hello" {
+		t.Fatalf("new module: %v %v", prof(res), err)
 	}
 	r.Forget(ctx, "trivial")
-	if _, err := m2.Run(ctx, Call{Action: policy.ActionLogin, Email: "noop@example.com"}); !errors.Is(err, ErrClosed) {
+	if _, err := m2.Run(ctx, Call{Action: ActionLogin, Email: "noop@example.com"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("a forgotten module still runs: %v", err)
 	}
 }
@@ -227,7 +226,7 @@ func TestUnavailableDatabase(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := mustModule(t, r, Spec{Connection: "c-" + strings.ReplaceAll(name, " ", "-"), Wasm: script(t, "trivial"), DatabaseURL: url, Timeout: 10 * time.Second})
-			_, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: "a@b.c"})
+			_, err := m.Run(ctx, Call{Action: ActionGetUser, Email: "a@b.c"})
 			if !errors.Is(err, ErrDatabaseUnavailable) {
 				t.Fatalf("want ErrDatabaseUnavailable, got %v", err)
 			}
@@ -254,15 +253,15 @@ func TestMergedModuleBehavesIdentically(t *testing.T) {
 		m := mustModule(t, r, Spec{Connection: fmt.Sprint("m", i), Wasm: wasm, DatabaseURL: sqliteURL(t),
 			Configuration: map[string]any{"greeting": "hi", "n": 1}})
 		for _, c := range []Call{
-			{Action: policy.ActionLogin, Email: "meta@example.com"},
-			{Action: policy.ActionLogin, Email: "config@example.com"},
-			{Action: policy.ActionCreate, User: map[string]any{"email": "a@b.c", "password": "pw"}},
-			{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"},
-			{Action: policy.ActionLogin, Email: "a@b.c", Password: "bad"},
-			{Action: policy.ActionLogin, Email: "panic@example.com"},
+			{Action: ActionLogin, Email: "meta@example.com"},
+			{Action: ActionLogin, Email: "config@example.com"},
+			{Action: ActionCreate, User: map[string]any{"email": "a@b.c", "password": "pw"}},
+			{Action: ActionLogin, Email: "a@b.c", Password: "pw"},
+			{Action: ActionLogin, Email: "a@b.c", Password: "bad"},
+			{Action: ActionLogin, Email: "panic@example.com"},
 		} {
 			res, err := m.Run(ctx, c)
-			outs[i] = append(outs[i], fmt.Sprintf("%+v %v %v", res.Profile, res.Attributes, err))
+			outs[i] = append(outs[i], fmt.Sprintf("%+v %v %v", prof(res), res.Attributes, err))
 		}
 	}
 	if !slices.Equal(outs[0], outs[1]) {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/testmysql"
 )
 
@@ -21,10 +21,11 @@ import (
 func legacyDB(t testing.TB, seed ...legacyUser) (string, *sql.DB) {
 	t.Helper()
 	url := testmysql.URL(t)
-	cfg, _, err := mysqlConfig(url)
+	u, err := dburl.Parse(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := mysqlConfig(u)
 	cfg.MultiStatements = true
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -84,28 +85,28 @@ func TestTemplateExportsAllActions(t *testing.T) {
 func TestTemplateLogin(t *testing.T) {
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
-	res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: ann.password})
+	res, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: ann.password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := res.Profile
+	p := prof(res)
 	if p.UserID != "1" || p.Email != ann.email || p.Nickname != "annie" || p.GivenName != "Ann" ||
 		p.FamilyName != "Lee" || p.Name != "Ann Lee" || !p.EmailVerified {
 		t.Errorf("profile: %+v", p)
 	}
 	t.Run("case-insensitive email", func(t *testing.T) {
-		if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "ANN@example.com", Password: ann.password}); err != nil {
+		if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "ANN@example.com", Password: ann.password}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: "wrong"})
+		_, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: "wrong"})
 		if !errors.Is(err, ErrWrongCredentials) {
 			t.Fatalf("want ErrWrongCredentials, got %v", err)
 		}
 	})
 	t.Run("unknown email", func(t *testing.T) {
-		_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "nobody@example.com", Password: ann.password})
+		_, err := m.Run(ctx, Call{Action: ActionLogin, Email: "nobody@example.com", Password: ann.password})
 		if !errors.Is(err, ErrWrongCredentials) {
 			t.Fatalf("want ErrWrongCredentials, got %v", err)
 		}
@@ -117,11 +118,11 @@ func TestTemplateLogin(t *testing.T) {
 	// compared by the script itself: no extra work.
 	t.Run("an unknown email costs a compare", func(t *testing.T) {
 		before := m.rt.dummyCompares.Load()
-		_, _ = m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: "wrong"})
+		_, _ = m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: "wrong"})
 		if got := m.rt.dummyCompares.Load() - before; got != 0 {
 			t.Fatalf("a wrong password added %d dummy compares, want 0", got)
 		}
-		_, _ = m.Run(ctx, Call{Action: policy.ActionLogin, Email: "nobody@example.com", Password: "x"})
+		_, _ = m.Run(ctx, Call{Action: ActionLogin, Email: "nobody@example.com", Password: "x"})
 		if got := m.rt.dummyCompares.Load() - before; got != 1 {
 			t.Fatalf("an unknown email added %d dummy compares, want 1", got)
 		}
@@ -134,21 +135,21 @@ func TestTemplateLogin(t *testing.T) {
 func TestTemplateGetUser(t *testing.T) {
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
-	res, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email})
+	res, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email})
 	if err != nil {
 		t.Fatal(err)
 	}
-	login, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: ann.password})
+	login, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: ann.password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Profile.UserID != login.Profile.UserID || res.Profile.Email != login.Profile.Email {
-		t.Errorf("get_user and login disagree: %+v vs %+v", res.Profile, login.Profile)
+	if prof(res).UserID != prof(login).UserID || prof(res).Email != prof(login).Email {
+		t.Errorf("get_user and login disagree: %+v vs %+v", prof(res), prof(login))
 	}
 	if _, ok := res.Attributes["password"]; ok {
 		t.Error("get_user leaked the password hash")
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: "nobody@example.com"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionGetUser, Email: "nobody@example.com"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("not found: want ErrUserNotFound, got %v", err)
 	}
 }
@@ -158,7 +159,7 @@ func TestTemplateCreate(t *testing.T) {
 	ctx := context.Background()
 	user := map[string]any{"email": "bob@example.com", "password": "pa55word!", "nickname": "bob",
 		"given_name": "Bob", "username": "bobby"}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: user}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionCreate, User: user}); err != nil {
 		t.Fatal(err)
 	}
 	var hash string
@@ -168,23 +169,23 @@ func TestTemplateCreate(t *testing.T) {
 	if !strings.HasPrefix(hash, "$2a$04$") || bcrypt.CompareHashAndPassword([]byte(hash), []byte("pa55word!")) != nil {
 		t.Fatalf("stored hash %q is not a bcrypt hash of the password at BCRYPT_COST 4", hash)
 	}
-	res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "bob@example.com", Password: "pa55word!"})
-	if err != nil || res.Profile.Username != "bobby" || res.Profile.GivenName != "Bob" {
-		t.Fatalf("login after create: %+v %v", res.Profile, err)
+	res, err := m.Run(ctx, Call{Action: ActionLogin, Email: "bob@example.com", Password: "pa55word!"})
+	if err != nil || prof(res).Username != "bobby" || prof(res).GivenName != "Bob" {
+		t.Fatalf("login after create: %+v %v", prof(res), err)
 	}
 	t.Run("duplicate", func(t *testing.T) {
 		dup := map[string]any{"email": ann.email, "password": "whatever1"}
-		if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: dup}); !errors.Is(err, ErrUserExists) {
+		if _, err := m.Run(ctx, Call{Action: ActionCreate, User: dup}); !errors.Is(err, ErrUserExists) {
 			t.Fatalf("want ErrUserExists, got %v", err)
 		}
 		dup["email"] = "ANN@EXAMPLE.COM"
-		if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: dup}); !errors.Is(err, ErrUserExists) {
+		if _, err := m.Run(ctx, Call{Action: ActionCreate, User: dup}); !errors.Is(err, ErrUserExists) {
 			t.Fatalf("other case: want ErrUserExists, got %v", err)
 		}
 	})
 	t.Run("invalid", func(t *testing.T) {
 		var ve *ValidationError
-		if _, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: map[string]any{"email": "x@y.z"}}); !errors.As(err, &ve) {
+		if _, err := m.Run(ctx, Call{Action: ActionCreate, User: map[string]any{"email": "x@y.z"}}); !errors.As(err, &ve) {
 			t.Fatalf("no password: want ValidationError, got %v", err)
 		}
 	})
@@ -195,19 +196,19 @@ func TestTemplateVerify(t *testing.T) {
 	unverified.verified = false
 	m, _ := templateModule(t, unverified)
 	ctx := context.Background()
-	if res, _ := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email}); res.Profile == nil || res.Profile.EmailVerified {
-		t.Fatalf("seeded user should be unverified: %+v", res.Profile)
+	if res, _ := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email}); prof(res) == nil || prof(res).EmailVerified {
+		t.Fatalf("seeded user should be unverified: %+v", prof(res))
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionVerify, Email: ann.email}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionVerify, Email: ann.email}); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email}); !res.Profile.EmailVerified {
+	if res, _ := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email}); !prof(res).EmailVerified {
 		t.Fatal("verify did not set email_verified")
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionVerify, Email: ann.email}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionVerify, Email: ann.email}); err != nil {
 		t.Fatalf("verifying twice: %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionVerify, Email: "nobody@example.com"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionVerify, Email: "nobody@example.com"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("verify nobody: want ErrUserNotFound, got %v", err)
 	}
 }
@@ -215,16 +216,16 @@ func TestTemplateVerify(t *testing.T) {
 func TestTemplateChangePassword(t *testing.T) {
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
-	if _, err := m.Run(ctx, Call{Action: policy.ActionChangePassword, Email: ann.email, NewPassword: "a brand new one"}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionChangePassword, Email: ann.email, NewPassword: "a brand new one"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: "a brand new one"}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: "a brand new one"}); err != nil {
 		t.Fatalf("login with the new password: %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: ann.email, Password: ann.password}); !errors.Is(err, ErrWrongCredentials) {
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: ann.password}); !errors.Is(err, ErrWrongCredentials) {
 		t.Fatalf("login with the old password: want ErrWrongCredentials, got %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionChangePassword, Email: "nobody@example.com", NewPassword: "x-y-z-w"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionChangePassword, Email: "nobody@example.com", NewPassword: "x-y-z-w"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("nobody: want ErrUserNotFound, got %v", err)
 	}
 }
@@ -233,20 +234,20 @@ func TestTemplateChangeEmail(t *testing.T) {
 	bob := legacyUser{email: "bob@example.com", password: "bobs password"}
 	m, _ := templateModule(t, ann, bob)
 	ctx := context.Background()
-	if _, err := m.Run(ctx, Call{Action: policy.ActionChangeEmail, Email: ann.email, NewEmail: "ann@new.example", Verified: false}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionChangeEmail, Email: ann.email, NewEmail: "ann@new.example", Verified: false}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "ann@new.example", Password: ann.password})
-	if err != nil || res.Profile.UserID != "1" || res.Profile.EmailVerified {
-		t.Fatalf("login with the new email: %+v %v", res.Profile, err)
+	res, err := m.Run(ctx, Call{Action: ActionLogin, Email: "ann@new.example", Password: ann.password})
+	if err != nil || prof(res).UserID != "1" || prof(res).EmailVerified {
+		t.Fatalf("login with the new email: %+v %v", prof(res), err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("old email still found: %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionChangeEmail, Email: "ann@new.example", NewEmail: bob.email, Verified: true}); !errors.Is(err, ErrUserExists) {
+	if _, err := m.Run(ctx, Call{Action: ActionChangeEmail, Email: "ann@new.example", NewEmail: bob.email, Verified: true}); !errors.Is(err, ErrUserExists) {
 		t.Fatalf("taken email: want ErrUserExists, got %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionChangeEmail, Email: "nobody@example.com", NewEmail: "x@example.com"}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionChangeEmail, Email: "nobody@example.com", NewEmail: "x@example.com"}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("nobody: want ErrUserNotFound, got %v", err)
 	}
 }
@@ -254,21 +255,21 @@ func TestTemplateChangeEmail(t *testing.T) {
 func TestTemplateDelete(t *testing.T) {
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
-	res, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email})
+	res, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionDelete, ID: res.Profile.UserID}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionDelete, ID: prof(res).UserID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: ann.email}); !errors.Is(err, ErrUserNotFound) {
+	if _, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email}); !errors.Is(err, ErrUserNotFound) {
 		t.Fatalf("after delete: want ErrUserNotFound, got %v", err)
 	}
-	if _, err := m.Run(ctx, Call{Action: policy.ActionDelete, ID: res.Profile.UserID}); err != nil {
+	if _, err := m.Run(ctx, Call{Action: ActionDelete, ID: prof(res).UserID}); err != nil {
 		t.Fatalf("deleting twice: %v", err)
 	}
 	var ve *ValidationError
-	if _, err := m.Run(ctx, Call{Action: policy.ActionDelete, ID: "1 OR 1=1"}); !errors.As(err, &ve) {
+	if _, err := m.Run(ctx, Call{Action: ActionDelete, ID: "1 OR 1=1"}); !errors.As(err, &ve) {
 		t.Fatalf("non-numeric id: want ValidationError, got %v", err)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/profiled/profiled/internal/policy"
 )
 
 func txModule(t *testing.T, timeout time.Duration) (*Module, *sql.DB) {
@@ -38,7 +36,7 @@ func TestTransactions(t *testing.T) {
 	m, db := txModule(t, 2*time.Second)
 	ctx := context.Background()
 	create := func(email string) error {
-		_, err := m.Run(ctx, Call{Action: policy.ActionCreate, User: map[string]any{"email": email, "password": "pw"}})
+		_, err := m.Run(ctx, Call{Action: ActionCreate, User: map[string]any{"email": email, "password": "pw"}})
 		return err
 	}
 	if err := create("commit@example.com"); err != nil {
@@ -100,25 +98,25 @@ func TestBlockedAndUsername(t *testing.T) {
 	if _, err := db.Exec("INSERT INTO t (email, hash) VALUES ('blocked@example.com', ?)", h); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.Run(ctx, Call{Action: policy.ActionLogin, Email: "blocked@example.com", Password: "wrong"})
+	_, err := m.Run(ctx, Call{Action: ActionLogin, Email: "blocked@example.com", Password: "wrong"})
 	if !errors.Is(err, ErrWrongCredentials) {
 		t.Fatalf("blocked user, wrong password: %v (must not reveal the block)", err)
 	}
-	_, err = m.Run(ctx, Call{Action: policy.ActionLogin, Email: "blocked@example.com", Password: "right"})
+	_, err = m.Run(ctx, Call{Action: ActionLogin, Email: "blocked@example.com", Password: "right"})
 	if !errors.Is(err, ErrBlocked) {
 		t.Fatalf("blocked user, right password: %v", err)
 	}
 	var se *ScriptError
-	if _, err := m.Run(ctx, Call{Action: policy.ActionGetUser, Email: "blocked-get@example.com"}); !errors.As(err, &se) {
+	if _, err := m.Run(ctx, Call{Action: ActionGetUser, Email: "blocked-get@example.com"}); !errors.As(err, &se) {
 		t.Fatalf("blocked from get_user: %v", err)
 	}
 
-	res, err := m.Run(ctx, Call{Action: policy.ActionLogin, Username: "ann_1", Password: "x"})
-	if err != nil || res.Profile.Username != "ann_1" {
-		t.Fatalf("login by username: %+v %v", res.Profile, err)
+	res, err := m.Run(ctx, Call{Action: ActionLogin, Username: "ann_1", Password: "x"})
+	if err != nil || res.Attributes["username"] != "ann_1" {
+		t.Fatalf("login by username: %+v %v", res.Attributes, err)
 	}
-	res, err = m.Run(ctx, Call{Action: policy.ActionGetUser, Email: "a@example.com", Username: "ann_2"})
-	if err != nil || res.Profile.Username != "ann_2" || res.Profile.Email != "a@example.com" {
-		t.Fatalf("get_user with a username: %+v %v", res.Profile, err)
+	res, err = m.Run(ctx, Call{Action: ActionGetUser, Email: "a@example.com", Username: "ann_2"})
+	if err != nil || res.Attributes["username"] != "ann_2" || res.Attributes["email"] != "a@example.com" {
+		t.Fatalf("get_user with a username: %+v %v", res.Attributes, err)
 	}
 }

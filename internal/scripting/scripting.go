@@ -49,9 +49,13 @@ func New(rt *sandbox.Runtime, loader ScriptLoader) *Runner {
 
 // Inspect validates a module for upload.
 func (r *Runner) Inspect(ctx context.Context, wasm []byte) ([]policy.Action, error) {
-	actions, err := r.rt.Inspect(ctx, wasm)
+	exports, err := r.rt.Inspect(ctx, wasm)
 	if err != nil {
 		return nil, translate(err)
+	}
+	actions := make([]policy.Action, len(exports))
+	for i, a := range exports {
+		actions[i] = policy.Action(a)
 	}
 	return actions, nil
 }
@@ -63,14 +67,36 @@ func (r *Runner) Run(ctx context.Context, c service.Connection, call service.Scr
 		return service.ScriptResult{}, err
 	}
 	res, err := m.Run(ctx, sandbox.Call{
-		Action: call.Action, Email: call.Email, Username: call.Username, Password: call.Password, NewEmail: call.NewEmail,
+		Action: sandbox.Action(call.Action), Email: call.Email, Username: call.Username, Password: call.Password, NewEmail: call.NewEmail,
 		NewPassword: call.NewPassword, ID: call.ID, Verified: call.Verified, User: call.User,
 	})
-	out := service.ScriptResult{Profile: res.Profile, Logs: res.Logs, Duration: res.Duration, Attributes: res.Attributes}
+	out := service.ScriptResult{Logs: res.Logs, Duration: res.Duration, Attributes: res.Attributes}
+	if err == nil {
+		out.Profile, err = profile(call.Action, res.Attributes)
+	}
 	if err != nil {
 		return out, translate(err)
 	}
 	return out, nil
+}
+
+// profile normalizes the profile login, get_user and create returned (nil
+// when the action returns none, or the script returned none). A profile the
+// policy refuses is the script's error.
+func profile(a policy.Action, raw map[string]any) (*policy.Profile, error) {
+	switch a {
+	case policy.ActionLogin, policy.ActionGetUser, policy.ActionCreate:
+	default:
+		return nil, nil
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	p, err := policy.NormalizeProfile(raw)
+	if err != nil {
+		return nil, &sandbox.ScriptError{Message: "invalid profile: " + err.Error()}
+	}
+	return &p, nil
 }
 
 // module returns the connection's module, (re)building it when the

@@ -33,7 +33,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/profiled/profiled/abi"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox"
 )
 
@@ -224,7 +223,7 @@ func checkQuery(ctx context.Context, db *sql.DB, s Step) string {
 
 func checkCall(ctx context.Context, m *sandbox.Module, s Step) (string, []string) {
 	r, err := m.Run(ctx, sandbox.Call{
-		Action: policy.Action(s.Action), Email: s.Email, Username: s.Username, Password: s.Password,
+		Action: sandbox.Action(s.Action), Email: s.Email, Username: s.Username, Password: s.Password,
 		NewEmail: s.NewEmail, NewPassword: s.NewPassword, ID: s.ID, Verified: s.Verified, User: s.User,
 	})
 	got, msg := Outcome(err)

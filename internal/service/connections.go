@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/profiled/profiled/internal/dburl"
 	"github.com/profiled/profiled/internal/policy"
 )
 
@@ -274,18 +274,11 @@ func ValidateDatabaseURL(raw string) error {
 	switch {
 	case raw == "":
 		return nil
-	case strings.HasPrefix(raw, "sqlite:"):
-		if strings.TrimPrefix(raw, "sqlite:") == "" {
-			return bad("needs a path after sqlite:")
-		}
-		return nil
-	case strings.HasPrefix(raw, "mysql://"):
-		u, err := url.Parse(raw)
-		if err != nil {
-			return bad("is not a valid URL")
-		}
-		if u.Host == "" || strings.Trim(u.Path, "/") == "" || u.User == nil || u.User.Username() == "" {
-			return bad("must look like mysql://USER[:PASS]@HOST:PORT/DBNAME")
+	case strings.HasPrefix(raw, "sqlite:"), strings.HasPrefix(raw, "mysql:"):
+		// The sandbox opens it with the same parser; its errors never
+		// hold the userinfo.
+		if _, err := dburl.Parse(raw); err != nil {
+			return bad("is invalid: " + strings.TrimPrefix(err.Error(), dburl.ErrBadURL.Error()+": "))
 		}
 		return nil
 	}

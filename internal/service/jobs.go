@@ -272,16 +272,11 @@ func (s *Service) runJob(ctx context.Context, j Job, work func(ctx context.Conte
 // been ended by another process, in which case it writes nothing.
 //
 // The write is conditional (SaveJobProgress: only while the record is
-// pending or running), like every other write of the record, and must be:
-// the only status another process writes on a live job's record is
-// failed (FailStaleJobs, when it takes the job for dead), and an
-// unconditional write here would turn it into completed (a terminal
-// status changing after a client saw it and maybe retried the import) or
-// replace that process's message with this one's. Keeping that verdict is
-// consistent: since each batch's save is conditional and in the batch's
-// transaction, the failed record's counts are exactly the rows committed.
-// What this process did after the verdict is discarded: its batch was
-// rolled back, and an export's file is removed by the caller.
+// pending or running), like every other write of the record, so a failed
+// status another process wrote stands (docs/RATIONALE.md, "Why are a job's
+// record writes conditional?"). What this process did after that verdict is
+// discarded: its batch was rolled back, and an export's file is removed by
+// the caller.
 //
 // A failed write is retried a few times (finishAttempts), except when the
 // record was ended elsewhere (ErrJobEnded) or ctx is done.

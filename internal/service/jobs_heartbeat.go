@@ -21,13 +21,11 @@ import (
 //
 // A job's process writes its record only while the record says the job is
 // pending or running (JobStore.TouchJob for heartbeats, SaveJobProgress
-// for progress and the final status, in one conditional statement each).
-// So when another process marks the job failed (it took the job for dead:
-// clocks or stale-afters that disagree), that verdict stands: the next
-// heartbeat or save finds the job ended and stops it, a batch whose save
-// is refused is rolled back (no rows written for an ended job), and the
-// failed record, with the other process's message and the counts of the
-// rows committed, is left as it is.
+// for progress and the final status, in one conditional statement each):
+// the next heartbeat or save after another process marked the job failed
+// finds it ended and stops it, and a batch whose save is refused is rolled
+// back. Why: docs/RATIONALE.md, "Why are a job's record writes
+// conditional?".
 
 // Stale-after bounds and the heartbeat's.
 const (

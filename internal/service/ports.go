@@ -2,7 +2,8 @@
 // → run script (sandbox) → save, in one transaction. It declares the small
 // interfaces it needs (Store, Scripts, ...); db/ and sandbox/ implement them.
 //
-// It imports policy and abi; it must not import db, sandbox, graph or net/http.
+// Its import rules are written in internal/archtest: it imports policy,
+// search, importer, store and dburl, never db, sandbox, graph or net/http.
 package service
 
 import (
@@ -11,15 +12,17 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/store"
 )
 
-// Store errors. Implementations translate driver errors to these at their
-// boundary (MySQL 1062 / SQLite UNIQUE → ErrConflict, no rows → ErrNotFound).
+// Store errors (declared in package store, which auth shares).
+// Implementations translate driver errors to these at their boundary
+// (MySQL 1062 / SQLite UNIQUE → ErrConflict, no rows → ErrNotFound).
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = store.ErrNotFound
+	ErrConflict = store.ErrConflict
 	// ErrUnavailable: the store cannot be reached.
-	ErrUnavailable = errors.New("store unavailable")
+	ErrUnavailable = store.ErrUnavailable
 )
 
 // Connection is a stored connection: what the policy needs plus the
@@ -67,14 +70,7 @@ type SearchHit struct {
 }
 
 // SigningKey is a token-signing key kept in the store.
-type SigningKey struct {
-	KID        string
-	PrivatePEM []byte // PKCS#8 PEM
-	CreatedAt  time.Time
-	// RetiresAt is when the key stops verifying tokens (zero: never; set
-	// on the older keys by a rotation).
-	RetiresAt time.Time
-}
+type SigningKey = store.SigningKey
 
 // Queries are the store's operations; a transaction and the store itself
 // both offer them (outside a transaction each call is its own).

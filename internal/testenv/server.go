@@ -77,7 +77,7 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	t.Helper()
 	cfg := opts.Service
 	if cfg.CustomDB.Own.SQLitePath == "" && cfg.CustomDB.Own.MySQLDB == "" {
-		cfg.CustomDB.Own = store.Config().OwnStore()
+		cfg.CustomDB.Own = db.OwnStore(store.Config())
 	}
 	// The listener first: its address is the OpenID Provider's issuer.
 	srv := httptest.NewUnstartedServer(nil)

@@ -73,7 +73,10 @@ func TestMergeKeepsInitialMemoryIdentical(t *testing.T) {
 func goMemoryOf(t *testing.T, wasm []byte) []byte {
 	t.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
+	// The interpreter: no code runs, and its "compilation" of a Go-built
+	// module is far cheaper than the compiler's (minutes under -race);
+	// data segments are applied to memory the same way by both engines.
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer r.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	hb := r.NewHostModuleBuilder(abi.ImportModule)
@@ -177,7 +180,10 @@ func sleb(b []byte, v int32) []byte {
 func memoryOf(t *testing.T, wasm []byte) []byte {
 	t.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
+	// The interpreter: no code runs, and its "compilation" of a Go-built
+	// module is far cheaper than the compiler's (minutes under -race);
+	// data segments are applied to memory the same way by both engines.
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer r.Close(ctx)
 	m, err := r.Instantiate(ctx, wasm)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // safeguards. Removing scopes is always allowed; adding them while the
 // connection is empty too.
 func TestAdminScopesGrantOnlyWhileEmpty(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		update := `mutation($n: String!, $s: [String!]) { updateConnection(name: $n, input: {adminScopes: $s}) { adminScopes } }`

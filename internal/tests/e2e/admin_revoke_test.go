@@ -14,6 +14,7 @@ import (
 // blocked or deleted or the connection stops granting its scopes — not at
 // its expiry an hour later — and works again when the rights come back.
 func TestAdminTokenDiesWithItsRights(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		admin := e.adminClient()

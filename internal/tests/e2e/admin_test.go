@@ -38,6 +38,7 @@ func wantOK(t *testing.T, what string, r gqlResponse) {
 // nobody grants, signs up into or manages the users of such a connection
 // without holding every scope it grants.
 func TestAdminConnection(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		admin := e.adminClient()
@@ -185,6 +186,7 @@ func TestAdminConnection(t *testing.T) {
 // TestAdminScopesValidation: only known management scopes, each once, on
 // DATABASE connections only — BAD_USER_INPUT naming adminScopes otherwise.
 func TestAdminScopesValidation(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		create := `mutation($n: String!, $st: Strategy!, $s: [String!]) { createConnection(input: {name: $n, strategy: $st, adminScopes: $s}) { name } }`
 		for _, tc := range []struct {

@@ -16,6 +16,9 @@ func forEachScriptStore(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
+// The tests of this file run scripts: not in parallel, since under -race
+// on a busy machine an instance's start can outlast a script deadline.
+
 // TestLegacyLoginRefreshesCache: the custom database is the source of
 // truth; a change made there shows up at the next login and not before.
 func TestLegacyLoginRefreshesCache(t *testing.T) {

@@ -238,6 +238,7 @@ func hashCases(t *testing.T, pw string) []hashCase {
 }
 
 func TestImportHashAlgorithmsThenLogin(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createConnection(t, "main", client.StrategyDatabase)
 		const pw = "correct horse battery"
@@ -280,6 +281,7 @@ func TestImportHashAlgorithmsThenLogin(t *testing.T) {
 }
 
 func TestImportBadRows(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createConnection(t, "main", client.StrategyDatabase)
 		file := ndjson(t,
@@ -348,6 +350,7 @@ func deref2(s *string) string {
 }
 
 func TestImportUpsert(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "main", client.StrategyDatabase)
@@ -453,6 +456,7 @@ func (e *env) runExport(t *testing.T, vars map[string]any) (jobView, []byte) {
 // user comes back exactly, whole id, dates, counters, metadata and
 // password hash (of every family) included.
 func TestExportReimport(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.createConnection(t, "src", client.StrategyDatabase)
@@ -547,6 +551,7 @@ func TestExportReimport(t *testing.T) {
 }
 
 func TestExportCSVAndDownloadAccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sqliteStore, nil)
 	e.createConnection(t, "main", client.StrategyDatabase)
 	j := e.runImport(t, "main", ndjson(t,

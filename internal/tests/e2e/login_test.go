@@ -10,6 +10,7 @@ import (
 )
 
 func TestBruteForceProtection(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")
@@ -63,6 +64,7 @@ func TestBruteForceProtection(t *testing.T) {
 }
 
 func TestUserLogs(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")

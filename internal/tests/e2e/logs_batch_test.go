@@ -32,6 +32,7 @@ func (c *countingEvents) EventsByUsers(ctx context.Context, ids []string, limit 
 // reads the histories in one store query (a dataloader), not one per user,
 // and each user gets exactly the page it gets alone.
 func TestUserLogsOnAListAreBatched(t *testing.T) {
+	t.Parallel()
 	for _, k := range []storeKind{sqliteStore, mysqlStore} {
 		t.Run(string(k), func(t *testing.T) {
 			var counting *countingEvents

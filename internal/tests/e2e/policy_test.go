@@ -52,6 +52,7 @@ func seedStateUser(t *testing.T, e *env, i int, s state) policy.User {
 }
 
 func TestUpdatePolicyMatrix(t *testing.T) {
+	t.Parallel()
 	yes, no := "", "FIELD_NOT_UPDATABLE"
 	rows := []struct {
 		field string
@@ -116,6 +117,7 @@ func TestUpdatePolicyMatrix(t *testing.T) {
 // TestAppMetadataScopeAlone: update:users_app_metadata changes appMetadata
 // and nothing else.
 func TestAppMetadataScopeAlone(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := seedStateUser(t, e, 1, matrixStates[0])

@@ -15,6 +15,7 @@ import (
 // FORBIDDEN, without a token UNAUTHENTICATED, with a user token FORBIDDEN —
 // and changes nothing.
 func TestScopeMatrix(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")
@@ -81,6 +82,7 @@ func TestScopeMatrix(t *testing.T) {
 }
 
 func TestBadTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sqliteStore, nil)
 	expired, err := e.keyring.IssueManagement(policy.ManagementScopes, "x", time.Minute)
 	mustNoErr(t, err)
@@ -101,6 +103,7 @@ func TestBadTokens(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sqliteStore, nil)
 	cases := []struct {
 		name, body, code string
@@ -141,6 +144,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestOperability(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sqliteStore, nil)
 	for path, want := range map[string]string{
 		"/healthz":               `"ok"`,

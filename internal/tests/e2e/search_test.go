@@ -13,6 +13,7 @@ import (
 // through users(query:, sort:), results consistent at once, and errors
 // with their position.
 func TestSearchThroughGraphQL(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")

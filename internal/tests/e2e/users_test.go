@@ -17,6 +17,7 @@ func createDBConnection(t *testing.T, e *env, name string) {
 }
 
 func TestConnections(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		c := e.adminClient()
@@ -91,6 +92,7 @@ func TestConnections(t *testing.T) {
 }
 
 func TestDatabaseUserLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "users")
@@ -183,6 +185,7 @@ func TestDatabaseUserLifecycle(t *testing.T) {
 }
 
 func TestCreateUserAndPagination(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")
@@ -259,6 +262,7 @@ func TestCreateUserAndPagination(t *testing.T) {
 }
 
 func TestMetadataMerge(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")
@@ -325,6 +329,7 @@ func jsonValue(s string) any {
 // TestConcurrentMetadataMerges: 100 concurrent updateUser calls, each
 // setting a different key, leave all 100 keys.
 func TestConcurrentMetadataMerges(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		createDBConnection(t, e, "main")

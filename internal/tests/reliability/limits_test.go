@@ -31,9 +31,6 @@ type hostileCase struct {
 	msg string
 	// maxErrors, when set, bounds the number of errors in the answer.
 	maxErrors int
-	// bug, when set, describes a known bug this case shows: the case runs
-	// only with -tags knownbugs (see RELIABILITY.md, "Known bugs").
-	bug string
 }
 
 type limitsFixture struct {
@@ -204,9 +201,6 @@ func TestHostileInputRefused(t *testing.T) {
 func testHostileInput(t *testing.T, cfg envConfig) {
 	f := newLimitsFixture(t, cfg)
 	for _, c := range hostileCases() {
-		if c.bug != "" && !knownBugsBuilt {
-			continue // a known bug, out of CI until fixed (-tags knownbugs runs it)
-		}
 		t.Run(c.name, func(t *testing.T) {
 			r, err := f.send(t, c)
 			if err != nil {
@@ -216,9 +210,6 @@ func testHostileInput(t *testing.T, cfg envConfig) {
 				t.Errorf("status %d, want %d", r.Status, c.status)
 			}
 			if r.code() != c.code {
-				if c.bug != "" {
-					t.Logf("known bug: %s", c.bug)
-				}
 				t.Fatalf("code %q, want %q: %.400s", r.code(), c.code, r.Raw)
 			}
 			if c.maxErrors > 0 && len(r.Errors) > c.maxErrors {
@@ -253,10 +244,9 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // BenchmarkHostileInput measures what one refused request costs the
 // process (server and in-process client together): B/op and allocs/op,
 // plus the heap in use after the run. Bounded figures mean the request was
-// refused before its size mattered. Known-bug cases are included (they
-// show what the missing bound costs).
+// refused before its size mattered.
 //
-//	go test -run '^$' -bench HostileInput -benchtime 20x ./reliability/
+//	go test -run '^$' -bench HostileInput -benchtime 20x ./internal/tests/reliability/
 func BenchmarkHostileInput(b *testing.B) {
 	f := newLimitsFixture(b, envConfig{})
 	for _, c := range hostileCases() {

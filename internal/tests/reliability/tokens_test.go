@@ -151,6 +151,7 @@ func (f *tokenFixture) publicKeyForms(t *testing.T) map[string][]byte {
 // with UNAUTHENTICATED on a management operation and on a self-service
 // one, and the refusal names no key material.
 func TestForgedTokens(t *testing.T) {
+	t.Parallel()
 	f := newTokenFixture(t)
 	hdr := func() map[string]any { return map[string]any{"kid": f.kid, "typ": "at+jwt"} }
 	with := func(change func(c jwt.MapClaims)) jwt.MapClaims {
@@ -375,6 +376,7 @@ func rootFields(t *testing.T, e *env) []string {
 // token with update:users_app_metadata alone changes appMetadata and
 // nothing else. Nothing any refused request tried is written.
 func TestUserTokenBoundaries(t *testing.T) {
+	t.Parallel()
 	f := newTokenFixture(t)
 	ops := f.managementOps()
 	known := map[string]bool{}
