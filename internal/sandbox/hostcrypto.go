@@ -353,14 +353,26 @@ func (a *hashArgs) done() error {
 }
 
 // dummyVerify verifies pw against a stored hash of the connection,
-// discarding the result: the work of a wrong-password verification.
-func (r *Runtime) dummyVerify(stored, pw string) {
+// discarding the result: the work of a wrong-password verification. Like
+// a real one it waits for a hashing slot and its memory in the budget,
+// within the call's deadline (past it, the call has used its time anyway).
+func (r *Runtime) dummyVerify(ctx context.Context, stored, pw string) {
+	need, err := verifyMemory(stored)
+	if err != nil {
+		return
+	}
 	select {
 	case r.hashSem <- struct{}{}:
-	default:
-		return // every slot is busy: do not queue a dummy behind real work
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-r.hashSem }()
+	if need > 0 {
+		if r.budget.acquire(ctx, need, r.evictIdle) != nil {
+			return
+		}
+		defer r.budget.release(need)
 	}
 	_, _ = passwords.Verify(stored, pw)
-	<-r.hashSem
 	r.dummyCompares.Add(1)
 }

@@ -173,7 +173,7 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 		// have, so an unknown email takes as long as a wrong password and
 		// timing does not tell which accounts exist.
 		if h := m.lastVerified.Load(); h != nil {
-			m.rt.dummyVerify(*h, c.Password)
+			m.rt.dummyVerify(ctx, *h, c.Password)
 		} else {
 			m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
 		}
