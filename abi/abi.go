@@ -66,6 +66,11 @@ const (
 	FnArgon2idCompare = "argon2id_compare"
 	FnConfigGet       = "config_get"
 	FnLog             = "log"
+	FnDBBegin         = "db_begin"
+	FnDBCommit        = "db_commit"
+	FnDBRollback      = "db_rollback"
+	FnPasswordVerify  = "password_verify"
+	FnHashCompute     = "hash_compute"
 )
 
 // HostFunc describes one host function's WebAssembly signature: the number
@@ -89,6 +94,11 @@ var HostFuncs = [...]HostFunc{
 	{FnArgon2idCompare, 4},
 	{FnConfigGet, 2},
 	{FnLog, 2},
+	{FnDBBegin, 0},
+	{FnDBCommit, 0},
+	{FnDBRollback, 0},
+	{FnPasswordVerify, 4},
+	{FnHashCompute, 2},
 }
 
 // Status is what an action export returns.
@@ -97,6 +107,12 @@ type Status int32
 // Action statuses. For StatusValidation, StatusError and StatusPanic the
 // result (result_set) is a UTF-8 message; for StatusOK it is empty or one
 // encoded map (a profile); for the others it is ignored.
+//
+// StatusValidation's message is meant for the end user (a password policy,
+// a username taken): the service shows it as it is. StatusError's message
+// is for the connection's administrators only (it may quote the database).
+// StatusBlocked is for login only, and only after the password matched: the
+// account exists but is disabled (the caller gets USER_BLOCKED).
 const (
 	StatusOK               Status = 0
 	StatusWrongCredentials Status = 1
@@ -105,6 +121,7 @@ const (
 	StatusValidation       Status = 4
 	StatusError            Status = 5
 	StatusPanic            Status = 6
+	StatusBlocked          Status = 7
 )
 
 // Errno is a host function failure; a host function returns -Errno.

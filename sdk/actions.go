@@ -23,6 +23,55 @@ func Login(fn func(email, password string) (*Profile, error)) int32 {
 	}, false)
 }
 
+// Credentials are what a login handler receives: the password and the
+// email or the username the user typed (one of them may be empty; Username
+// is set only on connections that allow logging in by username).
+type Credentials struct {
+	Email, Username, Password string
+}
+
+// LoginWith adapts a login handler that also accepts a username: find the
+// user by c.Email, or by c.Username when the email is empty, check the
+// password, then return the profile, ErrWrongCredentials, or ErrBlocked
+// (only after the password matched) for a disabled account.
+//
+//	//go:wasmexport login
+//	func login() int32 { return sdk.LoginWith(loginUser) }
+func LoginWith(fn func(c Credentials) (*Profile, error)) int32 {
+	return serve(func(a *args) (*Profile, error) {
+		var c Credentials
+		c.Email, c.Password = a.str(), a.str()
+		if a.more() {
+			c.Username = a.str()
+		}
+		if a.err != nil {
+			return nil, a.err
+		}
+		return fn(c)
+	}, false)
+}
+
+// Lookup is what a get_user handler receives: the email, or the username
+// (on connections that allow logging in by username) when Email is empty.
+type Lookup struct {
+	Email, Username string
+}
+
+// GetUserWith is GetUser for handlers that also look users up by username.
+func GetUserWith(fn func(k Lookup) (*Profile, error)) int32 {
+	return serve(func(a *args) (*Profile, error) {
+		var k Lookup
+		k.Email = a.str()
+		if a.more() {
+			k.Username = a.str()
+		}
+		if a.err != nil {
+			return nil, a.err
+		}
+		return fn(k)
+	}, true)
+}
+
 // GetUser adapts a get_user handler: return the profile of the user with
 // that email (no password check), or ErrUserNotFound (returning nil, nil
 // means not found too).
@@ -106,13 +155,19 @@ var errMalformedArgs = errors.New("sdk: malformed call arguments")
 // args reads the positional arguments of a call (a List).
 type args struct {
 	d   abi.Decoder
+	n   int // arguments left to read
 	err error
 }
+
+// more reports whether an optional trailing argument is present (a host
+// older than the argument sends fewer).
+func (a *args) more() bool { return a.err == nil && a.n > 0 }
 
 func (a *args) str() string {
 	if a.err != nil {
 		return ""
 	}
+	a.n--
 	s, err := a.d.String()
 	if err != nil {
 		a.err = errMalformedArgs
@@ -124,6 +179,7 @@ func (a *args) bool() bool {
 	if a.err != nil {
 		return false
 	}
+	a.n--
 	v, err := a.d.Bool()
 	if err != nil {
 		a.err = errMalformedArgs
@@ -151,9 +207,11 @@ func serve(h func(a *args) (*Profile, error), nilIsNotFound bool) (st int32) {
 		a.err = err
 	} else {
 		a.d.Reset(raw)
-		if _, err := a.d.List(); err != nil {
+		n, err := a.d.List()
+		if err != nil {
 			a.err = errMalformedArgs
 		}
+		a.n = n
 	}
 	p, err := h(&a)
 	if err != nil {
@@ -184,6 +242,8 @@ func fail(err error) abi.Status {
 		return abi.StatusUserNotFound
 	case errors.Is(err, ErrUserExists):
 		return abi.StatusUserExists
+	case errors.Is(err, ErrBlocked):
+		return abi.StatusBlocked
 	case errors.As(err, &ve):
 		setResult([]byte(ve.Message))
 		return abi.StatusValidation

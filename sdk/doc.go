@@ -54,10 +54,13 @@
 //
 // # Errors
 //
-// Return ErrWrongCredentials, ErrUserNotFound or ErrUserExists (possibly
-// wrapped) for those outcomes, Validation("...") when the input is invalid,
-// any other error for a failure (the service reports it as a script error
-// with its message). A panic is recovered and reported as a script error;
+// Return ErrWrongCredentials, ErrUserNotFound, ErrUserExists or ErrBlocked
+// (possibly wrapped) for those outcomes, Validation("...") when the input is
+// invalid: its message is shown to the end user as it is (write it for
+// them: "the password needs a digit", "that username is taken"). Any other
+// error is a failure: the service logs its message under an error id and
+// shows it only to the connection's administrators; anonymous callers get a
+// fixed message and the id. A panic is recovered and reported as a script error;
 // the instance is then discarded.
 package sdk
 
@@ -77,6 +80,11 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrUserExists: the user already exists (create, change_email).
 	ErrUserExists = errors.New("user already exists")
+	// ErrBlocked: login only, and only once the password matched: the
+	// account exists but is disabled (Django's is_active = 0, WordPress's
+	// spam or deleted flags). The caller gets USER_BLOCKED. Returning it
+	// before checking the password would tell anyone which accounts exist.
+	ErrBlocked = errors.New("user blocked")
 )
 
 // Errors of the host functions. A *HostError matches these with errors.Is.

@@ -31,3 +31,10 @@ func hostArgon2idCompare(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
 }
 func hostConfigGet(unsafe.Pointer, uint32) int32 { return noCall }
 func hostLog(unsafe.Pointer, uint32) int32       { return noCall }
+func hostDBBegin() int32                         { return noCall }
+func hostDBCommit() int32                        { return noCall }
+func hostDBRollback() int32                      { return noCall }
+func hostPasswordVerify(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
+	return noCall
+}
+func hostHashCompute(unsafe.Pointer, uint32) int32 { return noCall }

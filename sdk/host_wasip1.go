@@ -40,3 +40,18 @@ func hostConfigGet(p unsafe.Pointer, n uint32) int32
 
 //go:wasmimport profiled log
 func hostLog(p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport profiled db_begin
+func hostDBBegin() int32
+
+//go:wasmimport profiled db_commit
+func hostDBCommit() int32
+
+//go:wasmimport profiled db_rollback
+func hostDBRollback() int32
+
+//go:wasmimport profiled password_verify
+func hostPasswordVerify(hp unsafe.Pointer, hn uint32, pp unsafe.Pointer, pn uint32) int32
+
+//go:wasmimport profiled hash_compute
+func hostHashCompute(p unsafe.Pointer, n uint32) int32

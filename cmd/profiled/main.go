@@ -20,7 +20,9 @@ Usage:
   profiled serve [--addr ADDR] [--db URL]       run the server
   profiled token create --scope "SCOPES" [--db URL] [--ttl 24h] [--subject NAME]
                                                 print a management token
-  profiled script build SRC -o OUT.wasm         compile a Go custom-database script
+  profiled script init DIR [--template mysql]   write a script folder (go.mod, SDK, main.go, tests)
+  profiled script build SRC -o OUT.wasm [-v]    compile a Go custom-database script
+  profiled script test DIR --db URL [--wasm F]  run DIR/script_test.json against a fresh database
   profiled script try MODULE.wasm --db URL [--action login] [--email E] [--password P]
         [--new-email E] [--new-password P] [--id ID] [--config FILE.json] [--timeout 5s]
                                                 run one action of a module offline
@@ -70,14 +72,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return tokenCreate(ctx, args[2:], stdout, stderr)
 	case "script":
-		if len(args) >= 2 && args[1] == "try" {
-			return scriptTry(ctx, args[2:], stdout, stderr)
+		if len(args) >= 2 {
+			switch args[1] {
+			case "build":
+				return scriptBuild(ctx, args[2:], stdout, stderr)
+			case "init":
+				return scriptInit(args[2:], stdout, stderr)
+			case "test":
+				return scriptTest(ctx, args[2:], stdout, stderr)
+			case "try":
+				return scriptTry(ctx, args[2:], stdout, stderr)
+			}
 		}
-		if len(args) < 2 || args[1] != "build" {
-			fmt.Fprint(stderr, usage)
-			return errUsage
-		}
-		return scriptBuild(ctx, args[2:], stdout, stderr)
+		fmt.Fprint(stderr, usage)
+		return errUsage
 	case "users":
 		return usersCmd(ctx, args[1:], stdout, stderr)
 	case "keys":

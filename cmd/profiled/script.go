@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox"
 	"github.com/profiled/profiled/internal/scriptbuild"
 	"github.com/profiled/profiled/internal/scripting"
+	"github.com/profiled/profiled/internal/scripttest"
 	"github.com/profiled/profiled/internal/service"
 )
 
@@ -23,6 +25,7 @@ func scriptBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("script build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output .wasm file (required)")
+	verbose := fs.Bool("v", false, "say where the build's time went")
 	// Accept the source before or after the flags.
 	var src string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -37,8 +40,16 @@ func scriptBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if src == "" || *out == "" {
 		return fmt.Errorf("usage: profiled script build SRC -o OUT.wasm")
 	}
-	if err := scriptbuild.Build(ctx, src, *out); err != nil {
+	opt := scriptbuild.Options{}
+	if *verbose {
+		opt.Report = stderr
+	}
+	began := time.Now()
+	if err := scriptbuild.BuildWith(ctx, src, *out, opt); err != nil {
 		return err
+	}
+	if d := time.Since(began); d > 20*time.Second && !*verbose {
+		fmt.Fprintf(stderr, "the build took %s: a first build compiles Go's standard library for wasip1/wasm into the Go build cache;\nlater builds reuse it (run with -v to see where the time went)\n", d.Round(time.Second))
 	}
 	fmt.Fprintf(stderr, "built %s\n", *out)
 	return nil
@@ -148,4 +159,95 @@ func newScripts(ctx context.Context, log *slog.Logger, loader scripting.ScriptLo
 		return nil, nil, fmt.Errorf("start the script sandbox: %w", err)
 	}
 	return scripting.New(rt, loader), rt.Close, nil
+}
+
+// scriptInit writes a script folder from a template.
+func scriptInit(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("script init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tmpl := fs.String("template", "mysql", "template: "+strings.Join(scriptbuild.Templates(), ", "))
+	sdkOnly := fs.Bool("sdk-only", false, "only replace the folder's SDK copy with this binary's")
+	var dir string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if dir == "" && fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	if dir == "" {
+		return fmt.Errorf("usage: profiled script init DIR [--template %s]", strings.Join(scriptbuild.Templates(), "|"))
+	}
+	if *sdkOnly {
+		if err := scriptbuild.RefreshSDK(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "replaced %s with the SDK of profiled %s\n", filepath.Join(dir, scriptbuild.SDKDir), scriptbuild.Version())
+		return nil
+	}
+	files, err := scriptbuild.Init(dir, *tmpl)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasPrefix(f, scriptbuild.SDKDir+"/") {
+			n++
+			continue
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, f))
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d files: the SDK of profiled %s)\n\nnext:\n  cd %s\n  go vet ./\n  profiled script test . --db mysql://root@127.0.0.1:3306/\n  profiled script build . -o script.wasm\n",
+		filepath.Join(dir, scriptbuild.SDKDir), n, scriptbuild.Version(), dir)
+	return nil
+}
+
+// scriptTest builds a script folder (or takes a built module) and runs its
+// script_test.json against a fresh database.
+func scriptTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("script test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", os.Getenv("PROFILED_SCRIPT_TEST_DB"), "server for a fresh test database: mysql://user[:pass]@host:port/ or sqlite: (env PROFILED_SCRIPT_TEST_DB)")
+	wasmFile := fs.String("wasm", "", "test this built module instead of building DIR")
+	file := fs.String("file", "", "test file (default DIR/"+scripttest.FileName+")")
+	keep := fs.Bool("keep", false, "keep the test database")
+	timeout := fs.Duration("timeout", 0, "per-call deadline (default: the server's, 20s)")
+	var dir string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if dir == "" && fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	tf := *file
+	if tf == "" {
+		tf = filepath.Join(dir, scripttest.FileName)
+	}
+	var wasm []byte
+	var err error
+	if *wasmFile != "" {
+		wasm, err = os.ReadFile(*wasmFile)
+	} else {
+		wasm, err = scriptbuild.Compile(ctx, dir, scriptbuild.Options{})
+	}
+	if err != nil {
+		return err
+	}
+	res, err := scripttest.Run(ctx, wasm, tf, scripttest.Options{DatabaseURL: *db, Keep: *keep, Timeout: *timeout, Out: stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", res.Passed, res.Failed)
+	if res.Failed > 0 {
+		return fmt.Errorf("%d of %d steps failed", res.Failed, res.Passed+res.Failed)
+	}
+	return nil
 }

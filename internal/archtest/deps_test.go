@@ -106,6 +106,13 @@ var rules = map[string]rule{
 		may: []string{"internal/policy", "internal/sandbox", "internal/service"},
 	},
 	"internal/scriptbuild": {may: []string{"", "abi", "internal/sandbox/wasmbin"}},
+	// `profiled script test`: a script's test file run in the sandbox
+	// against a fresh database it creates; no service, store or API.
+	"internal/scripttest": {
+		may:   []string{"abi", "internal/sandbox"},
+		ext:   []string{mysql, sqlite},
+		never: []string{"internal/service", "internal/db", "internal/graph", "internal/policy"},
+	},
 
 	// The GraphQL API: resolvers call the use cases; they never reach a
 	// store or the sandbox.

@@ -70,8 +70,10 @@ func (r *mutationResolver) SetConnectionScript(ctx context.Context, connection s
 }
 
 // Signup is the resolver for the signup field.
-func (r *mutationResolver) Signup(ctx context.Context, connection string, email string, password string, username *string, userMetadata policy.Metadata) (*model.User, error) {
-	u, err := r.Service.Signup(ctx, connection, policy.Create{Email: email, Password: password, Username: deref(username), UserMetadata: userMetadata})
+func (r *mutationResolver) Signup(ctx context.Context, connection string, email string, password string, username *string, name *string, givenName *string, familyName *string, nickname *string, picture *string, userMetadata policy.Metadata) (*model.User, error) {
+	u, err := r.Service.Signup(ctx, connection, policy.Create{Email: email, Password: password, Username: deref(username),
+		Name: deref(name), GivenName: deref(givenName), FamilyName: deref(familyName), Nickname: deref(nickname), Picture: deref(picture),
+		UserMetadata: userMetadata})
 	if err != nil {
 		return nil, err
 	}

@@ -464,6 +464,13 @@ func checkArgonCost(alg string, m, t, p uint32) error {
 //go:linkname argon2DeriveKey golang.org/x/crypto/argon2.deriveKey
 func argon2DeriveKey(mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
 
+// Argon2Key derives a key with argon2 variant "argon2id", "argon2i" or
+// "argon2d" (the last one is not in x/crypto). Check the parameters with
+// CheckArgon2Params first: it does no bounds checking.
+func Argon2Key(variant string, pw, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
+	return argon2Key(variant, pw, salt, t, m, p, keyLen)
+}
+
 func argon2Key(variant string, pw, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
 	switch variant {
 	case Argon2id:

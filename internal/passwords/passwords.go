@@ -64,7 +64,7 @@ func DefaultArgon2Params() Argon2Params {
 type Config struct {
 	// Algorithm is "bcrypt" (default when empty) or "argon2id".
 	Algorithm string
-	// BcryptCost is bcrypt's work factor, 4..15 (0: 10).
+	// BcryptCost is bcrypt's work factor, 4..14 (0: 10).
 	BcryptCost int
 	// Argon2 are argon2id's parameters (zero fields: the defaults).
 	Argon2 Argon2Params

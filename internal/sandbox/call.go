@@ -24,10 +24,11 @@ type callState struct {
 	secrets []string // the call's passwords, masked in logs and messages
 
 	hostCalls   int
-	hashed      bool   // the script compared a password (bcrypt or argon2id)
-	fatal       string // a limit hit: the call fails with this whatever the guest does
-	unavailable string // the database could not be reached
-	timedOut    bool   // a host call saw the deadline
+	tx          *sqlx.Tx // the transaction db_begin opened, until commit or rollback
+	hashed      bool     // the script compared a password (bcrypt or argon2id)
+	fatal       string   // a limit hit: the call fails with this whatever the guest does
+	unavailable string   // the database could not be reached
+	timedOut    bool     // a host call saw the deadline
 
 	conn   *sqlx.Conn // the call's database connection (dbConn), nil until used
 	connID uint64     // its MySQL connection id (0: SQLite or not yet read)
@@ -51,9 +52,11 @@ func encodeArgs(c Call) ([]byte, []string, error) {
 	}
 	switch c.Action {
 	case ActionLogin:
-		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.Password)
+		b = abi.AppendString(abi.AppendString(abi.AppendString(abi.AppendList(b, 3), c.Email), c.Password), c.Username)
 		secret(c.Password)
-	case ActionGetUser, ActionVerify:
+	case ActionGetUser:
+		b = abi.AppendString(abi.AppendString(abi.AppendList(b, 2), c.Email), c.Username)
+	case ActionVerify:
 		b = abi.AppendString(abi.AppendList(b, 1), c.Email)
 	case ActionCreate:
 		var err error

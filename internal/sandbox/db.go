@@ -314,7 +314,7 @@ func (r *Runtime) dbQuery(ctx context.Context, cs *callState, mem api.Memory, p 
 	if e != 0 {
 		return e
 	}
-	rows, err := conn.QueryxContext(ctx, query, args...)
+	rows, err := cs.queryer(conn).QueryxContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}
@@ -400,7 +400,7 @@ func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p [
 	if e != 0 {
 		return e
 	}
-	res, err := conn.ExecContext(ctx, query, args...)
+	res, err := cs.queryer(conn).ExecContext(ctx, query, args...)
 	if err != nil {
 		return cs.dbError(ctx, err)
 	}
@@ -409,4 +409,74 @@ func (r *Runtime) dbExec(ctx context.Context, cs *callState, mem api.Memory, p [
 	out := abi.AppendList(make([]byte, 0, 24), 2)
 	out = abi.AppendInt(abi.AppendInt(out, affected), lastID)
 	return cs.ok(out)
+}
+
+// queryer is the call's open transaction, else its connection.
+func (cs *callState) queryer(conn *sqlx.Conn) interface {
+	QueryxContext(context.Context, string, ...any) (*sqlx.Rows, error)
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+} {
+	if cs.tx != nil {
+		return cs.tx
+	}
+	return conn
+}
+
+// db_begin() -> 0: opens the call's transaction; db_query and db_exec run
+// in it until db_commit or db_rollback. One at a time; whatever is still
+// open when the call ends (returned, trapped, timed out) is rolled back.
+func (r *Runtime) dbBegin(ctx context.Context, cs *callState, _ api.Memory, _ []uint64) int32 {
+	if e := cs.countHostCall("db_begin"); e != 0 {
+		return e
+	}
+	if cs.tx != nil {
+		return cs.fail(abi.ErrnoInval, "a transaction is already open: commit or roll it back first")
+	}
+	conn, e := cs.dbConn(ctx)
+	if e != 0 {
+		return e
+	}
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return cs.dbError(ctx, err)
+	}
+	cs.tx = tx
+	return 0
+}
+
+// db_commit() -> 0.
+func (r *Runtime) dbCommit(ctx context.Context, cs *callState, _ api.Memory, _ []uint64) int32 {
+	if cs.tx == nil {
+		return cs.fail(abi.ErrnoInval, "no open transaction")
+	}
+	tx := cs.tx
+	cs.tx = nil
+	if err := tx.Commit(); err != nil {
+		return cs.dbError(ctx, err)
+	}
+	return 0
+}
+
+// db_rollback() -> 0; without an open transaction it does nothing.
+func (r *Runtime) dbRollback(ctx context.Context, cs *callState, _ api.Memory, _ []uint64) int32 {
+	if cs.tx == nil {
+		return 0
+	}
+	tx := cs.tx
+	cs.tx = nil
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return cs.dbError(ctx, err)
+	}
+	return 0
+}
+
+// endTx rolls back a transaction the call left open; it reports whether
+// there was one.
+func (cs *callState) endTx() bool {
+	if cs.tx == nil {
+		return false
+	}
+	cs.tx.Rollback() // after a timeout database/sql has rolled it back already
+	cs.tx = nil
+	return true
 }

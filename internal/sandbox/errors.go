@@ -20,6 +20,9 @@ var (
 	ErrUserNotFound = errors.New("sandbox: user not found")
 	// ErrUserExists: create (or change_email) found the user already there.
 	ErrUserExists = errors.New("sandbox: user already exists")
+	// ErrBlocked: login found the user and the password matched, but the
+	// account is disabled in the custom database (abi.StatusBlocked).
+	ErrBlocked = errors.New("sandbox: user blocked")
 	// ErrTimeout: the call passed its deadline (the connection's timeout or
 	// the caller's deadline, whichever came first); the script was stopped.
 	// Errors wrapping it also match context.DeadlineExceeded.

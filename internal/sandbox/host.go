@@ -28,6 +28,11 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 		abi.FnArgon2idCompare: r.argon2idCompare,
 		abi.FnConfigGet:       r.configGet,
 		abi.FnLog:             r.log,
+		abi.FnDBBegin:         r.dbBegin,
+		abi.FnDBCommit:        r.dbCommit,
+		abi.FnDBRollback:      r.dbRollback,
+		abi.FnPasswordVerify:  r.passwordVerify,
+		abi.FnHashCompute:     r.hashCompute,
 	}
 	b := r.wr.NewHostModuleBuilder(abi.ImportModule)
 	for _, hf := range abi.HostFuncs {

@@ -45,6 +45,11 @@ type Module struct {
 	// bcryptCost is the cost of the last bcrypt hash a login compared
 	// (0 until one did): the work an equalizing dummy compare must do.
 	bcryptCost atomic.Int32
+	// lastVerified is the last stored hash password_verify checked for
+	// this connection: a login that answers "no" without hashing verifies
+	// the password against it (discarding the result), at the cost the
+	// connection's hashes have.
+	lastVerified atomic.Pointer[string]
 }
 
 func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, actions []Action, config map[string][]byte) *Module {
@@ -77,7 +82,11 @@ func (m *Module) Has(a Action) bool {
 type Call struct {
 	Action                                     Action
 	Email, Password, NewEmail, NewPassword, ID string
-	Verified                                   bool
+	// Username is login's and get_user's username, on connections that
+	// allow logging in by username ("" otherwise). Either Email or
+	// Username may be empty.
+	Username string
+	Verified bool
 	// User is the profile to create: "email", "password", "username",
 	// "phone_number", "email_verified", "name", "given_name",
 	// "family_name", "nickname", "picture", "user_metadata",
@@ -140,8 +149,14 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 	if ctx.Err() != nil {
 		cs.killQuery() // the guest was stopped inside a statement
 	}
-	cs.closeDB()
 	status := abi.Status(api.DecodeI32(in.stack[0]))
+	openTx := cs.endTx() // before its connection is closed
+	cs.closeDB()
+	if openTx && callErr == nil && status == abi.StatusOK && cs.fatal == "" {
+		// Reporting success for writes that were never committed would
+		// lie: they are rolled back and the call fails.
+		cs.fatal = "the script returned with a transaction open (sdk.Begin without Commit): it was rolled back"
+	}
 
 	res := Result{Logs: cs.finishLogs()}
 	var out error
@@ -157,7 +172,11 @@ func (m *Module) Run(ctx context.Context, c Call) (Result, error) {
 		// no such row). Do the comparison it skipped, at the cost its hashes
 		// have, so an unknown email takes as long as a wrong password and
 		// timing does not tell which accounts exist.
-		m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
+		if h := m.lastVerified.Load(); h != nil {
+			m.rt.dummyVerify(ctx, *h, c.Password)
+		} else {
+			m.rt.dummyBcrypt(int(m.bcryptCost.Load()), c.Password)
+		}
 	}
 	res.Duration = time.Since(start)
 	return res, out
@@ -230,6 +249,11 @@ func (m *Module) outcome(ctx context.Context, cs *callState, st abi.Status) (map
 		return nil, ErrUserNotFound
 	case abi.StatusUserExists:
 		return nil, ErrUserExists
+	case abi.StatusBlocked:
+		if cs.action != ActionLogin {
+			return nil, scriptErr("status blocked is for login only")
+		}
+		return nil, ErrBlocked
 	case abi.StatusValidation:
 		return nil, &ValidationError{Message: msg}
 	case abi.StatusError:

@@ -27,8 +27,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	profiled "github.com/profiled/profiled"
 	"github.com/profiled/profiled/abi"
@@ -47,16 +49,60 @@ type Options struct {
 	// Output receives the toolchain's output of a successful build (nil =
 	// discarded; a failed build's output is in its *CompileError).
 	Output io.Writer
+	// Report, when set, receives where the build's time went: how many
+	// packages were compiled (a first build compiles the standard library
+	// for wasip1/wasm into the Go build cache) and how long each step took.
+	Report io.Writer
 }
 
 // CompileError is a failed compilation; Output is the compiler's output
 // with the temporary directory's paths shortened to the script's file names.
 type CompileError struct {
 	Output string
+	// Hint says what to do, when the output shows a known cause (a module
+	// missing from the offline build).
+	Hint string
 }
 
 func (e *CompileError) Error() string {
-	return "script does not compile:\n" + strings.TrimRight(e.Output, "\n")
+	msg := "script does not compile:\n" + strings.TrimRight(e.Output, "\n")
+	if e.Hint != "" {
+		msg += "\n\n" + e.Hint
+	}
+	return msg
+}
+
+// missingModule finds the import path of a module the offline build could
+// not find, in the go command's output.
+var missingModule = regexp.MustCompile(`(?m)(?:no required module provides package|cannot find module providing package|module lookup disabled by GOPROXY=off[^\n]*?for) ([^\s;:]+)|^\s*([^\s:]+): module lookup disabled by GOPROXY=off`)
+
+// hint explains a failed build's known causes.
+func hint(output string, ownMod bool) string {
+	m := missingModule.FindStringSubmatch(output)
+	if m == nil && !strings.Contains(output, "GOPROXY=off") {
+		return ""
+	}
+	pkg := "MODULE"
+	if m != nil {
+		pkg = m[1] + m[2]
+	}
+	h := "hint: scripts are built offline (GOPROXY=off): only the standard library, the SDK and modules already in\n" +
+		"this machine's module cache (" + goEnv("GOMODCACHE") + ") can be imported. "
+	if ownMod {
+		return h + "In the script's folder, run once, online:\n\n" +
+			"    go get " + pkg + "@VERSION\n\n" +
+			"It records the module in go.mod and go.sum and downloads it into the cache; then build again."
+	}
+	return h + "A single .go file cannot name extra modules: make the script a folder with its own go.mod\n" +
+		"(`profiled script init DIR` writes one), run `go get " + pkg + "@VERSION` there (online), then build the folder."
+}
+
+func goEnv(key string) string {
+	o, err := exec.Command("go", "env", key).Output()
+	if err != nil {
+		return "$" + key
+	}
+	return strings.TrimSpace(string(o))
 }
 
 // Build compiles the script at src (a .go file, or a directory of .go files
@@ -142,23 +188,34 @@ func Compile(ctx context.Context, src string, opt Options) ([]byte, error) {
 	}
 
 	outFile := filepath.Join(work, "script.wasm")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", outFile, ".")
+	buildArgs := []string{"build", "-buildmode=c-shared", "-trimpath", "-o", outFile}
+	if opt.Report != nil {
+		buildArgs = append(buildArgs, "-v") // names the packages compiled (not those from the cache)
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(buildArgs, ".")...)
 	cmd.Dir, cmd.Env = scriptDir, env
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
+	began := time.Now()
+	runErr := cmd.Run()
+	took := time.Since(began)
+	out, compiled := splitVerbose(output.String(), opt.Report != nil)
+	if runErr != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		msg := strings.ReplaceAll(output.String(), scriptDir+string(filepath.Separator), "")
+		msg := strings.ReplaceAll(out, scriptDir+string(filepath.Separator), "")
 		msg = strings.ReplaceAll(msg, work, "$WORK")
 		if msg == "" {
-			msg = err.Error()
+			msg = runErr.Error()
 		}
-		return nil, &CompileError{Output: msg}
+		return nil, &CompileError{Output: msg, Hint: hint(out, ownMod)}
 	}
 	if opt.Output != nil {
-		opt.Output.Write(output.Bytes())
+		io.WriteString(opt.Output, out)
+	}
+	if opt.Report != nil {
+		report(opt.Report, took, compiled)
 	}
 	wasm, err := os.ReadFile(outFile)
 	if err != nil {
@@ -170,9 +227,13 @@ func Compile(ctx context.Context, src string, opt Options) ([]byte, error) {
 	if opt.NoMerge {
 		return wasm, nil
 	}
+	began = time.Now()
 	merged, _, err := wasmbin.MergeDataSegments(wasm)
 	if err != nil {
 		return nil, fmt.Errorf("merge data segments: %w", err)
+	}
+	if opt.Report != nil {
+		fmt.Fprintf(opt.Report, "merge data segments: %s (%d → %d bytes)\n", time.Since(began).Round(time.Millisecond), len(wasm), len(merged))
 	}
 	return merged, nil
 }
@@ -303,4 +364,44 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
+}
+
+// splitVerbose separates `go build -v`'s package lines (bare import paths)
+// from the rest of the output.
+func splitVerbose(output string, verbose bool) (string, []string) {
+	if !verbose {
+		return output, nil
+	}
+	var rest []string
+	var pkgs []string
+	for _, l := range strings.Split(output, "\n") {
+		if l != "" && !strings.ContainsAny(l, " \t:#") {
+			pkgs = append(pkgs, l)
+			continue
+		}
+		rest = append(rest, l)
+	}
+	return strings.Join(rest, "\n"), pkgs
+}
+
+// report says where a build's time went.
+func report(w io.Writer, took time.Duration, compiled []string) {
+	std, sdk, other := 0, 0, 0
+	for _, p := range compiled {
+		first, _, _ := strings.Cut(p, "/")
+		switch {
+		case strings.HasPrefix(p, SDKModule+"/"):
+			sdk++
+		case !strings.Contains(first, ".") && p != "profiledscript" && !strings.HasPrefix(p, "profiledscript/"):
+			std++
+		default:
+			other++
+		}
+	}
+	fmt.Fprintf(w, "go build (wasip1/wasm): %s; compiled %d packages: %d of the standard library, %d of the SDK, %d of the script and its modules\n",
+		took.Round(time.Millisecond), len(compiled), std, sdk, other)
+	if std > 0 {
+		fmt.Fprintf(w, "  the standard library was not in the Go build cache for wasip1/wasm (%s): this first build compiled it\n"+
+			"  and cached it; the next builds reuse it and take a few seconds. Keep GOCACHE between CI runs to keep it.\n", goEnv("GOCACHE"))
+	}
 }

@@ -11,8 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/sandbox"
@@ -64,7 +67,7 @@ func (r *Runner) Run(ctx context.Context, c service.Connection, call service.Scr
 		return service.ScriptResult{}, err
 	}
 	res, err := m.Run(ctx, sandbox.Call{
-		Action: sandbox.Action(call.Action), Email: call.Email, Password: call.Password, NewEmail: call.NewEmail,
+		Action: sandbox.Action(call.Action), Email: call.Email, Username: call.Username, Password: call.Password, NewEmail: call.NewEmail,
 		NewPassword: call.NewPassword, ID: call.ID, Verified: call.Verified, User: call.User,
 	})
 	out := service.ScriptResult{Logs: res.Logs, Duration: res.Duration, Attributes: res.Attributes}
@@ -158,8 +161,10 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", service.ErrScriptUserNotFound, err)
 	case errors.Is(err, sandbox.ErrUserExists):
 		return fmt.Errorf("%w: %w", service.ErrScriptUserExists, err)
+	case errors.Is(err, sandbox.ErrBlocked):
+		return fmt.Errorf("%w: %w", service.ErrScriptBlocked, err)
 	case errors.As(err, &ve):
-		return &service.Error{Code: service.CodeBadUserInput, Message: ve.Message, Err: err}
+		return &service.Error{Code: service.CodeBadUserInput, Message: userMessage(ve.Message), Err: fmt.Errorf("%w: %w", service.ErrScriptValidation, err)}
 	case errors.Is(err, sandbox.ErrTimeout):
 		return &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
 	case errors.Is(err, sandbox.ErrDatabaseUnavailable):
@@ -172,4 +177,29 @@ func translate(err error) error {
 		return &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
 	}
 	return &service.Error{Code: service.CodeScriptError, Message: "the connection's script failed", Err: err}
+}
+
+// maxUserMessage bounds a script's validation message shown to end users.
+const maxUserMessage = 300
+
+// userMessage is a script's validation message as an end user sees it: one
+// line of printable text, at most maxUserMessage bytes.
+func userMessage(m string) string {
+	m = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, m)), " ")
+	if len(m) > maxUserMessage {
+		cut := maxUserMessage
+		for cut > 0 && !utf8.RuneStart(m[cut]) {
+			cut--
+		}
+		m = m[:cut] + "…"
+	}
+	if m == "" {
+		m = "the input was refused"
+	}
+	return m
 }

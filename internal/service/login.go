@@ -337,6 +337,10 @@ func (s *Service) loginScriptErr(err error) error {
 		// hashes' cost when the script skipped one (unknown email), so both
 		// answers take as long.
 		return ErrInvalidCredentials
+	case errors.Is(err, ErrScriptBlocked):
+		// The script checked the password first (the SDK's contract): the
+		// account is disabled in the custom database.
+		return ErrUserBlocked
 	case errors.Is(err, ErrScriptUnsupported):
 		return &Error{Code: CodeScriptError, Message: "the connection's script does not export login", Err: err}
 	}
@@ -377,7 +381,7 @@ func (s *Service) runScript(ctx context.Context, conn Connection, call ScriptCal
 // are. The log line never holds the call's input (passwords).
 func (s *Service) scriptFailure(ctx context.Context, conn Connection, action policy.Action, err error) error {
 	if errors.Is(err, ErrScriptWrongCredentials) || errors.Is(err, ErrScriptUserNotFound) || errors.Is(err, ErrScriptUserExists) ||
-		errors.Is(err, ErrScriptUnsupported) {
+		errors.Is(err, ErrScriptUnsupported) || errors.Is(err, ErrScriptBlocked) || errors.Is(err, ErrScriptValidation) {
 		return err
 	}
 	id := randomHex(8)

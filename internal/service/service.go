@@ -39,8 +39,11 @@ type Tokens interface {
 
 // ScriptCall is one call of a connection's action script.
 type ScriptCall struct {
-	Action      policy.Action
-	Email       string
+	Action policy.Action
+	Email  string
+	// Username goes to login and get_user (the script decides how to use
+	// it; empty when unknown).
+	Username    string
 	Password    string
 	NewEmail    string
 	NewPassword string
@@ -69,6 +72,13 @@ var (
 	ErrScriptUserNotFound     = errors.New("script: user not found")
 	ErrScriptUserExists       = errors.New("script: user already exists")
 	ErrScriptUnsupported      = errors.New("script: action not supported by the connection's module")
+	// ErrScriptBlocked: login's password matched but the custom database
+	// says the account is disabled.
+	ErrScriptBlocked = errors.New("script: user blocked")
+	// ErrScriptValidation is wrapped by the *Error (CodeBadUserInput) of a
+	// script's validation message: an answer meant for the end user, shown
+	// as it is, not a failure logged under an error id.
+	ErrScriptValidation = errors.New("script: invalid input")
 )
 
 // Scripts runs custom-database action scripts.

@@ -229,7 +229,7 @@ type ComplexityRoot struct {
 		RevokeMyGrant           func(childComplexity int, id string) int
 		RotateApplicationSecret func(childComplexity int, id string) int
 		SetConnectionScript     func(childComplexity int, connection string, wasm graphql.Upload) int
-		Signup                  func(childComplexity int, connection string, email string, password string, username *string, userMetadata policy.Metadata) int
+		Signup                  func(childComplexity int, connection string, email string, password string, username *string, name *string, givenName *string, familyName *string, nickname *string, picture *string, userMetadata policy.Metadata) int
 		TryConnectionScript     func(childComplexity int, connection string, action model.TryAction, email string, password *string) int
 		UnlinkDevice            func(childComplexity int, id string) int
 		UnlinkMyDevice          func(childComplexity int, id string) int
@@ -376,7 +376,7 @@ type MutationResolver interface {
 	CreateConnection(ctx context.Context, input model.ConnectionInput) (*model.Connection, error)
 	UpdateConnection(ctx context.Context, name string, input model.UpdateConnectionInput) (*model.Connection, error)
 	SetConnectionScript(ctx context.Context, connection string, wasm graphql.Upload) (*model.Connection, error)
-	Signup(ctx context.Context, connection string, email string, password string, username *string, userMetadata policy.Metadata) (*model.User, error)
+	Signup(ctx context.Context, connection string, email string, password string, username *string, name *string, givenName *string, familyName *string, nickname *string, picture *string, userMetadata policy.Metadata) (*model.User, error)
 	Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error)
 	CreateUser(ctx context.Context, input model.CreateUserInput) (*model.User, error)
 	UpdateUser(ctx context.Context, id string, input model.UpdateUserInput) (*model.User, error)
@@ -1419,7 +1419,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Signup(childComplexity, args["connection"].(string), args["email"].(string), args["password"].(string), args["username"].(*string), args["userMetadata"].(policy.Metadata)), true
+		return e.ComplexityRoot.Mutation.Signup(childComplexity, args["connection"].(string), args["email"].(string), args["password"].(string), args["username"].(*string), args["name"].(*string), args["givenName"].(*string), args["familyName"].(*string), args["nickname"].(*string), args["picture"].(*string), args["userMetadata"].(policy.Metadata)), true
 	case "Mutation.tryConnectionScript":
 		if e.ComplexityRoot.Mutation.TryConnectionScript == nil {
 			break
@@ -3309,6 +3309,16 @@ type Mutation {
     password: String!
     "A username."
     username: String
+    "The full name, as a signup form asks it (at most 300 characters); a custom database's create script receives it."
+    name: String
+    "The given (first) name."
+    givenName: String
+    "The family (last) name."
+    familyName: String
+    "A nickname."
+    nickname: String
+    "A picture URL (http or https)."
+    picture: String
     "Initial user metadata."
     userMetadata: JSON
   ): User!
@@ -4566,14 +4576,54 @@ func (ec *executionContext) field_Mutation_signup_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["username"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "userMetadata",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "givenName",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["givenName"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "familyName",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["familyName"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "nickname",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nickname"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "picture",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["picture"] = arg8
+	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "userMetadata",
 		func(ctx context.Context, v any) (policy.Metadata, error) {
 			return ec.unmarshalOJSON2githubᚗcomᚋprofiledᚋprofiledᚋinternalᚋpolicyᚐMetadata(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["userMetadata"] = arg4
+	args["userMetadata"] = arg9
 	return args, nil
 }
 
@@ -7862,7 +7912,7 @@ func (ec *executionContext) _Mutation_signup(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Signup(ctx, fc.Args["connection"].(string), fc.Args["email"].(string), fc.Args["password"].(string), fc.Args["username"].(*string), fc.Args["userMetadata"].(policy.Metadata))
+			return ec.Resolvers.Mutation().Signup(ctx, fc.Args["connection"].(string), fc.Args["email"].(string), fc.Args["password"].(string), fc.Args["username"].(*string), fc.Args["name"].(*string), fc.Args["givenName"].(*string), fc.Args["familyName"].(*string), fc.Args["nickname"].(*string), fc.Args["picture"].(*string), fc.Args["userMetadata"].(policy.Metadata))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
