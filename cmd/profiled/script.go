@@ -27,15 +27,9 @@ func scriptBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fs.String("o", "", "output .wasm file (required)")
 	verbose := fs.Bool("v", false, "say where the build's time went")
 	// Accept the source before or after the flags.
-	var src string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		src, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if src == "" && fs.NArg() > 0 {
-		src = fs.Arg(0)
+	src, err := parseWithOperand(fs, args)
+	if err != nil {
+		return err
 	}
 	if src == "" || *out == "" {
 		return fmt.Errorf("usage: profiled script build SRC -o OUT.wasm")
@@ -71,15 +65,9 @@ func scriptTry(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	verified := fs.Bool("verified", false, "the new email is verified (change_email)")
 	configFile := fs.String("config", "", "a JSON object: the connection's configuration (config_get)")
 	timeout := fs.Duration("timeout", 20*time.Second, "the call's deadline")
-	var module string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		module, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if module == "" && fs.NArg() > 0 {
-		module = fs.Arg(0)
+	module, err := parseWithOperand(fs, args)
+	if err != nil {
+		return err
 	}
 	if module == "" || *db == "" {
 		return fmt.Errorf("usage: profiled script try MODULE.wasm --db URL [--action login] [--email E] [--password P] ...")
@@ -167,15 +155,9 @@ func scriptInit(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	tmpl := fs.String("template", "mysql", "template: "+strings.Join(scriptbuild.Templates(), ", "))
 	sdkOnly := fs.Bool("sdk-only", false, "only replace the folder's SDK copy with this binary's")
-	var dir string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		dir, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if dir == "" && fs.NArg() > 0 {
-		dir = fs.Arg(0)
+	dir, err := parseWithOperand(fs, args)
+	if err != nil {
+		return err
 	}
 	if dir == "" {
 		return fmt.Errorf("usage: profiled script init DIR [--template %s]", strings.Join(scriptbuild.Templates(), "|"))
@@ -214,15 +196,9 @@ func scriptTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	file := fs.String("file", "", "test file (default DIR/"+scripttest.FileName+")")
 	keep := fs.Bool("keep", false, "keep the test database")
 	timeout := fs.Duration("timeout", 0, "per-call deadline (default: the server's, 20s)")
-	var dir string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		dir, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if dir == "" && fs.NArg() > 0 {
-		dir = fs.Arg(0)
+	dir, err := parseWithOperand(fs, args)
+	if err != nil {
+		return err
 	}
 	if dir == "" {
 		dir = "."
@@ -232,7 +208,6 @@ func scriptTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		tf = filepath.Join(dir, scripttest.FileName)
 	}
 	var wasm []byte
-	var err error
 	if *wasmFile != "" {
 		wasm, err = os.ReadFile(*wasmFile)
 	} else {
@@ -250,4 +225,21 @@ func scriptTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%d of %d steps failed", res.Failed, res.Passed+res.Failed)
 	}
 	return nil
+}
+
+// parseWithOperand parses a subcommand's flags with its one operand (a
+// source folder or a module) accepted before or after them, and returns
+// the operand ("" when none).
+func parseWithOperand(fs *flag.FlagSet, args []string) (string, error) {
+	var operand string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		operand, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", errUsage
+	}
+	if operand == "" && fs.NArg() > 0 {
+		operand = fs.Arg(0)
+	}
+	return operand, nil
 }
