@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,62 +11,17 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/profiled/profiled/internal/testenv"
+
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
 
-// chromium returns the browser to drive: CHROMIUM, or Debian's chromium.
-// Missing, it fails the test in CI and skips it elsewhere.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required in CI (.ci/run installs it) and was not found")
-	}
-	t.Skip("chromium not found; install it (apt-get install chromium) or set CHROMIUM; set CI=true to make this a failure")
-	return ""
-}
-
-// browser starts a headless Chromium with an empty profile and returns a
-// tab's context; everything ends with t.
+// browser starts a headless Chromium for one test (testenv.Browser),
+// bounded at 5 minutes.
 func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	// A bound on the whole suite, so a wait that never ends fails instead
-	// of hanging; it is not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	tctx, tcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return tctx
+	return testenv.Browser(t, 5*time.Minute, false)
 }
 
 // run runs browser steps in order, failing the test on error.

@@ -3,68 +3,19 @@ package frontend
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/profiled/profiled/internal/testenv"
 )
 
-// chromium returns the browser to drive: CHROMIUM, or Debian's chromium.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	need(t, "chromium (apt-get install chromium, or set CHROMIUM)")
-	return ""
-}
-
-// browser starts a headless Chromium with an empty profile and returns a
-// tab's context; everything ends with t. Offline, only loopback addresses
-// answer: every host name resolves to nowhere and every other address goes
-// to a proxy that does not exist.
+// browser starts a headless Chromium for one test (testenv.Browser),
+// bounded at 4 minutes; offline, only loopback addresses answer.
 func browser(t *testing.T, offline bool) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	if offline {
-		opts = append(opts,
-			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-			chromedp.ProxyServer("http://127.0.0.1:9"))
-	}
-	// A bound on the whole test, so a wait that never ends fails instead
-	// of hanging; it is not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	tctx, tcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return tctx
+	return testenv.Browser(t, 4*time.Minute, offline)
 }
 
 // get runs one browser action that returns a value; a step that cannot
