@@ -588,23 +588,3 @@ func (s *Service) WebOrigins(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
-
-// AllowedWebOrigin reports whether origin (scheme://host[:port], as a
-// browser sends it in the Origin header) is an allowed web origin of some
-// application: the answer the server's CORS allow-list needs for the token,
-// userinfo and revocation endpoints.
-func (s *Service) AllowedWebOrigin(ctx context.Context, origin string) (bool, error) {
-	if origin == "" || len(origin) > MaxApplicationURLBytes {
-		return false, nil
-	}
-	apps, err := s.Applications(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, a := range apps {
-		if slices.Contains(a.WebOrigins, origin) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
