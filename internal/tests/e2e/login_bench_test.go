@@ -123,3 +123,48 @@ func BenchmarkLegacyLogin(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLegacyVsDatabaseLogin: a legacy login (CUSTOM_DATABASE without
+// import mode: GraphQL + connection read + sandbox (MySQL template) +
+// MariaDB legacy database + cache refresh) against a DATABASE login
+// (GraphQL + connection read + bcrypt + user update) in the same run, both
+// at bcrypt cost 4, on each store. x_baseline is the legacy login's
+// throughput over the DATABASE login's (issue 17: 0.22 on SQLite while the
+// connection row carried the module).
+func BenchmarkLegacyVsDatabaseLogin(b *testing.B) {
+	for _, k := range []storeKind{sqliteStore, mysqlStore} {
+		b.Run(string(k), func(b *testing.B) {
+			e := newScriptEnv(b, k)
+			ctx := context.Background()
+			createDBConnectionB(b, e)
+			anon := e.client("")
+			if _, err := client.Signup(ctx, anon, "main", "bench@example.com", "bench password", nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			legacy := newLegacyDB(b)
+			customConnection(b, e, "legacy", legacy, false, true)
+			const users = 32
+			for i := 0; i < users; i++ {
+				legacy.add(b, fmt.Sprintf("u%d@example.com", i), "bench password", "n", "Bench User")
+			}
+			for i := 0; i < users; i++ { // first logins create the cached users
+				if _, err := client.Login(ctx, anon, "legacy", fmt.Sprintf("u%d@example.com", i), "bench password"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := 0
+			var mu sync.Mutex
+			ratioBench(b, 4, func() error {
+				_, err := client.Login(ctx, anon, "main", "bench@example.com", "bench password")
+				return err
+			}, func() error {
+				mu.Lock()
+				n++
+				i := n
+				mu.Unlock()
+				_, err := client.Login(ctx, anon, "legacy", fmt.Sprintf("u%d@example.com", i%users), "bench password")
+				return err
+			})
+		})
+	}
+}
