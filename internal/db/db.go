@@ -59,7 +59,8 @@ var _ service.Store = (*DB)(nil)
 // each statement on its own, except the user writes below: a user write
 // also writes the user's rows of the metadata term index (terms.go), and
 // outside WithTx those two writes need a transaction of their own. These
-// three methods are the only ones of DB that override queries' methods;
+// three methods, and InsertConnection and UpdateConnection with a module
+// (modules.go), are the only ones of DB that override queries' methods;
 // inside WithTx the transaction's queries are used as they are.
 
 // InsertUser is queries.InsertUser in a transaction of its own.

@@ -272,16 +272,13 @@ func affectedOne(res sql.Result, err error, op, table string) error {
 // ---- connections ----
 
 const connectionColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
 
-// connectionReadColumns leaves the module bytes out: connections are read
-// on every login, the module (megabytes) only when a script runner needs
-// to (re)build it (ConnectionScript).
-const connectionReadColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
-
+// The module bytes are not in the connection row: they live in the modules
+// table, keyed by their digest (modules.go), and are read only when a
+// script runner needs to (re)build a module (ScriptModule).
 const (
-	qConnectionByName = `SELECT ` + connectionReadColumns + ` FROM connections WHERE name = ?`
+	qConnectionByName = `SELECT ` + connectionColumns + ` FROM connections WHERE name = ?`
 	// MySQL only; SQLite transactions hold the write lock from BEGIN
 	// (IMMEDIATE), so a plain read in one is already serialized.
 	qConnectionByNameForUpdate = qConnectionByName + ` FOR UPDATE`
@@ -290,15 +287,15 @@ const (
 	// running import job (whose rows are not all written yet)?
 	qConnectionInUse = `SELECT (EXISTS (SELECT 1 FROM users WHERE connection = ?)
 	OR EXISTS (SELECT 1 FROM jobs WHERE connection = ? AND type = 'import' AND status IN ('pending', 'running'))) AS in_use`
-	qConnections      = `SELECT ` + connectionReadColumns + ` FROM connections ORDER BY name`
-	qConnectionScript = `SELECT script FROM connections WHERE name = ?`
+	qConnections      = `SELECT ` + connectionColumns + ` FROM connections ORDER BY name`
+	qConnectionScript = `SELECT m.wasm FROM connections c LEFT JOIN modules m ON m.sha256 = c.script_sha256 WHERE c.name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
-	actions = ?, database_url = ?, configuration = ?, script = ?, script_sha256 = ?,
+	actions = ?, database_url = ?, configuration = ?, script_sha256 = ?,
 	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
-	// qUpdateConnectionKeepScript updates everything but the module bytes
-	// (and their digest), for a Connection read without them.
+	// qUpdateConnectionKeepScript updates everything but the module's
+	// digest, for a Connection given without module bytes.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
 	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
@@ -312,7 +309,6 @@ type connectionRow struct {
 	Actions         string `db:"actions"`
 	DatabaseURL     string `db:"database_url"`
 	Configuration   string `db:"configuration"`
-	Script          []byte `db:"script"`
 	ScriptSHA256    string `db:"script_sha256"`
 	ScriptTimeoutMS int64  `db:"script_timeout_ms"`
 	CreatedAt       dbTime `db:"created_at"`
@@ -342,10 +338,6 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 	if err != nil {
 		return service.Connection{}, fmt.Errorf("db: connection %q: stored configuration is not a JSON object", r.Name)
 	}
-	var script []byte
-	if len(r.Script) > 0 {
-		script = r.Script
-	}
 	return service.Connection{
 		Connection: policy.Connection{
 			Name:            r.Name,
@@ -357,7 +349,6 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 		},
 		DatabaseURL:   dbURL,
 		Configuration: conf,
-		Script:        script,
 		ScriptSHA256:  r.ScriptSHA256,
 		ScriptTimeout: time.Duration(r.ScriptTimeoutMS) * time.Millisecond,
 		CreatedAt:     r.CreatedAt.Time,
@@ -366,21 +357,17 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 }
 
 // connectionValues returns c's columns after name, in connectionColumns
-// order.
-func (q *queries) connectionValues(c service.Connection) ([]any, error) {
+// order; digest is the module's (see moduleDigest).
+func (q *queries) connectionValues(c service.Connection, digest string) ([]any, error) {
 	conf, err := encodeObject(c.Configuration)
 	if err != nil {
 		// Not the encoder's message: it could quote part of the configuration.
 		return nil, errors.New("configuration is not JSON-encodable")
 	}
-	var script any // NULL when no module is set
-	if len(c.Script) > 0 {
-		script = c.Script
-	}
 	return []any{
 		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions),
 		q.sealText(c.DatabaseURL, aadConnection("database_url", c.Name)),
-		q.sealText(conf, aadConnection("configuration", c.Name)), script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
+		q.sealText(conf, aadConnection("configuration", c.Name)), digest, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
 		encodeScopes(c.AdminScopes),
 	}, nil
 }
@@ -443,30 +430,50 @@ func (q *queries) Connections(ctx context.Context) ([]service.Connection, error)
 	return out, nil
 }
 
+// InsertConnection stores c and, when c.Script is set, its module (once
+// per content: see modules.go). Outside a transaction DB runs it in one.
 func (q *queries) InsertConnection(ctx context.Context, c service.Connection) error {
 	op := fmt.Sprintf("insert connection %q", c.Name)
-	vals, err := q.connectionValues(c)
+	digest, err := moduleDigest(c)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
+	}
+	vals, err := q.connectionValues(c, digest)
+	if err != nil {
+		return fmt.Errorf("db: %s: %w", op, err)
+	}
+	if len(c.Script) > 0 {
+		if err := q.putModule(ctx, digest, c.Script, c.UpdatedAt); err != nil {
+			return err
+		}
 	}
 	_, err = q.w.exec(ctx, qInsertConnection, append([]any{c.Name}, vals...)...)
 	return translate(err, op, "connections")
 }
 
+// UpdateConnection writes c; with c.Script set it stores the module (once
+// per content) and drops the connection's previous module when no
+// connection names it any more. Outside a transaction DB runs it in one.
 func (q *queries) UpdateConnection(ctx context.Context, c service.Connection) error {
 	op := fmt.Sprintf("update connection %q", c.Name)
-	vals, err := q.connectionValues(c)
+	digest, err := moduleDigest(c)
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
-	query := qUpdateConnection
-	if len(c.Script) == 0 {
-		// Read without its module (ConnectionByName): keep the stored one.
-		query = qUpdateConnectionKeepScript
-		vals = append(vals[:6:6], vals[8:]...)
+	vals, err := q.connectionValues(c, digest)
+	if err != nil {
+		return fmt.Errorf("db: %s: %w", op, err)
 	}
-	res, err := q.w.exec(ctx, query, append(vals, c.Name)...)
-	return affectedOne(res, err, op, "connections")
+	if len(c.Script) == 0 {
+		// Given without module bytes (as every read returns it): keep the
+		// stored module and digest.
+		res, err := q.w.exec(ctx, qUpdateConnectionKeepScript, append(append(vals[:6:6], vals[7:]...), c.Name)...)
+		return affectedOne(res, err, op, "connections")
+	}
+	return q.replaceModule(ctx, c, digest, func() error {
+		res, err := q.w.exec(ctx, qUpdateConnection, append(vals, c.Name)...)
+		return affectedOne(res, err, op, "connections")
+	})
 }
 
 // ConnectionScript returns the connection's module bytes (nil when none is

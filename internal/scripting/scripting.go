@@ -8,6 +8,8 @@ package scripting
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,10 +24,10 @@ import (
 	"github.com/profiled/profiled/internal/service"
 )
 
-// ScriptLoader reads a connection's module bytes (the store keeps them out
-// of the connection records read on every login).
+// ScriptLoader reads a module by its digest (the store keeps modules out
+// of the connection records read on every login, once per content).
 type ScriptLoader interface {
-	ConnectionScript(ctx context.Context, name string) ([]byte, error)
+	ScriptModule(ctx context.Context, sha256 string) ([]byte, error)
 }
 
 // Runner implements service.Scripts.
@@ -114,14 +116,24 @@ func (r *Runner) module(ctx context.Context, c service.Connection) (*sandbox.Mod
 		return cur.mod, nil
 	}
 	wasm := c.Script
-	if len(wasm) == 0 {
-		if wasm, err = r.loader.ConnectionScript(ctx, c.Name); err != nil {
+	if len(wasm) == 0 && c.ScriptSHA256 != "" {
+		// By digest, not by connection name: the bytes are exactly those
+		// the connection record (and the key above) names, even when the
+		// script was replaced since the record was read.
+		if wasm, err = r.loader.ScriptModule(ctx, c.ScriptSHA256); err != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// The caller's deadline passed while the module was read:
 				// a timeout like any other, not an internal error.
 				return nil, &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
 			}
+			if errors.Is(err, service.ErrNotFound) {
+				// Replaced (and dropped) since the record was read.
+				return nil, &service.Error{Code: service.CodeScriptError, Message: "the connection's script was replaced during the call; try again", Err: err}
+			}
 			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: %w", c.Name, err)}
+		}
+		if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != c.ScriptSHA256 {
+			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: the stored module does not match its digest", c.Name)}
 		}
 	}
 	if len(wasm) == 0 {

@@ -13,7 +13,7 @@ import (
 // slowLoader reads a module slower than any deadline.
 type slowLoader struct{}
 
-func (slowLoader) ConnectionScript(ctx context.Context, _ string) ([]byte, error) {
+func (slowLoader) ScriptModule(ctx context.Context, _ string) ([]byte, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -29,7 +29,7 @@ func TestDeadlineWhileLoadingIsScriptTimeout(t *testing.T) {
 	r := New(rt, slowLoader{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = r.Run(ctx, service.Connection{Connection: policy.Connection{Name: "c"}, DatabaseURL: "sqlite:/nonexistent"}, service.ScriptCall{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"})
+	_, err = r.Run(ctx, service.Connection{Connection: policy.Connection{Name: "c"}, DatabaseURL: "sqlite:/nonexistent", ScriptSHA256: "00"}, service.ScriptCall{Action: policy.ActionLogin, Email: "a@b.c", Password: "pw"})
 	if code, _ := service.CodeOf(err); code != service.CodeScriptTimeout {
 		t.Fatalf("want SCRIPT_TIMEOUT, got %v (%v)", code, err)
 	}

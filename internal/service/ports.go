@@ -129,12 +129,20 @@ type Queries interface {
 	// ConnectionScript returns the connection's module bytes (nil when
 	// none); ErrNotFound when there is no such connection.
 	ConnectionScript(ctx context.Context, name string) ([]byte, error)
+	// ScriptModule returns the module stored under its digest (the
+	// lower-case hex SHA-256, Connection.ScriptSHA256); ErrNotFound when
+	// none is. Modules are stored once per content, shared by the
+	// connections whose scripts have the same bytes.
+	ScriptModule(ctx context.Context, sha256 string) ([]byte, error)
 	// Connections lists all connections ordered by name (without modules).
 	Connections(ctx context.Context) ([]Connection, error)
 	// InsertConnection returns ErrConflict when the name exists.
 	InsertConnection(ctx context.Context, c Connection) error
 	// UpdateConnection writes every field of c; when c.Script is empty the
-	// stored module and its digest are kept. ErrNotFound when absent.
+	// stored module and its digest are kept, else c.Script is stored (once
+	// per content; c.ScriptSHA256, when set, must be its digest) and the
+	// module the connection named before is dropped when no connection
+	// names it any more. ErrNotFound when absent.
 	UpdateConnection(ctx context.Context, c Connection) error
 
 	// SigningKeys lists the keys, oldest first.
