@@ -393,7 +393,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		c.ImportMode, c.SyncUserProfile = false, false
 		c.Actions = map[policy.Action]bool{policy.ActionCreate: true, policy.ActionDelete: false}
 		c.Configuration = map[string]any{"other": "v"}
-		c.Script, c.ScriptSHA256, c.ScriptTimeout = []byte("\x00asm new"), "", 0 // the store sets the digest
+		c.Script, c.ScriptSHA256, c.ScriptTimeout = []byte("\x00asm new"), "", 0             // the store sets the digest
 		c.AdminScopes = []policy.Scope{policy.ScopeUpdateConnections, policy.ScopeReadUsers} // kept in the order given
 		c.UpdatedAt = t0.Add(time.Hour)
 		must(t, d.UpdateConnection(ctx, c))
