@@ -278,7 +278,9 @@ const connectionColumns = `name, strategy, import_mode, sync_user_profile, actio
 // table, keyed by their digest (modules.go), and are read only when a
 // script runner needs to (re)build a module (ScriptModule).
 const (
-	qConnectionByName = `SELECT ` + connectionColumns + ` FROM connections WHERE name = ?`
+	qConnectionByName = `SELECT ` + connectionColumns + `, version FROM connections WHERE name = ?`
+	// qConnectionVersion: see ConnectionVersion.
+	qConnectionVersion = `SELECT version FROM connections WHERE name = ?`
 	// MySQL only; SQLite transactions hold the write lock from BEGIN
 	// (IMMEDIATE), so a plain read in one is already serialized.
 	qConnectionByNameForUpdate = qConnectionByName + ` FOR UPDATE`
@@ -287,18 +289,18 @@ const (
 	// running import job (whose rows are not all written yet)?
 	qConnectionInUse = `SELECT (EXISTS (SELECT 1 FROM users WHERE connection = ?)
 	OR EXISTS (SELECT 1 FROM jobs WHERE connection = ? AND type = 'import' AND status IN ('pending', 'running'))) AS in_use`
-	qConnections      = `SELECT ` + connectionColumns + ` FROM connections ORDER BY name`
+	qConnections      = `SELECT ` + connectionColumns + `, version FROM connections ORDER BY name`
 	qConnectionScript = `SELECT m.wasm FROM connections c LEFT JOIN modules m ON m.sha256 = c.script_sha256 WHERE c.name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?, script_sha256 = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, version = version + 1 WHERE name = ?`
 	// qUpdateConnectionKeepScript updates everything but the module's
 	// digest, for a Connection given without module bytes.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, version = version + 1 WHERE name = ?`
 )
 
 type connectionRow struct {
@@ -314,6 +316,7 @@ type connectionRow struct {
 	CreatedAt       dbTime `db:"created_at"`
 	UpdatedAt       dbTime `db:"updated_at"`
 	AdminScopes     string `db:"admin_scopes"`
+	Version         int64  `db:"version"`
 }
 
 func (r *connectionRow) connection(q *queries) (service.Connection, error) {
@@ -353,6 +356,7 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 		ScriptTimeout: time.Duration(r.ScriptTimeoutMS) * time.Millisecond,
 		CreatedAt:     r.CreatedAt.Time,
 		UpdatedAt:     r.UpdatedAt.Time,
+		Version:       r.Version,
 	}, nil
 }
 
@@ -378,6 +382,15 @@ func (q *queries) ConnectionByName(ctx context.Context, name string) (service.Co
 		return service.Connection{}, translate(err, fmt.Sprintf("connection %q", name), "connections")
 	}
 	return row.connection(q)
+}
+
+// ConnectionVersion: see service.Queries.
+func (q *queries) ConnectionVersion(ctx context.Context, name string) (int64, error) {
+	var v int64
+	if err := q.r.get(ctx, &v, qConnectionVersion, name); err != nil {
+		return 0, translate(err, fmt.Sprintf("version of connection %q", name), "connections")
+	}
+	return v, nil
 }
 
 // ConnectionByNameForUpdate: see service.Queries.

@@ -91,7 +91,7 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 			return AuthResult{}, err
 		}
 	}
-	conn, err := s.store.ConnectionByName(ctx, connection)
+	conn, err := s.connection(ctx, connection)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			s.hasher.DummyVerify(password)

@@ -44,6 +44,9 @@ type Connection struct {
 	ScriptTimeout time.Duration
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Version is the store's count of the row's writes (read only: the
+	// store increments it on every update). Caches compare it.
+	Version int64
 }
 
 // ListUsersParams selects a page of users ordered by id.
@@ -107,6 +110,10 @@ type Queries interface {
 	// (Script) are not read — they can be megabytes and connections are
 	// read on every login; ScriptSHA256 tells whether one is set.
 	ConnectionByName(ctx context.Context, name string) (Connection, error)
+	// ConnectionVersion returns the connection's Version (ErrNotFound when
+	// absent): one small read that tells whether a copy read before is
+	// still the stored connection.
+	ConnectionVersion(ctx context.Context, name string) (int64, error)
 	// ConnectionByNameForUpdate is ConnectionByName inside a transaction
 	// that will write the connection: it locks the row until the
 	// transaction ends (SELECT ... FOR UPDATE on MySQL; SQLite transactions

@@ -132,6 +132,8 @@ type Service struct {
 	log     *slog.Logger
 	// eventSeq orders events recorded in the same instant.
 	eventSeq atomic.Uint32
+	// conns keeps connections for logins (conncache.go).
+	conns connCache
 }
 
 // New builds the service. scripts may be nil (custom-database connections

@@ -108,7 +108,7 @@ func (s *Service) Signup(ctx context.Context, connection string, in policy.Creat
 // connection.
 func (s *Service) create(ctx context.Context, connection string, in policy.Create, event string, authorize func(policy.Connection) error) (u policy.User, err error) {
 	defer func() { s.record(ctx, event, u.ID, connection, err, "") }()
-	conn, err := s.store.ConnectionByName(ctx, connection)
+	conn, err := s.connection(ctx, connection)
 	if err != nil {
 		return policy.User{}, connectionErr(err)
 	}
