@@ -11,6 +11,7 @@
 //	go run ./cmd/profiled-load -db sqlite:/tmp/load.db -c 8 -d 60s
 //	go run ./cmd/profiled-load -db mysql://root@127.0.0.1:3306/profiled_load -c 64 -d 60s
 //	go run ./cmd/profiled-load -url http://127.0.0.1:8080 -token "$TOKEN" -pid 1234 -c 8 -d 10m -sample 30s
+//	go run ./cmd/profiled-load -mix login=1 -c 64 -d 20s -legacy mysql://root@127.0.0.1:3306/profiled_load_legacy
 package main
 
 import (
@@ -49,6 +50,11 @@ type config struct {
 	users               int
 	mix                 string
 	jsonOut             bool
+	// legacy: logins go to a CUSTOM_DATABASE connection on this MariaDB
+	// database (legacy.go); legacyUsers and legacyConn are its users.
+	legacy      string
+	legacyUsers []user
+	legacyConn  string
 }
 
 func main() {
@@ -64,6 +70,7 @@ func main() {
 	flag.IntVar(&c.users, "users", 200, "users to create before the run")
 	flag.StringVar(&c.mix, "mix", "read=70,update=20,login=10", "operation weights")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
+	flag.StringVar(&c.legacy, "legacy", "", "legacy logins: mysql://USER@HOST:PORT/DB to (re)create with the MySQL template's users; logins then go to a CUSTOM_DATABASE connection on it, and the peak RSS leaves the setup out")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -126,6 +133,18 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	fmt.Fprintf(os.Stderr, "seeded %d users on connection %s; driving %d clients for %v\n", len(users), conn, c.clients, c.duration)
 
 	mem := &memWatch{pid: c.pid}
+	if c.legacy != "" {
+		if c.bin == "" {
+			return errors.New("-legacy with -url needs -bin (it builds the script)")
+		}
+		if c.legacyUsers, c.legacyConn, err = seedLegacy(ctx, cl, c.bin, c.legacy, 64); err != nil {
+			return fmt.Errorf("seed legacy: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "legacy connection %s; setup peak RSS %s\n", c.legacyConn, mib((&memWatch{pid: c.pid}).sample().hwm))
+		if err := resetPeak(c.pid); err != nil {
+			return err
+		}
+	}
 	rssBefore := mem.sample()
 	res := drive(ctx, cl, c, weights, users, conn, mem)
 	rssAfter := mem.sample()
@@ -363,8 +382,12 @@ func drive(ctx context.Context, c *client, cfg config, weights [numOps]int, user
 					err = c.do(rctx, c.token, `mutation($id: ID!, $m: JSON!) { updateUser(id: $id, input: {userMetadata: $m}) { id } }`,
 						map[string]any{"id": u.id, "m": map[string]any{fmt.Sprintf("w%d", w): seq.Add(1)}}, nil)
 				case opLogin:
+					lc := conn
+					if len(cfg.legacyUsers) > 0 {
+						u, lc = cfg.legacyUsers[rng.IntN(len(cfg.legacyUsers))], cfg.legacyConn
+					}
 					err = c.do(rctx, "", `mutation($c: String!, $e: String!, $p: String!) { login(connection: $c, email: $e, password: $p) { accessToken } }`,
-						map[string]any{"c": conn, "e": u.email, "p": u.password}, nil)
+						map[string]any{"c": lc, "e": u.email, "p": u.password}, nil)
 				}
 				d := time.Since(t0)
 				rcancel()
