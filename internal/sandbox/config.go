@@ -18,6 +18,12 @@ type Config struct {
 	// MaxInstances bounds the live instances per module (default 4);
 	// callers beyond it wait for one, bounded by their deadline.
 	MaxInstances int
+	// MaxIdleInstances bounds the idle instances kept for reuse, all
+	// connections together (default 2×GOMAXPROCS, at least 4): an instance
+	// released while that many are idle is closed instead, so a burst on
+	// many connections leaves at most this many behind (each holds its
+	// linear memory, a few MiB for a Go script).
+	MaxIdleInstances int
 	// MaxHostCalls caps database and password-hashing host calls per script
 	// call (default 32).
 	MaxHostCalls int
@@ -118,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = DefaultMaxInstances
+	}
+	if c.MaxIdleInstances <= 0 {
+		c.MaxIdleInstances = max(2*runtime.GOMAXPROCS(0), 4)
 	}
 	if c.MaxHostCalls <= 0 {
 		c.MaxHostCalls = DefaultMaxHostCalls

@@ -360,11 +360,13 @@ func appendBounded(b, p []byte) []byte {
 func (m *Module) acquire(ctx context.Context, cs *callState) (*instance, error) {
 	select {
 	case in := <-m.idle:
+		m.rt.idle.Add(-1)
 		return in, nil
 	default:
 	}
 	select {
 	case in := <-m.idle:
+		m.rt.idle.Add(-1)
 		return in, nil
 	case m.slots <- struct{}{}:
 		in, err := m.newInstance(ctx, cs)
@@ -437,6 +439,7 @@ func (r *Runtime) evictIdle() bool {
 	for _, m := range mods {
 		select {
 		case in := <-m.idle:
+			r.idle.Add(-1)
 			m.discard(in)
 			return true
 		default:
@@ -452,13 +455,18 @@ func firstLine(s string) string {
 	return s
 }
 
-// release puts a healthy instance back in the pool, or discards it.
+// release puts a healthy instance back in the pool, or discards it: also
+// when the runtime already keeps MaxIdleInstances idle instances (of all
+// connections), so that a burst's instances do not all stay.
 func (m *Module) release(in *instance, healthy bool) {
 	m.mu.Lock()
 	if healthy && !m.closed && !in.mod.IsClosed() {
-		m.idle <- in // never blocks: at most MaxInstances are live
-		m.mu.Unlock()
-		return
+		if m.rt.idle.Add(1) <= int64(m.rt.cfg.MaxIdleInstances) {
+			m.idle <- in // never blocks: at most MaxInstances are live
+			m.mu.Unlock()
+			return
+		}
+		m.rt.idle.Add(-1)
 	}
 	m.mu.Unlock()
 	m.discard(in)
@@ -498,6 +506,7 @@ func (m *Module) close() {
 	for done := false; !done; {
 		select {
 		case in := <-m.idle:
+			m.rt.idle.Add(-1)
 			idle = append(idle, in)
 		default:
 			done = true

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	goruntime "runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +66,7 @@ type Runtime struct {
 	compileSem chan struct{}  // one compilation at a time
 	compiling  sync.WaitGroup // compilations in flight (Close waits for them)
 	budget     *budget        // the memory budget of all instances and hashes
+	idle       atomic.Int64   // idle instances of all modules (MaxIdleInstances)
 	hashSem    chan struct{}  // MaxParallelHashes host hashes at once
 
 	// hashStarts counts host hashes started; hashRefused those refused
@@ -575,6 +577,11 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		if cm != nil {
 			cm.Close(context.Background())
 		}
+		// Compiling (or reading the compilation cache) took tens of MiB of
+		// heap that is garbage now: give it back to the OS at once rather
+		// than over the scavenger's minutes (a script's first call is
+		// otherwise what sets the server's resident size; issue 17).
+		debug.FreeOSMemory()
 	case <-timer.C:
 		r.mu.Lock()
 		c.err = scriptErr(fmt.Sprintf("compiling the module took longer than the limit of %v: make it smaller", r.cfg.CompileTimeout))
