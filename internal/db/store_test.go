@@ -365,7 +365,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		mustEqual(t, script, c.Script)
 		again, err := d.ConnectionByName(ctx, "legacy")
 		must(t, err)
-		if again.ScriptSHA256 != c.ScriptSHA256 || again.ScriptTimeout != 2*time.Second {
+		if again.ScriptSHA256 != c.ScriptSHA256 || again.ScriptTimeout != 2*time.Second || again.Version != 1 {
 			t.Fatalf("after an update without the module: %+v", again)
 		}
 		mustEqual(t, again.AdminScopes, []policy.Scope{policy.ScopeReadUsers})
@@ -405,10 +405,18 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		want = c
 		want.Script, want.ScriptSHA256 = nil, digestOf(c.Script)
 		want.Actions = map[policy.Action]bool{policy.ActionCreate: true} // false entries are not kept
+		want.Version = 2 // every write of the row counts
 		want.CreatedAt, want.UpdatedAt = µs(c.CreatedAt), µs(c.UpdatedAt)
 		mustEqual(t, got, want)
 
 		_, err = d.ConnectionByName(ctx, "nope")
+		wantErr(t, err, service.ErrNotFound)
+		v, err := d.ConnectionVersion(ctx, "legacy")
+		must(t, err)
+		if v != 2 {
+			t.Fatalf("ConnectionVersion = %d, want 2", v)
+		}
+		_, err = d.ConnectionVersion(ctx, "nope")
 		wantErr(t, err, service.ErrNotFound)
 		_, err = d.ConnectionScript(ctx, "nope")
 		wantErr(t, err, service.ErrNotFound)
