@@ -405,7 +405,7 @@ func runContract(t *testing.T, openStore func(t *testing.T) *DB) {
 		want = c
 		want.Script, want.ScriptSHA256 = nil, digestOf(c.Script)
 		want.Actions = map[policy.Action]bool{policy.ActionCreate: true} // false entries are not kept
-		want.Version = 2 // every write of the row counts
+		want.Version = 2                                                 // every write of the row counts
 		want.CreatedAt, want.UpdatedAt = µs(c.CreatedAt), µs(c.UpdatedAt)
 		mustEqual(t, got, want)
 
