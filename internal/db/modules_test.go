@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -211,6 +212,42 @@ func TestMigrationMovesModulesOutOfConnections(t *testing.T) {
 			}
 			if n, _, err := d.ModuleStats(ctx); err != nil || n != 1 {
 				t.Fatalf("after moving both off the shared module: %d modules (%v)", n, err)
+			}
+		})
+	}
+}
+
+// One connection moving onto a module while the module's last other
+// reference moves off it, concurrently: the module stays (the mover either
+// sees the new reference or writes the module again), and every module a
+// connection names is stored.
+func TestModuleKeptWhenConcurrentlyReferenced(t *testing.T) {
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := k.open(t)
+			t0 := time.Date(2026, 12, 6, 1, 0, 0, 0, time.UTC)
+			must(t, d.InsertConnection(ctx, customConn("one", []byte("\x00asm x"), t0)))
+			must(t, d.InsertConnection(ctx, customConn("two", []byte("\x00asm x"), t0)))
+			for i := 0; i < 20; i++ {
+				h := []byte(fmt.Sprintf("\x00asm h%d", i))
+				must(t, d.UpdateConnection(ctx, customConn("two", h, t0)))
+				errs := make(chan error, 2)
+				go func() { errs <- d.UpdateConnection(ctx, customConn("one", h, t0)) }()
+				go func() { errs <- d.UpdateConnection(ctx, customConn("two", []byte(fmt.Sprintf("\x00asm y%d", i)), t0)) }()
+				must(t, <-errs)
+				must(t, <-errs)
+				for _, name := range []string{"one", "two"} {
+					c, err := d.ConnectionByName(ctx, name)
+					must(t, err)
+					if _, err := d.ScriptModule(ctx, c.ScriptSHA256); err != nil {
+						t.Fatalf("round %d: %s names module %.12s, which is not stored: %v", i, name, c.ScriptSHA256, err)
+					}
+				}
+				if n, _, err := d.ModuleStats(ctx); err != nil || n != 2 {
+					t.Fatalf("round %d: %d modules stored (%v), want 2", i, n, err)
+				}
 			}
 		})
 	}
