@@ -66,7 +66,6 @@ func (m *memWatch) sample() memSample {
 
 func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
 
-
 // resetPeak starts a new peak: the kernel's VmHWM is reset through
 // /proc/PID/clear_refs ("5", Linux ≥ 4.0, the process's owner or root);
 // where that is refused, VmHWM stays the process's lifetime peak and only

@@ -118,10 +118,10 @@ type importStats struct {
 const jobQuery = `query($id: ID!) { job(id: $id) { id status total done inserted updated failed message errors { row field reason } } }`
 
 type jobView struct {
-	ID, Status                            string
+	ID, Status                             string
 	Total, Done, Inserted, Updated, Failed int
-	Message                               *string
-	Errors                                []struct {
+	Message                                *string
+	Errors                                 []struct {
 		Row    int
 		Field  *string
 		Reason string
