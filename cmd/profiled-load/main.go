@@ -68,7 +68,8 @@ type config struct {
 	cacheDir string // where seeded SQLite stores are kept
 	rawGet   string // the get case's URL
 	headers  headerFlags
-	seedOnly bool // seed the store, print it and stop
+	seedOnly bool   // seed the store, print it and stop
+	kratos   string // seed this Kratos admin API instead, and stop
 }
 
 type headerFlags []string
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&c.rawGet, "raw-get", "", "URL the get case requests")
 	flag.Var(&c.headers, "header", `"Name: value" header of the get case's requests (repeatable)`)
 	flag.BoolVar(&c.seedOnly, "seed-only", false, "seed the store with -users users, print its URL and stop")
+	flag.StringVar(&c.kratos, "seed-kratos", "", "admin URL of an Ory Kratos to seed with -users identities like the seeded users (scripts/kratos-compare.sh), then stop")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,6 +107,9 @@ func main() {
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
+	if c.kratos != "" {
+		return seedKratos(ctx, c.kratos, c.users, c.cost)
+	}
 	todo, err := parseCases(c.cases)
 	if err != nil {
 		return err
