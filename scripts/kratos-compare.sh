@@ -181,7 +181,14 @@ echo "# $N users, $CLIENTS clients, $DURATION per run, $ROUNDS rounds; $(nproc) 
 for store in $STORES; do
   case "$store" in
   sqlite) db="" ;;
-  mysql) db="$MYSQL_URL/profiled_load_${N}" ;;
+  mysql)
+    db="$MYSQL_URL/profiled_load_${N}"
+    # The key-encryption key the harness keeps for this database (see
+    # storeEnv in cmd/profiled-load/server.go), unless one is set.
+    if [ -z "${PROFILED_SECRET_KEY:-}${PROFILED_SECRET_KEY_FILE:-}" ]; then
+      export PROFILED_SECRET_KEY_FILE="${TMPDIR:-/tmp}/profiled-load-cache/mysql-$(sed 's/[^A-Za-z0-9_-]/_/g' <<<"${db#mysql://}").secret-key"
+    fi
+    ;;
   *) echo "unknown store $store (sqlite, mysql)" >&2; exit 2 ;;
   esac
   # The seeded store (cached), then a server on it that stays up for every round.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -53,8 +55,12 @@ func startServer(ctx context.Context, c *config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	env, err := storeEnv(c)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(c.bin, "serve", "--addr", addr, "--db", c.db)
-	cmd.Env = append(os.Environ(), "PROFILED_LOG_LEVEL=warn", "PROFILED_BCRYPT_COST="+strconv.Itoa(c.cost))
+	cmd.Env = append(env, "PROFILED_LOG_LEVEL=warn", "PROFILED_BCRYPT_COST="+strconv.Itoa(c.cost))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -83,8 +89,10 @@ func startServer(ctx context.Context, c *config) (*server, error) {
 			return nil, errors.New("the server did not answer /healthz within 120 s")
 		}
 	}
-	tok, err := exec.Command(c.bin, "token", "create", "--db", c.db, "--ttl", "48h",
-		"--scope", "read:users create:users update:users update:users_app_metadata delete:users read:connections create:connections update:connections").Output()
+	tc := exec.Command(c.bin, "token", "create", "--db", c.db, "--ttl", "48h",
+		"--scope", "read:users create:users update:users update:users_app_metadata delete:users read:connections create:connections update:connections")
+	tc.Env = env
+	tok, err := tc.Output()
 	if err != nil {
 		s.stop()
 		return nil, fmt.Errorf("token create: %w", err)
@@ -105,4 +113,34 @@ func (s *server) stop() {
 		}
 	}
 	os.RemoveAll(s.dir)
+}
+
+// storeEnv is the environment of the server and of `token create`: on
+// MariaDB, without PROFILED_SECRET_KEY(_FILE) set, a key-encryption key
+// kept under -cache for that store (made on first use), so a seeded
+// database keeps opening run after run. SQLite makes its own beside the
+// file.
+func storeEnv(c *config) ([]string, error) {
+	env := os.Environ()
+	if !strings.HasPrefix(c.db, "mysql:") || os.Getenv("PROFILED_SECRET_KEY") != "" || os.Getenv("PROFILED_SECRET_KEY_FILE") != "" {
+		return env, nil
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, strings.TrimPrefix(c.db, "mysql://"))
+	if err := os.MkdirAll(c.cacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(c.cacheDir, "mysql-"+name+".secret-key")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return append(env, "PROFILED_SECRET_KEY_FILE="+path), nil
 }
