@@ -100,7 +100,7 @@ func TestCasesAgainstABuiltServer(t *testing.T) {
 
 	// The mixed case still prints its own report.
 	c = base
-	c.cases, c.users, c.mix = "mixed", 10, "read=70,update=20,login=10"
+	c.cases, c.users, c.mix, c.cost = "mixed", 10, "read=70,update=20,login=10", 0 // the server's default cost
 	out.Reset()
 	if err := run(context.Background(), c, &out); err != nil || !strings.Contains(out.String(), "| read |") || !strings.Contains(out.String(), "| login |") {
 		t.Fatalf("mixed: %v\n%s", err, out.String())

@@ -26,7 +26,8 @@ type server struct {
 }
 
 // startServer builds (unless -bin) and starts `profiled serve` on c.db (a
-// fresh SQLite file when empty) with bcrypt cost c.cost, waits for
+// fresh SQLite file when empty) with bcrypt cost c.cost (0: the server's
+// default), waits for
 // /healthz, and fills c.url, c.pid and c.token (every user scope).
 func startServer(ctx context.Context, c *config) (*server, error) {
 	dir, err := os.MkdirTemp("", "profiled-load-")
@@ -60,7 +61,10 @@ func startServer(ctx context.Context, c *config) (*server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(c.bin, "serve", "--addr", addr, "--db", c.db)
-	cmd.Env = append(env, "PROFILED_LOG_LEVEL=warn", "PROFILED_BCRYPT_COST="+strconv.Itoa(c.cost))
+	cmd.Env = append(env, "PROFILED_LOG_LEVEL=warn")
+	if c.cost != 0 {
+		cmd.Env = append(cmd.Env, "PROFILED_BCRYPT_COST="+strconv.Itoa(c.cost))
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -98,7 +102,7 @@ func startServer(ctx context.Context, c *config) (*server, error) {
 		return nil, fmt.Errorf("token create: %w", err)
 	}
 	c.token = strings.TrimSpace(string(tok))
-	fmt.Fprintf(os.Stderr, "started %s (pid %d) on %s, store %s, bcrypt cost %d, log %s\n", c.bin, c.pid, c.url, c.db, c.cost, filepath.Join(dir, "server.log"))
+	fmt.Fprintf(os.Stderr, "started %s (pid %d) on %s, store %s, bcrypt cost %d (0: default), log %s\n", c.bin, c.pid, c.url, c.db, c.cost, filepath.Join(dir, "server.log"))
 	return s, nil
 }
 
