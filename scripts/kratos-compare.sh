@@ -171,7 +171,10 @@ DSN="sqlite://$KDIR/kratos.db?_fk=true&mode=rwc" "$KRATOS" serve -c "$KDIR/krato
 KPID=$!
 pids+=("$KPID")
 wait_http "http://127.0.0.1:$KADM/admin/health/ready" || { tail -20 "$KDIR/serve.log" >&2; exit 1; }
-"$LOAD" -seed-kratos "http://127.0.0.1:$KADM" -users "$N" -cost "$COST"
+if [ ! -e "$KDIR/seeded" ]; then
+  "$LOAD" -seed-kratos "http://127.0.0.1:$KADM" -users "$N" -cost "$COST"
+  touch "$KDIR/seeded"
+fi
 KURL="http://127.0.0.1:$KADM/admin/identities?per_page=100"
 
 echo
