@@ -178,7 +178,9 @@ func BenchmarkSearchLatency(b *testing.B) {
 			} {
 				b.Run(k.name, func(b *testing.B) {
 					run := func(r *rand.Rand, from string) time.Duration {
-						s, err := buildSearch(dialect, k.query(r), from, from != "users")
+						p := k.query(r)
+						p.Count = true
+						s, err := buildSearch(dialect, p, searchPlan{from: from, scan: from != "users"})
 						if err != nil {
 							b.Fatal(err)
 						}

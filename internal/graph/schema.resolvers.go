@@ -230,7 +230,7 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "first", Message: "first must be between 1 and 100"}
 		}
 	}
-	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n)
+	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n, selects(ctx, "UserConnection", "totalCount"))
 	if err != nil {
 		return nil, err
 	}
