@@ -20,7 +20,7 @@ func TestMiddleware(t *testing.T) {
 	clk := newClock()
 	k := newKeyring(t, &memStore{}, Config{Now: clk.Now})
 	mgmt, _ := k.IssueManagement([]policy.Scope{policy.ScopeReadUsers}, "cli", 0)
-	user, _, _, _ := k.IssueUser(policy.User{ID: "u1"})
+	user, _, _ := k.IssueUser(policy.User{ID: "u1"})
 	expired, _ := k.IssueManagement(nil, "cli", time.Second)
 
 	type result struct {
@@ -194,7 +194,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	parts := strings.Split(tok, ".")
 	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-	pub := &k.keys.Load().sign.PublicKey
+	pub := &rsaSigner(b, k).PublicKey
 	baseline := func() {
 		digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {

@@ -365,41 +365,56 @@ func (s *storage) RevokeToken(ctx context.Context, token, userID, clientID strin
 
 // ---- keys ----
 
+// The keyring's keys, each with its one algorithm: RS256, ES256 or EdDSA
+// (auth.Algorithm values are the JOSE names go-jose uses).
+
 type signingKey struct {
 	kid string
+	alg jose.SignatureAlgorithm
 	key any
 }
 
-func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
 func (k signingKey) Key() any                                    { return k.key }
 func (k signingKey) ID() string                                  { return k.kid }
 
 type publicKey struct {
 	kid string
+	alg jose.SignatureAlgorithm
 	key any
 }
 
 func (k publicKey) ID() string                         { return k.kid }
-func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k publicKey) Algorithm() jose.SignatureAlgorithm { return k.alg }
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return k.key }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	kid, key := s.keyring.SigningKey()
-	return signingKey{kid: kid, key: key}, nil
+	kid, alg, key := s.keyring.SigningKey()
+	return signingKey{kid: kid, alg: jose.SignatureAlgorithm(alg), key: key}, nil
 }
 
+// SignatureAlgorithms are those of the keys that verify now (the signing
+// key's first): discovery lists them as id_token_signing_alg_values_supported,
+// so a relying party accepts tokens of a key being rotated out as well as
+// of the new one.
 func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	_, signAlg, _ := s.keyring.SigningKey()
+	out := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(signAlg)}
+	for _, k := range s.keyring.PublicKeys() {
+		if a := jose.SignatureAlgorithm(k.Alg); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	pub := s.keyring.PublicKeys()
+	pub := s.keyring.PublicKeys() // ordered by kid
 	out := make([]op.Key, 0, len(pub))
-	for kid, k := range pub {
-		out = append(out, publicKey{kid: kid, key: k})
+	for _, k := range pub {
+		out = append(out, publicKey{kid: k.KID, alg: jose.SignatureAlgorithm(k.Alg), key: k.Key})
 	}
-	slices.SortFunc(out, func(a, b op.Key) int { return strings.Compare(a.ID(), b.ID()) })
 	return out, nil
 }
 
