@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/profiled/profiled/internal/policy"
@@ -35,8 +36,9 @@ import (
 // starts at a random place, so this is random eviction): a flood of fresh
 // tokens cannot grow it, and costs its victims one full check each.
 type verifiedCache struct {
-	perShard int
-	shards   [cacheShards]cacheShard
+	perShard     int
+	shards       [cacheShards]cacheShard
+	hits, misses atomic.Uint64
 }
 
 // cacheShards spreads the lock; a power of two, indexed by the hash's
@@ -77,6 +79,7 @@ func (c *verifiedCache) get(h [sha256.Size]byte, ks *keySet, now time.Time) (pol
 	e := sh.m[h]
 	sh.mu.RUnlock()
 	if e == nil {
+		c.misses.Add(1)
 		return policy.Caller{}, false
 	}
 	if !e.usable(ks, now) {
@@ -85,8 +88,10 @@ func (c *verifiedCache) get(h [sha256.Size]byte, ks *keySet, now time.Time) (pol
 			delete(sh.m, h)
 		}
 		sh.mu.Unlock()
+		c.misses.Add(1)
 		return policy.Caller{}, false
 	}
+	c.hits.Add(1)
 	// A copy of the scopes: the caller may be handed on and read by
 	// anyone; no two requests share a map.
 	out := e.caller
@@ -134,7 +139,17 @@ func (c *verifiedCache) put(h [sha256.Size]byte, e *cachedToken, now time.Time) 
 	sh.m[h] = e
 }
 
-// len returns the number of entries (for tests).
+// CacheStats returns how often Verify found a token in its verified-token
+// cache (hits) or had to check its signature (misses), and how many tokens
+// the cache holds; all zero when Config.VerifiedCache turned it off.
+func (k *Keyring) CacheStats() (hits, misses uint64, size int) {
+	if k.cache == nil {
+		return 0, 0, 0
+	}
+	return k.cache.hits.Load(), k.cache.misses.Load(), k.cache.len()
+}
+
+// len returns the number of entries.
 func (c *verifiedCache) len() int {
 	n := 0
 	for i := range c.shards {
