@@ -394,16 +394,19 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	return signingKey{kid: kid, alg: jose.SignatureAlgorithm(alg), key: key}, nil
 }
 
-// SignatureAlgorithms are those of the keys that verify now (the signing
-// key's first): discovery lists them as id_token_signing_alg_values_supported,
-// so a relying party accepts tokens of a key being rotated out as well as
-// of the new one.
+// SignatureAlgorithms: discovery's id_token_signing_alg_values_supported.
+// The signing key's algorithm comes first, then every other one a key may
+// have (auth.Algorithms), not only those of the keys loaded now: a relying
+// party that read discovery once (go-oidc does, at start) must keep
+// accepting ID tokens after `profiled keys rotate --alg` moves to another
+// algorithm. Which key verifies a token, and so its one algorithm, is
+// still the JWKS entry its kid names.
 func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
 	_, signAlg, _ := s.keyring.SigningKey()
 	out := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(signAlg)}
-	for _, k := range s.keyring.PublicKeys() {
-		if a := jose.SignatureAlgorithm(k.Alg); !slices.Contains(out, a) {
-			out = append(out, a)
+	for _, a := range auth.Algorithms {
+		if a != signAlg {
+			out = append(out, jose.SignatureAlgorithm(a))
 		}
 	}
 	return out, nil
