@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/profiled/profiled/internal/auth"
@@ -23,6 +24,14 @@ func signingAlgFlag(fs *flag.FlagSet, name, usage string) (get func() (auth.Algo
 		}
 		return a, nil
 	}
+}
+
+// algSet reports whether the signing algorithm was chosen (the flag
+// --signing-alg given or PROFILED_SIGNING_ALG set), not defaulted.
+func algSet(fs *flag.FlagSet) bool {
+	set := os.Getenv("PROFILED_SIGNING_ALG") != ""
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "signing-alg" })
+	return set
 }
 
 // firstKeyUsage is the usage of --signing-alg on the commands that create
@@ -67,6 +76,6 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "new %s signing key %s; previous keys retire at %s\n", alg, kid, now.Add(*grace).Format(time.RFC3339))
+	_, err = fmt.Fprintf(stdout, "new signing key %s (%s); previous keys retire at %s\n", kid, alg, now.Add(*grace).Format(time.RFC3339))
 	return err
 }

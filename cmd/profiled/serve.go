@@ -114,7 +114,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "profiled listening on http://%s (GraphQL at /graphql, playground at /)\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect)
+	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect, "signing_alg", app.keyring.Algorithm())
+	if algSet(fs) && alg != app.keyring.Algorithm() {
+		// The store already had a key: --signing-alg only chooses the first.
+		log.Warn("the store's signing key keeps its algorithm; run `profiled keys rotate --alg "+string(alg)+"` to change it",
+			"signing_alg", app.keyring.Algorithm(), "asked", alg)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
