@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,59 +23,58 @@ type benchCase struct {
 	do   func(i int) error
 }
 
-// multiBench runs every case b.N times, `workers` goroutines at a time, in
-// interleaved rounds (each round runs every case once in turn) so that all
-// cases see the same moments of a shared, noisy machine. It reports each
-// case's wall time per request ("<name>-µs/op") and its throughput relative
-// to the first case, the baseline ("<name>-x", >1: faster).
+// multiBench runs every case b.N times with `workers` goroutines, the
+// cases interleaved request by request: each goroutine takes an index i
+// and runs every case once with it, starting at case i mod len(cases), so
+// that all cases share the same moments of a shared, noisy machine (rounds
+// of a few seconds per case were swamped by the load of other processes).
+// It reports each case's mean latency ("<name>-µs/op") and its speed
+// relative to the first case, the baseline ("<name>-x" = baseline's mean
+// latency / this case's; >1: faster).
 func multiBench(b *testing.B, workers int, cases []benchCase) {
 	b.Helper()
-	run := func(f func(int) error, n int) time.Duration {
+	sums := make([]atomic.Int64, len(cases))
+	run := func(n int, record bool) {
 		var wg sync.WaitGroup
 		next := make(chan int, n)
 		for i := range n {
 			next <- i
 		}
 		close(next)
-		start := time.Now()
 		for range workers {
 			wg.Go(func() {
 				for i := range next {
-					if err := f(i); err != nil {
-						b.Error(err)
-						return
+					for j := range cases {
+						c := (i + j) % len(cases)
+						t0 := time.Now()
+						if err := cases[c].do(i); err != nil {
+							b.Error(err)
+							return
+						}
+						if record {
+							sums[c].Add(int64(time.Since(t0)))
+						}
 					}
 				}
 			})
 		}
 		wg.Wait()
-		return time.Since(start)
 	}
-	for _, c := range cases { // warm-up: connections, caches, JIT of nothing
-		run(c.do, workers*4)
-	}
+	run(workers*4, false) // warm-up: connections, caches
 	b.ResetTimer()
-	total := make([]time.Duration, len(cases))
-	const rounds = 4
-	per := b.N/rounds + 1
-	for range rounds {
-		for i, c := range cases {
-			total[i] += run(c.do, per)
-		}
-	}
+	run(b.N, true)
 	b.StopTimer()
-	n := float64(per * rounds)
 	for i, c := range cases {
-		b.ReportMetric(float64(total[i].Microseconds())/n, c.name+"-µs/op")
+		b.ReportMetric(float64(sums[i].Load())/float64(b.N)/1000, c.name+"-µs/op")
 		if i > 0 {
-			b.ReportMetric(float64(total[0])/float64(total[i]), c.name+"-x")
+			b.ReportMetric(float64(sums[0].Load())/float64(sums[i].Load()), c.name+"-x")
 		}
 	}
 }
 
 // BenchmarkLoginAlgorithms: the login mutation on a DATABASE connection at
 // bcrypt cost 4 (where signing dominates), through GraphQL over loopback
-// HTTP, one fresh SQLite store per signing algorithm, 4 concurrent clients.
+// HTTP, one fresh SQLite store per signing algorithm, 2 concurrent clients.
 // "RS256+id" selects idToken as well (two RS256 signatures: what every
 // login cost before the ID token was signed on demand) and is the
 // baseline; the others select { accessToken expiresIn user { id } } (one
@@ -105,7 +105,7 @@ func BenchmarkLoginAlgorithms(b *testing.B) {
 			return func(i int) error { return do(url, bodies[i%users]) }
 		}
 	}
-	multiBench(b, 4, []benchCase{
+	multiBench(b, 2, []benchCase{
 		{"RS256+id", login[auth.RS256](selID)},
 		{"RS256", login[auth.RS256](sel)},
 		{"ES256", login[auth.ES256](sel)},
@@ -116,7 +116,7 @@ func BenchmarkLoginAlgorithms(b *testing.B) {
 }
 
 // BenchmarkUserByIDVerifiedCache: user(id:) through the full GraphQL stack
-// with a management token, 8 concurrent clients, per signing algorithm on
+// with a management token, 2 concurrent clients, per signing algorithm on
 // one SQLite store each: the same store served twice, by a server without
 // the verified-token cache (every request checks the signature, as before)
 // and by one with it (the default). RS256 without the cache is the
@@ -146,7 +146,7 @@ func BenchmarkUserByIDVerifiedCache(b *testing.B) {
 			benchCase{string(alg), func(int) error { return do(offURL, body) }},
 			benchCase{string(alg) + "+cache", func(int) error { return do(onURL, body) }})
 	}
-	multiBench(b, 8, cases)
+	multiBench(b, 2, cases)
 }
 
 // anonPoster is benchPoster without an Authorization header.
