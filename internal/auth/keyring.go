@@ -92,8 +92,8 @@ const (
 	keyBits = 2048
 	// minKeyBits is the smallest stored RSA key accepted.
 	minKeyBits = 2048
-	// DefaultVerifiedCache is the default Config.VerifiedCache: at most
-	// about 3 MB.
+	// DefaultVerifiedCache is the default Config.VerifiedCache: a few MB
+	// at most (an entry is the caller, its scopes and ~100 bytes).
 	DefaultVerifiedCache = 10000
 )
 
