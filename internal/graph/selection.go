@@ -10,7 +10,8 @@ import (
 // among its selections (directly, aliased, or through a fragment on typ;
 // @skip and @include apply). Resolvers ask it before work that only one
 // field needs, such as counting every user a search matches for
-// totalCount. Outside a GraphQL operation it reports true.
+// totalCount, or login signing an idToken. Outside a GraphQL operation it
+// reports true.
 func selects(ctx context.Context, typ, field string) bool {
 	if graphql.GetFieldContext(ctx) == nil || !graphql.HasOperationContext(ctx) {
 		return true
