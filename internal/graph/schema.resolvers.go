@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"io"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 
 // CreateConnection is the resolver for the createConnection field.
 func (r *mutationResolver) CreateConnection(ctx context.Context, input model.ConnectionInput) (*model.Connection, error) {
-	caller, err := management(ctx, policy.ScopeCreateConnections)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +28,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 		SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, Configuration: input.Configuration,
 		ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
-	c, err := r.Service.CreateConnectionAs(ctx, caller, spec)
+	c, err := r.Service.CreateConnection(ctx, caller, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +37,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 
 // UpdateConnection is the resolver for the updateConnection field.
 func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, input model.UpdateConnectionInput) (*model.Connection, error) {
-	caller, err := management(ctx, policy.ScopeUpdateConnections)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -55,14 +54,11 @@ func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, in
 
 // SetConnectionScript is the resolver for the setConnectionScript field.
 func (r *mutationResolver) SetConnectionScript(ctx context.Context, connection string, wasm graphql.Upload) (*model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeUpdateConnections); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(wasm.File, service.MaxScriptBytes+1))
-	if err != nil {
-		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "wasm", Message: "could not read the uploaded module", Err: err}
-	}
-	c, err := r.Service.SetConnectionScript(ctx, connection, b)
+	c, err := r.Service.SetConnectionScript(ctx, caller, connection, wasm.File)
 	if err != nil {
 		return nil, err
 	}

@@ -188,11 +188,7 @@ type ApplicationQueries interface {
 
 // apps returns the store's ApplicationQueries.
 func (s *Service) apps() (ApplicationQueries, error) {
-	var st any = s.store
-	if g, ok := st.(importGuard); ok {
-		st = g.Store
-	}
-	a, ok := st.(ApplicationQueries)
+	a, ok := s.store.(ApplicationQueries)
 	if !ok {
 		return nil, &Error{Code: CodeInternal, Message: "the store does not keep applications"}
 	}

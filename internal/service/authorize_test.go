@@ -1,0 +1,177 @@
+//go:build unix
+
+package service_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/profiled/profiled/internal/db"
+	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/service"
+)
+
+// countingJobs is the store counting the jobs recorded.
+type countingJobs struct {
+	*db.DB
+	inserted *atomic.Int64
+}
+
+func (c countingJobs) InsertJob(ctx context.Context, j service.Job) error {
+	c.inserted.Add(1)
+	return c.DB.InsertJob(ctx, j)
+}
+
+// watchedReader is an upload that records whether anything read it.
+type watchedReader struct {
+	r    *strings.Reader
+	read *atomic.Bool
+}
+
+func (w watchedReader) Read(p []byte) (int, error) {
+	w.read.Store(true)
+	return w.r.Read(p)
+}
+
+// allBut is a management caller holding every management scope but miss.
+func allBut(miss policy.Scope) policy.Caller {
+	c := service.Operator()
+	c.Subject = "almost"
+	delete(c.Scopes, miss)
+	return c
+}
+
+// Every admin use case that takes the caller decides on it before it reads
+// or writes anything: a user (self-service) token is refused whatever its
+// scopes, and so is a management token lacking any one of the scopes the
+// use case needs — FORBIDDEN as a *policy.Refusal, the upload unread, no
+// job recorded, no connection written. The operator (the CLI's caller)
+// passes every one of these checks.
+func TestAdminUseCasesRefuseCallers(t *testing.T) {
+	ctx := context.Background()
+	var inserted atomic.Int64
+	e := newJobEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "p.db"), 0, func(d *db.DB) service.Store {
+		return countingJobs{DB: d, inserted: &inserted}
+	})
+	// A completed export and its id, for the job and download use cases.
+	out := filepath.Join(t.TempDir(), "users.ndjson")
+	exp, err := e.svc.StartExport(ctx, service.Operator(), "imp", service.ExportNDJSON, nil, service.ExportTo(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, err = e.svc.WaitJob(ctx, service.Operator(), exp.ID, 10*time.Millisecond, nil); err != nil || exp.Status != service.JobCompleted {
+		t.Fatalf("export: %v (%s)", err, exp.Status)
+	}
+
+	var read atomic.Bool
+	upload := func(s string) watchedReader { return watchedReader{r: strings.NewReader(s), read: &read} }
+	file := importFile(t, 1)
+	newConn := 0
+	for _, uc := range []struct {
+		name  string
+		needs []policy.Scope
+		call  func(c policy.Caller) (job string, err error)
+	}{
+		{"CreateConnection", []policy.Scope{policy.ScopeCreateConnections}, func(c policy.Caller) (string, error) {
+			newConn++
+			_, err := e.svc.CreateConnection(ctx, c, service.ConnectionSpec{Name: "new" + strings.Repeat("x", newConn), Strategy: policy.StrategyDatabase})
+			return "", err
+		}},
+		{"UpdateConnection", []policy.Scope{policy.ScopeUpdateConnections}, func(c policy.Caller) (string, error) {
+			off := false
+			_, err := e.svc.UpdateConnection(ctx, c, "imp", service.ConnectionSpec{SyncUserProfile: &off})
+			return "", err
+		}},
+		{"SetConnectionScript", []policy.Scope{policy.ScopeUpdateConnections}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.SetConnectionScript(ctx, c, "imp", upload("\x00asm"))
+			return "", err
+		}},
+		{"StartImport", []policy.Scope{policy.ScopeCreateUsers}, func(c policy.Caller) (string, error) {
+			j, err := e.svc.StartImport(ctx, c, "imp", upload(`{"email":"a@example.com"}`+"\n"), false, service.JobDir(t.TempDir()))
+			return j.ID, err
+		}},
+		{"StartImport upsert", []policy.Scope{policy.ScopeCreateUsers, policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			j, err := e.svc.StartImport(ctx, c, "imp", upload(`{"email":"a@example.com"}`+"\n"), true, service.JobDir(t.TempDir()))
+			return j.ID, err
+		}},
+		{"StartImportFile", []policy.Scope{policy.ScopeCreateUsers}, func(c policy.Caller) (string, error) {
+			j, err := e.svc.StartImportFile(ctx, c, "imp", file, false)
+			return j.ID, err
+		}},
+		{"StartExport", []policy.Scope{policy.ScopeReadUsers}, func(c policy.Caller) (string, error) {
+			j, err := e.svc.StartExport(ctx, c, "imp", service.ExportNDJSON, nil, service.JobDir(t.TempDir()))
+			return j.ID, err
+		}},
+		{"StartExport password_hash", []policy.Scope{policy.ScopeReadUsers, policy.ScopeCreateUsers, policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			j, err := e.svc.StartExport(ctx, c, "imp", service.ExportNDJSON, []string{"email", "password_hash"}, service.JobDir(t.TempDir()))
+			return j.ID, err
+		}},
+		{"Job", []policy.Scope{policy.ScopeReadUsers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.Job(ctx, c, exp.ID)
+			return "", err
+		}},
+		{"WaitJob", []policy.Scope{policy.ScopeReadUsers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.WaitJob(ctx, c, exp.ID, 10*time.Millisecond, nil)
+			return "", err
+		}},
+		{"ExportFile", []policy.Scope{policy.ScopeReadUsers}, func(c policy.Caller) (string, error) {
+			f, _, err := e.svc.ExportFile(ctx, c, exp.ID)
+			if f != nil {
+				f.Close()
+			}
+			return "", err
+		}},
+	} {
+		t.Run(uc.name, func(t *testing.T) {
+			self := service.Operator()
+			self.Subject, self.Self = "imp|u1", true
+			callers := map[string]policy.Caller{"user token": self, "no scope": {Subject: "none", Scopes: map[policy.Scope]bool{}}}
+			for _, s := range uc.needs {
+				callers["lacking "+string(s)] = allBut(s)
+			}
+			for name, c := range callers {
+				read.Store(false)
+				jobsBefore := inserted.Load()
+				connsBefore, err := e.store.Connections(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = uc.call(c)
+				var r *policy.Refusal
+				if !errors.As(err, &r) || r.Reason != policy.ReasonForbidden {
+					t.Fatalf("%s: got %v, want a FORBIDDEN refusal", name, err)
+				}
+				if read.Load() {
+					t.Errorf("%s: the upload was read before the refusal", name)
+				}
+				if n := inserted.Load() - jobsBefore; n != 0 {
+					t.Errorf("%s: %d jobs recorded", name, n)
+				}
+				connsAfter, err := e.store.Connections(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(connsAfter) != len(connsBefore) || connsAfter[0].SyncUserProfile != connsBefore[0].SyncUserProfile {
+					t.Errorf("%s: a connection was written", name)
+				}
+			}
+			// The operator is not refused (whatever else the call says); a
+			// job it starts is let finish before the store closes.
+			var r *policy.Refusal
+			job, err := uc.call(service.Operator())
+			if errors.As(err, &r) {
+				t.Fatalf("operator refused: %v", err)
+			}
+			if job != "" {
+				if _, err := e.svc.WaitJob(ctx, service.Operator(), job, 10*time.Millisecond, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
