@@ -17,10 +17,11 @@ import (
 
 // CreateAPI is the resolver for the createApi field.
 func (r *mutationResolver) CreateAPI(ctx context.Context, input model.APIInput) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeCreateResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a, err := r.Service.CreateAPI(ctx, service.APIInput{Identifier: input.Identifier, Name: input.Name,
+	a, err := r.Service.CreateAPI(ctx, caller, service.APIInput{Identifier: input.Identifier, Name: input.Name,
 		Permissions: apiPermissionInputs(input.Permissions), EnforceRBAC: derefBool(input.EnforceRbac), PermissionsInToken: derefBool(input.PermissionsInToken)})
 	if err != nil {
 		return nil, err
@@ -30,7 +31,8 @@ func (r *mutationResolver) CreateAPI(ctx context.Context, input model.APIInput) 
 
 // UpdateAPI is the resolver for the updateApi field.
 func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, input model.UpdateAPIInput) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeUpdateResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	p := service.APIPatch{Name: input.Name, EnforceRBAC: input.EnforceRbac, PermissionsInToken: input.PermissionsInToken}
@@ -38,7 +40,7 @@ func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, inp
 		ps := apiPermissionInputs(input.Permissions)
 		p.Permissions = &ps
 	}
-	a, err := r.Service.UpdateAPI(ctx, identifier, p)
+	a, err := r.Service.UpdateAPI(ctx, caller, identifier, p)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +49,11 @@ func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, inp
 
 // DeleteAPI is the resolver for the deleteApi field.
 func (r *mutationResolver) DeleteAPI(ctx context.Context, identifier string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteAPI(ctx, identifier); err != nil {
+	if err := r.Service.DeleteAPI(ctx, caller, identifier); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -58,10 +61,11 @@ func (r *mutationResolver) DeleteAPI(ctx context.Context, identifier string) (bo
 
 // CreateRole is the resolver for the createRole field.
 func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeCreateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.CreateRole(ctx, input.Name, deref(input.Description), permissionInputs(input.Permissions))
+	ro, err := r.Service.CreateRole(ctx, caller, input.Name, deref(input.Description), permissionInputs(input.Permissions))
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +74,11 @@ func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput
 
 // UpdateRole is the resolver for the updateRole field.
 func (r *mutationResolver) UpdateRole(ctx context.Context, id string, input model.UpdateRoleInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.UpdateRole(ctx, id, input.Name, input.Description)
+	ro, err := r.Service.UpdateRole(ctx, caller, id, input.Name, input.Description)
 	if err != nil {
 		return nil, err
 	}
@@ -82,10 +87,11 @@ func (r *mutationResolver) UpdateRole(ctx context.Context, id string, input mode
 
 // DeleteRole is the resolver for the deleteRole field.
 func (r *mutationResolver) DeleteRole(ctx context.Context, id string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteRole(ctx, id); err != nil {
+	if err := r.Service.DeleteRole(ctx, caller, id); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -93,10 +99,11 @@ func (r *mutationResolver) DeleteRole(ctx context.Context, id string) (bool, err
 
 // AddRolePermissions is the resolver for the addRolePermissions field.
 func (r *mutationResolver) AddRolePermissions(ctx context.Context, id string, permissions []model.PermissionInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.AddRolePermissions(ctx, id, permissionInputs(permissions))
+	ro, err := r.Service.AddRolePermissions(ctx, caller, id, permissionInputs(permissions))
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +112,11 @@ func (r *mutationResolver) AddRolePermissions(ctx context.Context, id string, pe
 
 // RemoveRolePermissions is the resolver for the removeRolePermissions field.
 func (r *mutationResolver) RemoveRolePermissions(ctx context.Context, id string, permissions []model.PermissionInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.RemoveRolePermissions(ctx, id, permissionInputs(permissions))
+	ro, err := r.Service.RemoveRolePermissions(ctx, caller, id, permissionInputs(permissions))
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,92 @@ package policy
 import "strings"
 
 // Management operations: each admin use case of the service takes the
-// caller as a parameter and asks one of the decisions below before it
-// reads or writes anything. Which scopes an operation needs is decided
-// here, once, for every way in (GraphQL, the export download, the CLI with
-// its operator caller); the transport only authenticates the caller.
+// caller as a parameter and, before it reads or writes anything, asks
+// Authorize for its Op. Which scopes an operation needs is written here,
+// once (opScopes), for every way in (GraphQL, the export download, the CLI
+// with its operator caller); the transports only authenticate the caller.
 //
 // Decisions that depend on the data (CanManageUsersOf on the target
 // connection, CanGrantAdminScopes and CanAddAdminScopes on a connection's
-// adminScopes) are asked by the use case once it has read that data.
+// adminScopes, the management scopes an application may be given) are
+// asked by the use case once it has read that data.
+
+// Op is a management operation: an admin use case of the service.
+type Op string
+
+// The management operations.
+const (
+	OpCreateConnection Op = "createConnection"
+	// OpUpdateConnection is updateConnection and setConnectionScript.
+	OpUpdateConnection Op = "updateConnection"
+	OpImportUsers      Op = "importUsers"
+	// OpImportUpsertUsers is an import that updates existing users too.
+	OpImportUpsertUsers Op = "importUsers(upsert)"
+	OpExportUsers       Op = "exportUsers"
+	// OpExportPasswordHashes is an export listing password_hash: hashes
+	// leave only for a move to another store, which takes a caller allowed
+	// to create and overwrite users.
+	OpExportPasswordHashes Op = "exportUsers(password_hash)"
+	// OpReadJobs is reading an import or export job, waiting for one, and
+	// downloading a completed export's file.
+	OpReadJobs Op = "job"
+
+	OpCreateAPI Op = "createApi"
+	OpUpdateAPI Op = "updateApi"
+	OpDeleteAPI Op = "deleteApi"
+
+	OpCreateRole Op = "createRole"
+	// OpUpdateRole is updateRole, addRolePermissions and
+	// removeRolePermissions.
+	OpUpdateRole Op = "updateRole"
+	OpDeleteRole Op = "deleteRole"
+
+	OpCreateApplication Op = "createApplication"
+	// OpUpdateApplication is updateApplication and rotateApplicationSecret.
+	OpUpdateApplication Op = "updateApplication"
+	OpDeleteApplication Op = "deleteApplication"
+)
+
+// opScopes is every management operation and the scopes it needs.
+var opScopes = map[Op][]Scope{
+	OpCreateConnection:     {ScopeCreateConnections},
+	OpUpdateConnection:     {ScopeUpdateConnections},
+	OpImportUsers:          {ScopeCreateUsers},
+	OpImportUpsertUsers:    {ScopeCreateUsers, ScopeUpdateUsers},
+	OpExportUsers:          {ScopeReadUsers},
+	OpExportPasswordHashes: {ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers},
+	OpReadJobs:             {ScopeReadUsers},
+
+	OpCreateAPI: {ScopeCreateResourceServers},
+	OpUpdateAPI: {ScopeUpdateResourceServers},
+	OpDeleteAPI: {ScopeDeleteResourceServers},
+
+	OpCreateRole: {ScopeCreateRoles},
+	OpUpdateRole: {ScopeUpdateRoles},
+	OpDeleteRole: {ScopeDeleteRoles},
+
+	OpCreateApplication: {ScopeCreateClients},
+	OpUpdateApplication: {ScopeUpdateClients},
+	OpDeleteApplication: {ScopeDeleteClients},
+}
+
+// OpScopes returns the scopes op needs (a copy); ok is false for an
+// unknown operation.
+func OpScopes(op Op) (scopes []Scope, ok bool) {
+	s, ok := opScopes[op]
+	return append([]Scope(nil), s...), ok
+}
+
+// Authorize decides whether caller may run the management operation op
+// (CanCall with op's scopes). An unknown operation is refused: a use case
+// whose operation is missing from the table fails closed.
+func Authorize(caller Caller, op Op) error {
+	scopes, ok := opScopes[op]
+	if !ok {
+		return refuse(ReasonForbidden, "", "unknown management operation %q", op)
+	}
+	return CanCall(caller, scopes...)
+}
 
 // CanCall decides whether caller may run a management operation that
 // needs every scope in scopes. A user (self-service) token never may,
@@ -30,47 +108,4 @@ func CanCall(caller Caller, scopes ...Scope) error {
 		}
 	}
 	return nil
-}
-
-// CanCreateConnection decides createConnection: create:connections. The
-// adminScopes the new connection would grant are decided apart, once
-// validated (CanGrantAdminScopes).
-func CanCreateConnection(caller Caller) error {
-	return CanCall(caller, ScopeCreateConnections)
-}
-
-// CanUpdateConnection decides updateConnection and setConnectionScript:
-// update:connections. A change of adminScopes is decided apart
-// (CanGrantAdminScopes, CanAddAdminScopes).
-func CanUpdateConnection(caller Caller) error {
-	return CanCall(caller, ScopeUpdateConnections)
-}
-
-// CanImportUsers decides starting an import: create:users, and
-// update:users too when it updates existing users (upsert). Writing the
-// users of a connection that grants admin scopes is decided apart, on the
-// connection (CanManageUsersOf), when the import starts and in every
-// batch.
-func CanImportUsers(caller Caller, upsert bool) error {
-	if upsert {
-		return CanCall(caller, ScopeCreateUsers, ScopeUpdateUsers)
-	}
-	return CanCall(caller, ScopeCreateUsers)
-}
-
-// CanExportUsers decides starting an export: read:users; with the
-// password hashes, create:users and update:users too (hashes leave only
-// for a move to another store, which takes a caller allowed to create and
-// overwrite users).
-func CanExportUsers(caller Caller, passwordHashes bool) error {
-	if passwordHashes {
-		return CanCall(caller, ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers)
-	}
-	return CanCall(caller, ScopeReadUsers)
-}
-
-// CanReadJobs decides reading an import or export job, and downloading a
-// completed export's file: read:users.
-func CanReadJobs(caller Caller) error {
-	return CanCall(caller, ScopeReadUsers)
 }

@@ -42,35 +42,56 @@ func TestCanCall(t *testing.T) {
 	}
 }
 
-func TestUseCaseScopes(t *testing.T) {
-	only := func(scopes ...Scope) Caller {
-		c := Caller{Subject: "c", Scopes: map[Scope]bool{}}
-		for _, s := range scopes {
+// Every operation of the table passes with exactly its scopes and is
+// refused without any one of them (even holding every other management
+// scope) and to a user token; an operation missing from the table is
+// refused.
+func TestAuthorize(t *testing.T) {
+	all := func() Caller {
+		c := Caller{Subject: "op", Scopes: map[Scope]bool{}}
+		for _, s := range ManagementScopes {
 			c.Scopes[s] = true
 		}
 		return c
 	}
-	for _, tc := range []struct {
-		name    string
-		decide  func(Caller) error
-		enough  Caller
-		lacking Caller
-	}{
-		{"create connection", CanCreateConnection, only(ScopeCreateConnections), only(ScopeUpdateConnections)},
-		{"update connection", CanUpdateConnection, only(ScopeUpdateConnections), only(ScopeCreateConnections)},
-		{"import", func(c Caller) error { return CanImportUsers(c, false) }, only(ScopeCreateUsers), only(ScopeUpdateUsers)},
-		{"import upsert", func(c Caller) error { return CanImportUsers(c, true) }, only(ScopeCreateUsers, ScopeUpdateUsers), only(ScopeCreateUsers)},
-		{"export", func(c Caller) error { return CanExportUsers(c, false) }, only(ScopeReadUsers), only(ScopeCreateUsers)},
-		{"export hashes", func(c Caller) error { return CanExportUsers(c, true) }, only(ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers), only(ScopeReadUsers, ScopeCreateUsers)},
-		{"read jobs", CanReadJobs, only(ScopeReadUsers), only(ScopeCreateUsers)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.decide(tc.enough); err != nil {
-				t.Fatalf("enough scopes refused: %v", err)
+	if len(opScopes) < 16 {
+		t.Fatalf("the table has %d operations", len(opScopes))
+	}
+	for op, scopes := range opScopes {
+		t.Run(string(op), func(t *testing.T) {
+			if len(scopes) == 0 {
+				t.Fatal("an operation needing no scope")
 			}
-			if err := tc.decide(tc.lacking); err == nil {
-				t.Fatal("lacking a scope allowed")
+			exact := Caller{Subject: "c", Scopes: map[Scope]bool{}}
+			for _, s := range scopes {
+				if !IsManagementScope(s) {
+					t.Fatalf("%s is not a management scope", s)
+				}
+				exact.Scopes[s] = true
+			}
+			if err := Authorize(exact, op); err != nil {
+				t.Fatalf("its own scopes refused: %v", err)
+			}
+			for _, s := range scopes {
+				c := all()
+				delete(c.Scopes, s)
+				var r *Refusal
+				if err := Authorize(c, op); !errors.As(err, &r) || r.Reason != ReasonForbidden || !strings.Contains(r.Message, string(s)) {
+					t.Fatalf("without %s: %v", s, err)
+				}
+			}
+			self := all()
+			self.Self = true
+			if err := Authorize(self, op); err == nil {
+				t.Fatal("a user token allowed")
+			}
+			got, ok := OpScopes(op)
+			if !ok || len(got) != len(scopes) {
+				t.Fatalf("OpScopes = %v, %v", got, ok)
 			}
 		})
+	}
+	if err := Authorize(all(), Op("nope")); err == nil {
+		t.Fatal("an unknown operation allowed")
 	}
 }

@@ -126,6 +126,54 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 			}
 			return "", err
 		}},
+		{"CreateAPI", []policy.Scope{policy.ScopeCreateResourceServers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.CreateAPI(ctx, c, service.APIInput{Identifier: "https://api.example.com/" + c.Subject, Name: "API"})
+			return "", err
+		}},
+		{"UpdateAPI", []policy.Scope{policy.ScopeUpdateResourceServers}, func(c policy.Caller) (string, error) {
+			name := "renamed"
+			_, err := e.svc.UpdateAPI(ctx, c, "https://api.example.com/operator", service.APIPatch{Name: &name})
+			return "", err
+		}},
+		{"DeleteAPI", []policy.Scope{policy.ScopeDeleteResourceServers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.DeleteAPI(ctx, c, "https://api.example.com/nope")
+		}},
+		{"CreateRole", []policy.Scope{policy.ScopeCreateRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.CreateRole(ctx, c, "role-"+c.Subject, "", nil)
+			return "", err
+		}},
+		{"UpdateRole", []policy.Scope{policy.ScopeUpdateRoles}, func(c policy.Caller) (string, error) {
+			name := "x"
+			_, err := e.svc.UpdateRole(ctx, c, "rol_nope", &name, nil)
+			return "", err
+		}},
+		{"DeleteRole", []policy.Scope{policy.ScopeDeleteRoles}, func(c policy.Caller) (string, error) {
+			return "", e.svc.DeleteRole(ctx, c, "rol_nope")
+		}},
+		{"AddRolePermissions", []policy.Scope{policy.ScopeUpdateRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.AddRolePermissions(ctx, c, "rol_nope", nil)
+			return "", err
+		}},
+		{"RemoveRolePermissions", []policy.Scope{policy.ScopeUpdateRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.RemoveRolePermissions(ctx, c, "rol_nope", nil)
+			return "", err
+		}},
+		{"CreateApplication", []policy.Scope{policy.ScopeCreateClients}, func(c policy.Caller) (string, error) {
+			name := "app"
+			_, _, err := e.svc.CreateApplication(ctx, c, service.ApplicationSpec{Name: &name, Type: service.AppM2M})
+			return "", err
+		}},
+		{"UpdateApplication", []policy.Scope{policy.ScopeUpdateClients}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.UpdateApplication(ctx, c, "nope", service.ApplicationSpec{})
+			return "", err
+		}},
+		{"RotateApplicationSecret", []policy.Scope{policy.ScopeUpdateClients}, func(c policy.Caller) (string, error) {
+			_, _, err := e.svc.RotateApplicationSecret(ctx, c, "nope")
+			return "", err
+		}},
+		{"DeleteApplication", []policy.Scope{policy.ScopeDeleteClients}, func(c policy.Caller) (string, error) {
+			return "", e.svc.DeleteApplication(ctx, c, "nope")
+		}},
 	} {
 		t.Run(uc.name, func(t *testing.T) {
 			self := service.Operator()

@@ -46,12 +46,12 @@ func Operator() policy.Caller {
 }
 
 // CreateConnection stores a new connection on behalf of caller. Errors:
-// FORBIDDEN without create:connections (policy.CanCreateConnection), or
+// FORBIDDEN without create:connections (policy.OpCreateConnection), or
 // when adminScopes name a scope the caller does not hold;
 // BAD_USER_INPUT for an invalid name, strategy, URL, timeout or
 // adminScopes (and "connection exists").
 func (s *Service) CreateConnection(ctx context.Context, caller policy.Caller, spec ConnectionSpec) (Connection, error) {
-	if err := policy.CanCreateConnection(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpCreateConnection); err != nil {
 		return Connection{}, err
 	}
 	if err := policy.ValidateConnectionName(spec.Name); err != nil {
@@ -86,13 +86,13 @@ func (s *Service) CreateConnection(ctx context.Context, caller policy.Caller, sp
 }
 
 // UpdateConnection changes a connection's settings on behalf of caller:
-// FORBIDDEN without update:connections (policy.CanUpdateConnection), when
+// FORBIDDEN without update:connections (policy.OpUpdateConnection), when
 // a changed adminScopes names a scope the caller does not hold, or adds a
 // scope while the connection has users or an import in progress
 // (policy.CanAddAdminScopes); BAD_USER_INPUT for an invalid value.
 // Nothing changes on an error.
 func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, name string, spec ConnectionSpec) (Connection, error) {
-	if err := policy.CanUpdateConnection(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpUpdateConnection); err != nil {
 		return Connection{}, err
 	}
 	var out Connection
@@ -138,11 +138,11 @@ func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, na
 
 // SetConnectionScript reads a WebAssembly module (at most MaxScriptBytes)
 // from r, validates it and makes it connection name's script, on behalf of
-// caller: FORBIDDEN without update:connections (policy.CanUpdateConnection,
+// caller: FORBIDDEN without update:connections (policy.OpUpdateConnection,
 // decided before r is read); BAD_USER_INPUT for an empty, oversized or
 // invalid module, or a connection that runs no scripts.
 func (s *Service) SetConnectionScript(ctx context.Context, caller policy.Caller, name string, r io.Reader) (Connection, error) {
-	if err := policy.CanUpdateConnection(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpUpdateConnection); err != nil {
 		return Connection{}, err
 	}
 	wasm, err := io.ReadAll(io.LimitReader(r, MaxScriptBytes+1))

@@ -217,7 +217,7 @@ const (
 // calling progress (when non-nil) with each reading, and returns the last.
 // The caller is authorized as by Job.
 func (s *Service) WaitJob(ctx context.Context, caller policy.Caller, id string, interval time.Duration, progress func(Job)) (Job, error) {
-	if err := policy.CanReadJobs(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpReadJobs); err != nil {
 		return Job{}, err
 	}
 	t := time.NewTicker(interval)

@@ -109,13 +109,17 @@ func checkExportFields(format ExportFormat, fields []string) ([]string, error) {
 // import field names) or CSV (a header line, OWASP CSV-injection escaping,
 // at most MaxExportFields fields, metadata only as subfields). fields nil
 // means DefaultExportFields (NDJSON only). caller is authorized first
-// (policy.CanExportUsers: read:users, and create:users and update:users
-// when the fields list password_hash).
+// (policy.OpExportUsers, or OpExportPasswordHashes when the fields list
+// password_hash).
 //
 // Errors: FORBIDDEN, NOT_FOUND (no such connection), BAD_USER_INPUT
 // (format, fields).
 func (s *Service) StartExport(ctx context.Context, caller policy.Caller, connection string, format ExportFormat, fields []string, opts ...JobOption) (Job, error) {
-	if err := policy.CanExportUsers(caller, slices.Contains(fields, importer.FieldPasswordHash)); err != nil {
+	op := policy.OpExportUsers
+	if slices.Contains(fields, importer.FieldPasswordHash) {
+		op = policy.OpExportPasswordHashes
+	}
+	if err := policy.Authorize(caller, op); err != nil {
 		return Job{}, err
 	}
 	o := s.jobOptions(opts)
@@ -229,11 +233,11 @@ func (s *Service) runExport(ctx context.Context, j *Job, path string) (err error
 }
 
 // ExportFile opens the file of a completed export job, for download by
-// caller: FORBIDDEN without read:users (policy.CanReadJobs); NOT_FOUND
+// caller: FORBIDDEN without read:users (policy.OpReadJobs); NOT_FOUND
 // when there is no such export; BAD_USER_INPUT while it is not completed
 // (or its file is gone).
 func (s *Service) ExportFile(ctx context.Context, caller policy.Caller, id string) (*os.File, Job, error) {
-	if err := policy.CanReadJobs(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpReadJobs); err != nil {
 		return nil, Job{}, err
 	}
 	j, err := s.job(ctx, id)

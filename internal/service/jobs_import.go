@@ -15,11 +15,15 @@ import (
 )
 
 // importConnection decides whether caller may import into connection name
-// (policy.CanImportUsers before anything is read, then
-// policy.CanManageUsersOf on the connection) and loads it: a DATABASE
+// (policy.OpImportUsers, or OpImportUpsertUsers, before anything is read,
+// then policy.CanManageUsersOf on the connection) and loads it: a DATABASE
 // connection or a CUSTOM_DATABASE in import mode.
 func (s *Service) importConnection(ctx context.Context, caller policy.Caller, name string, upsert bool) (Connection, error) {
-	if err := policy.CanImportUsers(caller, upsert); err != nil {
+	op := policy.OpImportUsers
+	if upsert {
+		op = policy.OpImportUpsertUsers
+	}
+	if err := policy.Authorize(caller, op); err != nil {
 		return Connection{}, err
 	}
 	conn, err := s.store.ConnectionByName(ctx, name)
@@ -53,7 +57,7 @@ func (s *Service) importConnection(ctx context.Context, caller policy.Caller, na
 // The import runs on behalf of caller, who is checked when it starts and
 // again in every batch (see importConnection and withImportTx).
 //
-// Errors: FORBIDDEN (policy.CanImportUsers, policy.CanManageUsersOf),
+// Errors: FORBIDDEN (see importConnection),
 // NOT_FOUND (no such connection), BAD_USER_INPUT (a connection that takes
 // no imports, a file over the size limit).
 func (s *Service) StartImport(ctx context.Context, caller policy.Caller, connection string, r io.Reader, upsert bool, opts ...JobOption) (Job, error) {

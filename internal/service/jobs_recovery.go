@@ -11,11 +11,11 @@ const interruptedMessage = "interrupted: the process running the job stopped (re
 	"the rows counted in done were processed and stay (inserted/updated), the rest were not"
 
 // Job returns a job to caller: FORBIDDEN without read:users
-// (policy.CanReadJobs); NOT_FOUND when there is none. A pending or running
+// (policy.OpReadJobs); NOT_FOUND when there is none. A pending or running
 // job whose record has not moved for the stale-after (JobStaleAfter) is
 // reported (and recorded) as failed: its process is gone.
 func (s *Service) Job(ctx context.Context, caller policy.Caller, id string) (Job, error) {
-	if err := policy.CanReadJobs(caller); err != nil {
+	if err := policy.Authorize(caller, policy.OpReadJobs); err != nil {
 		return Job{}, err
 	}
 	return s.job(ctx, id)

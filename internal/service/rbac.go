@@ -55,8 +55,11 @@ func (s *Service) API(ctx context.Context, identifier string) (policy.API, error
 	return a, storeErr("API", err)
 }
 
-// CreateAPI creates an API.
-func (s *Service) CreateAPI(ctx context.Context, in APIInput) (policy.API, error) {
+// CreateAPI creates an API on behalf of caller (policy.OpCreateAPI).
+func (s *Service) CreateAPI(ctx context.Context, caller policy.Caller, in APIInput) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpCreateAPI); err != nil {
+		return policy.API{}, err
+	}
 	now := s.now()
 	a := policy.API{ID: "api_" + randomHex(12), Identifier: in.Identifier, Name: in.Name, Permissions: in.Permissions,
 		EnforceRBAC: in.EnforceRBAC, PermissionsInToken: in.PermissionsInToken, CreatedAt: now, UpdatedAt: now}
@@ -80,8 +83,11 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (policy.API, error
 }
 
 // UpdateAPI changes an API's name, permissions or settings (its identifier
-// is immutable).
-func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) (policy.API, error) {
+// is immutable), on behalf of caller (policy.OpUpdateAPI).
+func (s *Service) UpdateAPI(ctx context.Context, caller policy.Caller, identifier string, p APIPatch) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateAPI); err != nil {
+		return policy.API{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		a, err := tx.APIByIdentifierForUpdate(ctx, identifier)
 		if err != nil {
@@ -111,8 +117,12 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	return s.API(ctx, identifier)
 }
 
-// DeleteAPI deletes an API, its permissions and their assignments.
-func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
+// DeleteAPI deletes an API, its permissions and their assignments, on
+// behalf of caller (policy.OpDeleteAPI).
+func (s *Service) DeleteAPI(ctx context.Context, caller policy.Caller, identifier string) error {
+	if err := policy.Authorize(caller, policy.OpDeleteAPI); err != nil {
+		return err
+	}
 	return s.store.WithTx(ctx, func(tx Queries) error {
 		a, err := tx.APIByIdentifierForUpdate(ctx, identifier)
 		if err != nil {
@@ -175,8 +185,12 @@ func newPermissions(have, ps []policy.Permission) []policy.Permission {
 	return out
 }
 
-// CreateRole creates a role with its permissions.
-func (s *Service) CreateRole(ctx context.Context, name, description string, perms []policy.Permission) (policy.Role, error) {
+// CreateRole creates a role with its permissions, on behalf of caller
+// (policy.OpCreateRole).
+func (s *Service) CreateRole(ctx context.Context, caller policy.Caller, name, description string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpCreateRole); err != nil {
+		return policy.Role{}, err
+	}
 	now := s.now()
 	r := policy.Role{ID: "rol_" + randomHex(12), Name: name, Description: description, CreatedAt: now, UpdatedAt: now}
 	if err := policy.ValidateRole(r); err != nil {
@@ -215,8 +229,12 @@ func (s *Service) CreateRole(ctx context.Context, name, description string, perm
 	return s.Role(ctx, r.ID)
 }
 
-// UpdateRole renames a role or changes its description (nil: unchanged).
-func (s *Service) UpdateRole(ctx context.Context, id string, name, description *string) (policy.Role, error) {
+// UpdateRole renames a role or changes its description (nil: unchanged),
+// on behalf of caller (policy.OpUpdateRole).
+func (s *Service) UpdateRole(ctx context.Context, caller policy.Caller, id string, name, description *string) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		r, err := tx.RoleByIDForUpdate(ctx, id)
 		if err != nil {
@@ -246,8 +264,12 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 	return s.Role(ctx, id)
 }
 
-// DeleteRole deletes a role; its users lose it (their next token shows it).
-func (s *Service) DeleteRole(ctx context.Context, id string) error {
+// DeleteRole deletes a role; its users lose it (their next token shows
+// it). On behalf of caller (policy.OpDeleteRole).
+func (s *Service) DeleteRole(ctx context.Context, caller policy.Caller, id string) error {
+	if err := policy.Authorize(caller, policy.OpDeleteRole); err != nil {
+		return err
+	}
 	return s.store.WithTx(ctx, func(tx Queries) error {
 		if _, err := tx.RoleByIDForUpdate(ctx, id); err != nil {
 			return storeErr("role", err)
@@ -256,8 +278,12 @@ func (s *Service) DeleteRole(ctx context.Context, id string) error {
 	})
 }
 
-// AddRolePermissions adds permissions to a role (ones it has are ignored).
-func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+// AddRolePermissions adds permissions to a role (ones it has are
+// ignored), on behalf of caller (policy.OpUpdateRole).
+func (s *Service) AddRolePermissions(ctx context.Context, caller policy.Caller, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
 		return policy.Role{}, err
 	}
@@ -281,8 +307,12 @@ func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []pol
 	return s.Role(ctx, id)
 }
 
-// RemoveRolePermissions removes permissions from a role.
-func (s *Service) RemoveRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+// RemoveRolePermissions removes permissions from a role, on behalf of
+// caller (policy.OpUpdateRole).
+func (s *Service) RemoveRolePermissions(ctx context.Context, caller policy.Caller, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
 		return policy.Role{}, err
 	}
