@@ -101,7 +101,7 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email s
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*model.User, error) {
-	caller, err := management(ctx, policy.ScopeCreateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input mode
 
 // ChangePassword is the resolver for the changePassword field.
 func (r *mutationResolver) ChangePassword(ctx context.Context, id string, password string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -151,7 +151,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, id string, passwo
 
 // MarkEmailVerified is the resolver for the markEmailVerified field.
 func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*model.User, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*m
 
 // ResetPassword is the resolver for the resetPassword field.
 func (r *mutationResolver) ResetPassword(ctx context.Context, connection string, email string, password string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -176,7 +176,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, connection string,
 
 // DeleteUser is the resolver for the deleteUser field.
 func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeDeleteUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}

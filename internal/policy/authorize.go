@@ -33,6 +33,13 @@ const (
 	// downloading a completed export's file.
 	OpReadJobs Op = "job"
 
+	OpCreateUser Op = "createUser"
+	// OpChangePassword is changePassword and resetPassword (the update
+	// policy then decides on the user, as for updateUser).
+	OpChangePassword    Op = "changePassword"
+	OpMarkEmailVerified Op = "markEmailVerified"
+	OpDeleteUser        Op = "deleteUser"
+
 	OpCreateAPI Op = "createApi"
 	OpUpdateAPI Op = "updateApi"
 	OpDeleteAPI Op = "deleteApi"
@@ -58,6 +65,11 @@ var opScopes = map[Op][]Scope{
 	OpExportUsers:          {ScopeReadUsers},
 	OpExportPasswordHashes: {ScopeReadUsers, ScopeCreateUsers, ScopeUpdateUsers},
 	OpReadJobs:             {ScopeReadUsers},
+
+	OpCreateUser:        {ScopeCreateUsers},
+	OpChangePassword:    {ScopeUpdateUsers},
+	OpMarkEmailVerified: {ScopeUpdateUsers},
+	OpDeleteUser:        {ScopeDeleteUsers},
 
 	OpCreateAPI: {ScopeCreateResourceServers},
 	OpUpdateAPI: {ScopeUpdateResourceServers},

@@ -50,8 +50,8 @@ func allBut(miss policy.Scope) policy.Caller {
 // or writes anything: a user (self-service) token is refused whatever its
 // scopes, and so is a management token lacking any one of the scopes the
 // use case needs — FORBIDDEN as a *policy.Refusal, the upload unread, no
-// job recorded, no connection written. The operator (the CLI's caller)
-// passes every one of these checks.
+// job recorded, no user or connection written. The operator (the CLI's
+// caller) passes every one of these checks.
 func TestAdminUseCasesRefuseCallers(t *testing.T) {
 	ctx := context.Background()
 	var inserted atomic.Int64
@@ -126,6 +126,23 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 			}
 			return "", err
 		}},
+		{"CreateUser", []policy.Scope{policy.ScopeCreateUsers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.CreateUser(ctx, c, "imp", policy.Create{Email: c.Subject + "@example.com", Password: "correct horse battery"})
+			return "", err
+		}},
+		{"ChangePassword", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.ChangePassword(ctx, c, "imp|nope", "correct horse battery")
+		}},
+		{"ResetPassword", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.ResetPassword(ctx, c, "imp", "nope@example.com", "correct horse battery")
+		}},
+		{"MarkEmailVerified", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.MarkEmailVerified(ctx, c, "imp|nope")
+			return "", err
+		}},
+		{"DeleteUser", []policy.Scope{policy.ScopeDeleteUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.DeleteUser(ctx, c, "imp|nope")
+		}},
 		{"CreateAPI", []policy.Scope{policy.ScopeCreateResourceServers}, func(c policy.Caller) (string, error) {
 			_, err := e.svc.CreateAPI(ctx, c, service.APIInput{Identifier: "https://api.example.com/" + c.Subject, Name: "API"})
 			return "", err
@@ -189,6 +206,10 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				usersBefore, err := e.store.CountUsersOfConnection(ctx, "imp")
+				if err != nil {
+					t.Fatal(err)
+				}
 				_, err = uc.call(c)
 				var r *policy.Refusal
 				if !errors.As(err, &r) || r.Reason != policy.ReasonForbidden {
@@ -199,6 +220,9 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 				}
 				if n := inserted.Load() - jobsBefore; n != 0 {
 					t.Errorf("%s: %d jobs recorded", name, n)
+				}
+				if n, err := e.store.CountUsersOfConnection(ctx, "imp"); err != nil || n != usersBefore {
+					t.Errorf("%s: %d users, %d before (%v)", name, n, usersBefore, err)
 				}
 				connsAfter, err := e.store.Connections(ctx)
 				if err != nil {
