@@ -149,10 +149,11 @@ func (r *mutationResolver) RemovePermissions(ctx context.Context, userID string,
 
 // Apis is the resolver for the apis field.
 func (r *queryResolver) Apis(ctx context.Context) ([]model.API, error) {
-	if _, err := management(ctx, policy.ScopeReadResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	as, err := r.Service.APIs(ctx)
+	as, err := r.Service.APIs(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -165,10 +166,11 @@ func (r *queryResolver) Apis(ctx context.Context) ([]model.API, error) {
 
 // API is the resolver for the api field.
 func (r *queryResolver) API(ctx context.Context, identifier string) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeReadResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a, err := r.Service.API(ctx, identifier)
+	a, err := r.Service.API(ctx, caller, identifier)
 	if err != nil {
 		if c, _ := service.CodeOf(err); c == service.CodeNotFound {
 			return nil, nil
@@ -180,7 +182,8 @@ func (r *queryResolver) API(ctx context.Context, identifier string) (*model.API,
 
 // Roles is the resolver for the roles field.
 func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, nameFilter *string) (*model.RoleConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 50, 100)
@@ -191,7 +194,7 @@ func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, na
 	if err != nil {
 		return nil, err
 	}
-	rs, err := r.Service.Roles(ctx, service.ListRolesParams{After: pos, NameFilter: deref(nameFilter), Limit: n + 1})
+	rs, err := r.Service.Roles(ctx, caller, service.ListRolesParams{After: pos, NameFilter: deref(nameFilter), Limit: n + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +210,11 @@ func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, na
 
 // Role is the resolver for the role field.
 func (r *queryResolver) Role(ctx context.Context, id string) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.Role(ctx, id)
+	ro, err := r.Service.Role(ctx, caller, id)
 	if err != nil {
 		if c, _ := service.CodeOf(err); c == service.CodeNotFound {
 			return nil, nil
@@ -222,7 +226,8 @@ func (r *queryResolver) Role(ctx context.Context, id string) (*model.Role, error
 
 // Users is the resolver for the users field.
 func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, after *string) (*model.UserConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles, policy.ScopeReadUsers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 50, 100)
@@ -233,7 +238,7 @@ func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	us, total, err := r.Service.RoleUsers(ctx, obj.ID, pos, n+1)
+	us, total, err := r.Service.RoleUsers(ctx, caller, obj.ID, pos, n+1)
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +256,11 @@ func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, a
 
 // Roles is the resolver for the roles field.
 func (r *userResolver) Roles(ctx context.Context, obj *model.User) ([]model.Role, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	rs, err := r.Service.UserRoles(ctx, obj.U.ID)
+	rs, err := r.Service.UserRoles(ctx, caller, obj.U.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +269,8 @@ func (r *userResolver) Roles(ctx context.Context, obj *model.User) ([]model.Role
 
 // Permissions is the resolver for the permissions field.
 func (r *userResolver) Permissions(ctx context.Context, obj *model.User, first *int, after *string) (*model.UserPermissionConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 100, 1000)
@@ -280,7 +287,7 @@ func (r *userResolver) Permissions(ctx context.Context, obj *model.User, first *
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "after", Message: "after is not a cursor of this list"}
 		}
 	}
-	all, err := r.Service.UserPermissions(ctx, obj.U.ID)
+	all, err := r.Service.UserPermissions(ctx, caller, obj.U.ID)
 	if err != nil {
 		return nil, err
 	}

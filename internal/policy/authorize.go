@@ -40,11 +40,20 @@ const (
 	OpMarkEmailVerified Op = "markEmailVerified"
 	OpDeleteUser        Op = "deleteUser"
 
+	// OpReadAPIs is reading the APIs (apis, api).
+	OpReadAPIs  Op = "apis"
 	OpCreateAPI Op = "createApi"
 	OpUpdateAPI Op = "updateApi"
 	OpDeleteAPI Op = "deleteApi"
 
-	OpCreateRole Op = "createRole"
+	// OpReadRoles is reading the roles (roles, role).
+	OpReadRoles Op = "roles"
+	// OpReadRoleUsers is reading the users holding a role (Role.users).
+	OpReadRoleUsers Op = "Role.users"
+	// OpReadUserRoles is reading a user's roles and effective permissions
+	// (User.roles, User.permissions).
+	OpReadUserRoles Op = "User.roles"
+	OpCreateRole    Op = "createRole"
 	// OpUpdateRole is updateRole, addRolePermissions and
 	// removeRolePermissions.
 	OpUpdateRole Op = "updateRole"
@@ -71,13 +80,17 @@ var opScopes = map[Op][]Scope{
 	OpMarkEmailVerified: {ScopeUpdateUsers},
 	OpDeleteUser:        {ScopeDeleteUsers},
 
+	OpReadAPIs:  {ScopeReadResourceServers},
 	OpCreateAPI: {ScopeCreateResourceServers},
 	OpUpdateAPI: {ScopeUpdateResourceServers},
 	OpDeleteAPI: {ScopeDeleteResourceServers},
 
-	OpCreateRole: {ScopeCreateRoles},
-	OpUpdateRole: {ScopeUpdateRoles},
-	OpDeleteRole: {ScopeDeleteRoles},
+	OpReadRoles:     {ScopeReadRoles},
+	OpReadRoleUsers: {ScopeReadRoles, ScopeReadUsers},
+	OpReadUserRoles: {ScopeReadUsers, ScopeReadRoles},
+	OpCreateRole:    {ScopeCreateRoles},
+	OpUpdateRole:    {ScopeUpdateRoles},
+	OpDeleteRole:    {ScopeDeleteRoles},
 
 	OpCreateApplication: {ScopeCreateClients},
 	OpUpdateApplication: {ScopeUpdateClients},

@@ -46,8 +46,8 @@ func allBut(miss policy.Scope) policy.Caller {
 	return c
 }
 
-// Every admin use case that takes the caller decides on it before it reads
-// or writes anything: a user (self-service) token is refused whatever its
+// Every admin use case that takes the caller (writes, jobs, and the RBAC
+// reads) decides on it before it reads or writes anything: a user (self-service) token is refused whatever its
 // scopes, and so is a management token lacking any one of the scopes the
 // use case needs — FORBIDDEN as a *policy.Refusal, the upload unread, no
 // job recorded, no user or connection written. The operator (the CLI's
@@ -142,6 +142,34 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 		}},
 		{"DeleteUser", []policy.Scope{policy.ScopeDeleteUsers}, func(c policy.Caller) (string, error) {
 			return "", e.svc.DeleteUser(ctx, c, "imp|nope")
+		}},
+		{"APIs", []policy.Scope{policy.ScopeReadResourceServers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.APIs(ctx, c)
+			return "", err
+		}},
+		{"API", []policy.Scope{policy.ScopeReadResourceServers}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.API(ctx, c, "https://api.example.com/nope")
+			return "", err
+		}},
+		{"Roles", []policy.Scope{policy.ScopeReadRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.Roles(ctx, c, service.ListRolesParams{Limit: 10})
+			return "", err
+		}},
+		{"Role", []policy.Scope{policy.ScopeReadRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.Role(ctx, c, "rol_nope")
+			return "", err
+		}},
+		{"RoleUsers", []policy.Scope{policy.ScopeReadRoles, policy.ScopeReadUsers}, func(c policy.Caller) (string, error) {
+			_, _, err := e.svc.RoleUsers(ctx, c, "rol_nope", "", 10)
+			return "", err
+		}},
+		{"UserRoles", []policy.Scope{policy.ScopeReadUsers, policy.ScopeReadRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.UserRoles(ctx, c, "imp|nope")
+			return "", err
+		}},
+		{"UserPermissions", []policy.Scope{policy.ScopeReadUsers, policy.ScopeReadRoles}, func(c policy.Caller) (string, error) {
+			_, err := e.svc.UserPermissions(ctx, c, "imp|nope")
+			return "", err
 		}},
 		{"CreateAPI", []policy.Scope{policy.ScopeCreateResourceServers}, func(c policy.Caller) (string, error) {
 			_, err := e.svc.CreateAPI(ctx, c, service.APIInput{Identifier: "https://api.example.com/" + c.Subject, Name: "API"})

@@ -43,14 +43,25 @@ func rbacErr(what string, err error) error {
 	return storeErr(what, err)
 }
 
-// APIs lists the APIs.
-func (s *Service) APIs(ctx context.Context) ([]policy.API, error) {
+// APIs lists the APIs to caller (policy.OpReadAPIs).
+func (s *Service) APIs(ctx context.Context, caller policy.Caller) ([]policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpReadAPIs); err != nil {
+		return nil, err
+	}
 	as, err := s.store.APIs(ctx)
 	return as, storeErr("API", err)
 }
 
-// API returns the API with this identifier.
-func (s *Service) API(ctx context.Context, identifier string) (policy.API, error) {
+// API returns the API with this identifier to caller (policy.OpReadAPIs).
+func (s *Service) API(ctx context.Context, caller policy.Caller, identifier string) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpReadAPIs); err != nil {
+		return policy.API{}, err
+	}
+	return s.api(ctx, identifier)
+}
+
+// api is API once the caller is authorized.
+func (s *Service) api(ctx context.Context, identifier string) (policy.API, error) {
 	a, err := s.store.APIByIdentifier(ctx, identifier)
 	return a, storeErr("API", err)
 }
@@ -79,7 +90,7 @@ func (s *Service) CreateAPI(ctx context.Context, caller policy.Caller, in APIInp
 	if err != nil {
 		return policy.API{}, err
 	}
-	return s.API(ctx, a.Identifier)
+	return s.api(ctx, a.Identifier)
 }
 
 // UpdateAPI changes an API's name, permissions or settings (its identifier
@@ -114,7 +125,7 @@ func (s *Service) UpdateAPI(ctx context.Context, caller policy.Caller, identifie
 	if err != nil {
 		return policy.API{}, err
 	}
-	return s.API(ctx, identifier)
+	return s.api(ctx, identifier)
 }
 
 // DeleteAPI deletes an API, its permissions and their assignments, on
@@ -132,20 +143,36 @@ func (s *Service) DeleteAPI(ctx context.Context, caller policy.Caller, identifie
 	})
 }
 
-// Roles lists a page of roles by name.
-func (s *Service) Roles(ctx context.Context, p ListRolesParams) ([]policy.Role, error) {
+// Roles lists a page of roles by name to caller (policy.OpReadRoles).
+func (s *Service) Roles(ctx context.Context, caller policy.Caller, p ListRolesParams) ([]policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoles); err != nil {
+		return nil, err
+	}
 	rs, err := s.store.Roles(ctx, p)
 	return rs, storeErr("role", err)
 }
 
-// Role returns a role with its permissions.
-func (s *Service) Role(ctx context.Context, id string) (policy.Role, error) {
+// Role returns a role with its permissions to caller
+// (policy.OpReadRoles).
+func (s *Service) Role(ctx context.Context, caller policy.Caller, id string) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoles); err != nil {
+		return policy.Role{}, err
+	}
+	return s.role(ctx, id)
+}
+
+// role is Role once the caller is authorized.
+func (s *Service) role(ctx context.Context, id string) (policy.Role, error) {
 	r, err := s.store.RoleByID(ctx, id)
 	return r, storeErr("role", err)
 }
 
-// RoleUsers lists a page of the users holding a role, and their number.
-func (s *Service) RoleUsers(ctx context.Context, roleID, after string, limit int) ([]policy.User, int, error) {
+// RoleUsers lists a page of the users holding a role, and their number,
+// to caller (policy.OpReadRoleUsers).
+func (s *Service) RoleUsers(ctx context.Context, caller policy.Caller, roleID, after string, limit int) ([]policy.User, int, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoleUsers); err != nil {
+		return nil, 0, err
+	}
 	us, n, err := s.store.RoleUsers(ctx, roleID, after, limit)
 	return us, n, storeErr("role", err)
 }
@@ -226,7 +253,7 @@ func (s *Service) CreateRole(ctx context.Context, caller policy.Caller, name, de
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, r.ID)
+	return s.role(ctx, r.ID)
 }
 
 // UpdateRole renames a role or changes its description (nil: unchanged),
@@ -261,7 +288,7 @@ func (s *Service) UpdateRole(ctx context.Context, caller policy.Caller, id strin
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
 // DeleteRole deletes a role; its users lose it (their next token shows
@@ -304,7 +331,7 @@ func (s *Service) AddRolePermissions(ctx context.Context, caller policy.Caller, 
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
 // RemoveRolePermissions removes permissions from a role, on behalf of
@@ -325,17 +352,25 @@ func (s *Service) RemoveRolePermissions(ctx context.Context, caller policy.Calle
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
-// UserRoles lists a user's roles, by name.
-func (s *Service) UserRoles(ctx context.Context, userID string) ([]policy.Role, error) {
+// UserRoles lists a user's roles, by name, to caller
+// (policy.OpReadUserRoles).
+func (s *Service) UserRoles(ctx context.Context, caller policy.Caller, userID string) ([]policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadUserRoles); err != nil {
+		return nil, err
+	}
 	rs, err := s.store.UserRoles(ctx, userID)
 	return rs, storeErr("user", err)
 }
 
-// UserPermissions lists a user's effective permissions with their sources.
-func (s *Service) UserPermissions(ctx context.Context, userID string) ([]policy.EffectivePermission, error) {
+// UserPermissions lists a user's effective permissions with their
+// sources, to caller (policy.OpReadUserRoles).
+func (s *Service) UserPermissions(ctx context.Context, caller policy.Caller, userID string) ([]policy.EffectivePermission, error) {
+	if err := policy.Authorize(caller, policy.OpReadUserRoles); err != nil {
+		return nil, err
+	}
 	direct, err := s.store.UserDirectPermissions(ctx, userID)
 	if err != nil {
 		return nil, storeErr("user", err)
