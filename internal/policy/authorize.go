@@ -39,6 +39,9 @@ const (
 	OpChangePassword    Op = "changePassword"
 	OpMarkEmailVerified Op = "markEmailVerified"
 	OpDeleteUser        Op = "deleteUser"
+	// OpAssignRoles is assignRoles, removeRoles, assignPermissions and
+	// removePermissions: changing what a user may do at APIs.
+	OpAssignRoles Op = "assignRoles"
 
 	// OpReadAPIs is reading the APIs (apis, api).
 	OpReadAPIs  Op = "apis"
@@ -79,6 +82,7 @@ var opScopes = map[Op][]Scope{
 	OpChangePassword:    {ScopeUpdateUsers},
 	OpMarkEmailVerified: {ScopeUpdateUsers},
 	OpDeleteUser:        {ScopeDeleteUsers},
+	OpAssignRoles:       {ScopeUpdateUsers},
 
 	OpReadAPIs:  {ScopeReadResourceServers},
 	OpCreateAPI: {ScopeCreateResourceServers},

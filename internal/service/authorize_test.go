@@ -171,6 +171,18 @@ func TestAdminUseCasesRefuseCallers(t *testing.T) {
 			_, err := e.svc.UserPermissions(ctx, c, "imp|nope")
 			return "", err
 		}},
+		{"AssignRoles", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.AssignRoles(ctx, c, "imp|nope", []string{"rol_nope"})
+		}},
+		{"RemoveRoles", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.RemoveRoles(ctx, c, "imp|nope", []string{"rol_nope"})
+		}},
+		{"AssignPermissions", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.AssignPermissions(ctx, c, "imp|nope", []policy.Permission{{API: "https://api.example.com/nope", Name: "read:x"}})
+		}},
+		{"RemovePermissions", []policy.Scope{policy.ScopeUpdateUsers}, func(c policy.Caller) (string, error) {
+			return "", e.svc.RemovePermissions(ctx, c, "imp|nope", []policy.Permission{{API: "https://api.example.com/nope", Name: "read:x"}})
+		}},
 		{"CreateAPI", []policy.Scope{policy.ScopeCreateResourceServers}, func(c policy.Caller) (string, error) {
 			_, err := e.svc.CreateAPI(ctx, c, service.APIInput{Identifier: "https://api.example.com/" + c.Subject, Name: "API"})
 			return "", err

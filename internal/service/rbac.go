@@ -431,8 +431,12 @@ func roleNames(rs []policy.Role) string {
 }
 
 // AssignRoles gives a user roles (ones it holds are ignored), at most
-// RBACLimits.RolesPerUser in all.
+// RBACLimits.RolesPerUser in all. caller needs update:users
+// (policy.OpAssignRoles), as for the three other assignment use cases.
 func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
 		return err
 	}
@@ -476,6 +480,9 @@ func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID 
 // RemoveRoles takes roles from a user (ones it lacks are ignored). It
 // takes effect at the user's next token.
 func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
 		return err
 	}
@@ -507,6 +514,9 @@ func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID 
 // AssignPermissions gives a user permissions directly (ones it holds
 // directly are ignored), at most RBACLimits.DirectPermissionsPerUser.
 func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
 		return err
 	}
@@ -535,6 +545,9 @@ func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, u
 // RemovePermissions takes direct permissions from a user (those it holds
 // through a role stay until the role goes).
 func (s *Service) RemovePermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
 		return err
 	}
