@@ -1,18 +1,16 @@
 package main
 
-// The legacy-login mode (-legacy): logins go to a CUSTOM_DATABASE connection
-// running the MySQL template against a legacy MariaDB table this tool fills,
-// instead of the DATABASE connection (issue 17's memory measure).
+// The legacy-login case: logins go to a CUSTOM_DATABASE connection running
+// the MySQL template against a legacy MariaDB table this tool fills (-legacy),
+// the peak RSS measured after the setup (issue 17's memory measure).
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,54 +86,36 @@ func seedLegacy(ctx context.Context, c *client, bin, legacyURL string, n int) ([
 		map[string]any{"n": conn, "u": legacyURL}, nil); err != nil {
 		return nil, "", fmt.Errorf("create connection: %w", err)
 	}
-	if err := c.upload(ctx, conn, wasm); err != nil {
+	if err := c.upload(ctx, `mutation($c: String!, $f: Upload!) { setConnectionScript(connection: $c, wasm: $f) { name } }`,
+		map[string]any{"c": conn}, "f", wasm, nil); err != nil {
 		return nil, "", fmt.Errorf("upload script: %w", err)
 	}
 	// The first login builds the module (compiled, or read from the
 	// compilation cache): setup, not the run.
-	if err := c.do(ctx, "", `mutation($c: String!, $e: String!, $p: String!) { login(connection: $c, email: $e, password: $p) { accessToken } }`,
-		map[string]any{"c": conn, "e": users[0].email, "p": users[0].password}, nil); err != nil {
+	if err := c.do(ctx, "", LoginMutation, map[string]any{"c": conn, "e": users[0].email, "p": users[0].password}, nil); err != nil {
 		return nil, "", fmt.Errorf("first legacy login: %w", err)
 	}
 	return users, conn, nil
 }
 
-// upload sends setConnectionScript as a GraphQL multipart request.
-func (c *client) upload(ctx context.Context, conn string, wasm []byte) error {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	ops, _ := json.Marshal(map[string]any{
-		"query":     `mutation($c: String!, $f: Upload!) { setConnectionScript(connection: $c, wasm: $f) { name } }`,
-		"variables": map[string]any{"c": conn, "f": nil},
+// runLegacyLogin drives logins of the legacy users; the peak leaves the
+// setup (upload, compilation) out.
+func runLegacyLogin(ctx context.Context, e *caseEnv, _ io.Writer) (*caseResult, error) {
+	if e.cfg.legacy == "" {
+		return nil, errors.New("needs -legacy mysql://USER[:PASS]@HOST:PORT/DBNAME")
+	}
+	if e.cfg.bin == "" {
+		return nil, errors.New("with -url, needs -bin (it builds the script)")
+	}
+	users, conn, err := seedLegacy(ctx, e.cl, e.cfg.bin, e.cfg.legacy, 64)
+	if err != nil {
+		return nil, err
+	}
+	e.mem.resetPeak()
+	r := hammer(ctx, e, func(ctx context.Context, rng *mrand.Rand) error {
+		u := users[rng.IntN(len(users))]
+		return e.cl.do(ctx, "", LoginMutation, map[string]any{"c": conn, "e": u.email, "p": u.password}, nil)
 	})
-	_ = w.WriteField("operations", string(ops))
-	_ = w.WriteField("map", `{"0": ["variables.f"]}`)
-	fw, _ := w.CreateFormFile("0", "script.wasm")
-	_, _ = fw.Write(wasm)
-	_ = w.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/graphql", &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	res, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || bytes.Contains(out, []byte(`"errors"`)) {
-		return fmt.Errorf("HTTP %d: %.300s", res.StatusCode, out)
-	}
-	return nil
-}
-
-// resetPeak clears the server's peak RSS (VmHWM) so that the run's peak
-// leaves the setup out (Linux: /proc/PID/clear_refs, value 5).
-func resetPeak(pid int) error {
-	if pid == 0 {
-		return nil
-	}
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+	r.Note = "CUSTOM_DATABASE (MySQL template, MariaDB legacy table), bcrypt cost 4; peak without the setup"
+	return r, nil
 }

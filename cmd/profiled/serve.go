@@ -69,7 +69,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
 	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
 	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
+	var hashing passwords.Config
+	fs.IntVar(&hashing.BcryptCost, "bcrypt-cost", envInt("PROFILED_BCRYPT_COST", passwords.DefaultBcryptCost), "bcrypt work factor of new password hashes (4..14); stored hashes of a lower cost are replaced at the next login")
 	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
+	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -78,6 +81,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
+		return err
+	}
+	alg, err := algFlag()
+	if err != nil {
 		return err
 	}
 	origins, err := server.ParseOrigins(*corsOrigins, *corsCredentials)
@@ -90,7 +97,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer)
+	if _, err := passwords.New(hashing); err != nil {
+		return fmt.Errorf("--bcrypt-cost / PROFILED_BCRYPT_COST: %w", err)
+	}
+	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg, hashing)
 	if err != nil {
 		return err
 	}
@@ -109,7 +119,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "profiled listening on http://%s (GraphQL at /graphql, playground at /)\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect)
+	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect, "signing_alg", app.keyring.Algorithm())
+	if algSet(fs) && alg != app.keyring.Algorithm() {
+		// The store already had a key: --signing-alg only chooses the first.
+		log.Warn("the store's signing key keeps its algorithm; run `profiled keys rotate --alg "+string(alg)+"` to change it",
+			"signing_alg", app.keyring.Algorithm(), "asked", alg)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -176,12 +191,12 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string) (*app, error) {
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm, hashing passwords.Config) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
 	}
-	var kcfg auth.Config
+	kcfg := auth.Config{Algorithm: alg}
 	if issuer != "" {
 		kcfg.ExtraIssuers = []string{strings.TrimSuffix(issuer, "/")}
 	}
@@ -203,7 +218,7 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 	if closeScripts != nil {
 		a.closers = append(a.closers, closeScripts)
 	}
-	hasher, err := passwords.New(passwords.Config{})
+	hasher, err := passwords.New(hashing)
 	if err != nil {
 		store.Close()
 		return nil, err
