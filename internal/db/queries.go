@@ -45,7 +45,7 @@ func pageSize(n int) int {
 // sqliteQueries are the statements prepared at Open on SQLite's write pool
 // (which runs the transactions).
 var sqliteQueries = []string{
-	qUserByID, qUserByConnectionEmail, qUsersByEmail, qListUsers, qCountUsers,
+	qUserByID, qUserByConnectionEmail, qUserByConnectionUsername, qUsersByEmail, qListUsers, qCountUsers,
 	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID,
 	qConnectionByName, qConnections, qConnectionScript, qInsertConnection, qUpdateConnection, qUpdateConnectionKeepScript,
 	qSigningKeys, qInsertSigningKey,
@@ -60,13 +60,14 @@ const userColumns = `id, connection, email, email_verified, username, phone_numb
 	identities, migrated, password_hash, created_at, updated_at, last_login, last_ip, logins_count`
 
 const (
-	qUserByID              = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
-	qUserByIDForUpdate     = qUserByID + ` FOR UPDATE` // MySQL; SQLite locked at BEGIN
-	qUserByConnectionEmail = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND email = ?`
-	qUsersByEmail          = `SELECT ` + userColumns + ` FROM users WHERE email = ? ORDER BY id`
-	qListUsers             = `SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`
-	qCountUsers            = `SELECT COUNT(*) FROM users`
-	qInsertUser            = `INSERT INTO users (` + userColumns + `)
+	qUserByID                 = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	qUserByIDForUpdate        = qUserByID + ` FOR UPDATE` // MySQL; SQLite locked at BEGIN
+	qUserByConnectionEmail    = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND email = ?`
+	qUsersByEmail             = `SELECT ` + userColumns + ` FROM users WHERE email = ? ORDER BY id`
+	qUserByConnectionUsername = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND username = ?`
+	qListUsers                = `SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`
+	qCountUsers               = `SELECT COUNT(*) FROM users`
+	qInsertUser               = `INSERT INTO users (` + userColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateUser = `UPDATE users SET connection = ?, email = ?, email_verified = ?, username = ?,
 	phone_number = ?, phone_verified = ?, name = ?, given_name = ?, family_name = ?, nickname = ?,
@@ -205,6 +206,14 @@ func (q *queries) UserByConnectionEmail(ctx context.Context, connection, email s
 	return q.getUser(ctx, q.r, fmt.Sprintf("user of connection %q by email", connection), qUserByConnectionEmail, connection, email)
 }
 
+// UserByConnectionUsername: see service.Queries.
+func (q *queries) UserByConnectionUsername(ctx context.Context, connection, username string) (policy.User, error) {
+	if username == "" {
+		return policy.User{}, fmt.Errorf("db: user of connection %q by username: %w", connection, service.ErrNotFound)
+	}
+	return q.getUser(ctx, q.r, fmt.Sprintf("user of connection %q by username", connection), qUserByConnectionUsername, connection, username)
+}
+
 func (q *queries) UsersByEmail(ctx context.Context, email string) ([]policy.User, error) {
 	return q.selectUsers(ctx, "users by email", qUsersByEmail, email)
 }
@@ -272,13 +281,13 @@ func affectedOne(res sql.Result, err error, op, table string) error {
 // ---- connections ----
 
 const connectionColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes, requires_username`
 
 // connectionReadColumns leaves the module bytes out: connections are read
 // on every login, the module (megabytes) only when a script runner needs
 // to (re)build it (ConnectionScript).
 const connectionReadColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes, requires_username`
 
 const (
 	qConnectionByName = `SELECT ` + connectionReadColumns + ` FROM connections WHERE name = ?`
@@ -293,15 +302,15 @@ const (
 	qConnections      = `SELECT ` + connectionReadColumns + ` FROM connections ORDER BY name`
 	qConnectionScript = `SELECT script FROM connections WHERE name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?, script = ?, script_sha256 = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ? WHERE name = ?`
 	// qUpdateConnectionKeepScript updates everything but the module bytes
 	// (and their digest), for a Connection read without them.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ? WHERE name = ?`
 )
 
 type connectionRow struct {
@@ -318,6 +327,8 @@ type connectionRow struct {
 	CreatedAt       dbTime `db:"created_at"`
 	UpdatedAt       dbTime `db:"updated_at"`
 	AdminScopes     string `db:"admin_scopes"`
+	// RequiresUsername: migration 00055.
+	RequiresUsername bool `db:"requires_username"`
 }
 
 func (r *connectionRow) connection(q *queries) (service.Connection, error) {
@@ -348,12 +359,13 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 	}
 	return service.Connection{
 		Connection: policy.Connection{
-			Name:            r.Name,
-			Strategy:        policy.Strategy(r.Strategy),
-			ImportMode:      r.ImportMode,
-			SyncUserProfile: r.SyncUserProfile,
-			Actions:         actions,
-			AdminScopes:     adminScopes,
+			Name:             r.Name,
+			Strategy:         policy.Strategy(r.Strategy),
+			ImportMode:       r.ImportMode,
+			SyncUserProfile:  r.SyncUserProfile,
+			Actions:          actions,
+			AdminScopes:      adminScopes,
+			RequiresUsername: r.RequiresUsername,
 		},
 		DatabaseURL:   dbURL,
 		Configuration: conf,
@@ -381,7 +393,7 @@ func (q *queries) connectionValues(c service.Connection) ([]any, error) {
 		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions),
 		q.sealText(c.DatabaseURL, aadConnection("database_url", c.Name)),
 		q.sealText(conf, aadConnection("configuration", c.Name)), script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
-		encodeScopes(c.AdminScopes),
+		encodeScopes(c.AdminScopes), c.RequiresUsername,
 	}, nil
 }
 

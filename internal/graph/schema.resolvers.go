@@ -25,7 +25,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
-		Name: input.Name, Strategy: policy.Strategy(input.Strategy), ImportMode: input.ImportMode,
+		Name: input.Name, Strategy: policy.Strategy(input.Strategy), ImportMode: input.ImportMode, RequiresUsername: input.RequiresUsername,
 		SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, Configuration: input.Configuration,
 		ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
@@ -43,7 +43,7 @@ func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, in
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
-		ImportMode: input.ImportMode, SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL,
+		ImportMode: input.ImportMode, SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, RequiresUsername: input.RequiresUsername,
 		Configuration: input.Configuration, ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
 	c, err := r.Service.UpdateConnection(ctx, caller, name, spec)
@@ -81,12 +81,12 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
+func (r *mutationResolver) Login(ctx context.Context, connection string, email *string, username *string, password string, audience *string, scope *string) (*model.AuthResult, error) {
 	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope))}
 	if tr.Audience == "" && scope != nil {
 		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
 	}
-	res, err := r.Service.LoginFor(ctx, connection, email, password, tr)
+	res, err := r.Service.LoginWith(ctx, service.LoginRequest{Connection: connection, Email: deref(email), Username: deref(username), Password: password, Token: tr})
 	if err != nil {
 		return nil, err
 	}
@@ -347,3 +347,17 @@ func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 type mutationResolver struct{ *Resolver }
 type queryResolver struct{ *Resolver }
 type userResolver struct{ *Resolver }
+
+// !!! WARNING !!!
+// The code below was going to be deleted when updating resolvers. It has been copied here so you have
+// one last chance to move it out of harms way if you want. There are two reasons this happens:
+//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
+//    it when you're done.
+//  - You have helper methods in this file. Move them out to keep these resolver files clean.
+/*
+	func (r *connectionResolver) RequiresUsername(ctx context.Context, obj *model.Connection) (bool, error) {
+	panic(fmt.Errorf("not implemented: RequiresUsername - requiresUsername"))
+}
+func (r *Resolver) Connection() generated.ConnectionResolver { return &connectionResolver{r} }
+type connectionResolver struct{ *Resolver }
+*/

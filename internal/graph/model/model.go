@@ -97,6 +97,9 @@ func (c *Connection) Name() string          { return c.C.Name }
 func (c *Connection) Strategy() Strategy    { return Strategy(c.C.Strategy) }
 func (c *Connection) ImportMode() bool      { return c.C.ImportMode }
 func (c *Connection) SyncUserProfile() bool { return c.C.SyncUserProfile }
+
+// RequiresUsername: users may log in with their username.
+func (c *Connection) RequiresUsername() bool { return c.C.RequiresUsername }
 func (c *Connection) HasScript() bool       { return len(c.C.ScriptSHA256) > 0 }
 func (c *Connection) HasDatabaseURL() bool  { return c.C.DatabaseURL != "" }
 func (c *Connection) CreatedAt() time.Time  { return c.C.CreatedAt }
