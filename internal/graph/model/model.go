@@ -100,11 +100,11 @@ func (c *Connection) SyncUserProfile() bool { return c.C.SyncUserProfile }
 
 // RequiresUsername: users may log in with their username.
 func (c *Connection) RequiresUsername() bool { return c.C.RequiresUsername }
-func (c *Connection) HasScript() bool       { return len(c.C.ScriptSHA256) > 0 }
-func (c *Connection) HasDatabaseURL() bool  { return c.C.DatabaseURL != "" }
-func (c *Connection) CreatedAt() time.Time  { return c.C.CreatedAt }
-func (c *Connection) UpdatedAt() time.Time  { return c.C.UpdatedAt }
-func (c *Connection) ScriptSha256() *string { return optional(c.C.ScriptSHA256) }
+func (c *Connection) HasScript() bool        { return len(c.C.ScriptSHA256) > 0 }
+func (c *Connection) HasDatabaseURL() bool   { return c.C.DatabaseURL != "" }
+func (c *Connection) CreatedAt() time.Time   { return c.C.CreatedAt }
+func (c *Connection) UpdatedAt() time.Time   { return c.C.UpdatedAt }
+func (c *Connection) ScriptSha256() *string  { return optional(c.C.ScriptSHA256) }
 func (c *Connection) ScriptTimeoutMs() int {
 	return int(service.ScriptTimeout(c.C) / time.Millisecond)
 }
