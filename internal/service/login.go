@@ -102,7 +102,7 @@ func (s *Service) LoginWith(ctx context.Context, req LoginRequest) (res AuthResu
 	client := clientFrom(ctx)
 	key := connection + "|" + email
 	if username != "" {
-		key = connection + "|username:" + username // normalized below
+		key = connection + "|username:" + strings.ToLower(username) // set again below
 	}
 	var conn Connection
 	defer func() {
@@ -151,7 +151,9 @@ func (s *Service) LoginWith(ctx context.Context, req LoginRequest) (res AuthResu
 		if username, err = loginUsername(conn, username); err != nil {
 			return AuthResult{}, err
 		}
-		key = connection + "|username:" + username
+		// Counted case-insensitively whatever the script matches: "Ann"
+		// and "ANN" must not be fresh identifiers for a guesser.
+		key = connection + "|username:" + strings.ToLower(username)
 	}
 	// Brute-force protection. The attempt is counted before the password is
 	// checked, atomically, so parallel requests cannot all pass a check
@@ -437,7 +439,7 @@ func (s *Service) resetFailures(ctx context.Context, u policy.User) {
 		s.log.ErrorContext(ctx, "reset login failures", "err", err)
 	}
 	if u.Username != "" {
-		if err := s.store.ResetLoginFailures(ctx, u.Connection+"|username:"+u.Username, ""); err != nil {
+		if err := s.store.ResetLoginFailures(ctx, u.Connection+"|username:"+strings.ToLower(u.Username), ""); err != nil {
 			s.log.ErrorContext(ctx, "reset login failures", "err", err)
 		}
 	}

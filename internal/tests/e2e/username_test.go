@@ -182,6 +182,18 @@ func TestLoginByUsernameThroughScripts(t *testing.T) {
 				t.Fatalf("signup with a username Django has: %s", r.Raw)
 			}
 
+			// Failed attempts count per username whatever its case (MariaDB
+			// matches "CY@HOME" to cy@home): ten wrong passwords in
+			// changing case, then the right one is TOO_MANY_ATTEMPTS.
+			for i, u := range []string{"cy@home", "CY@HOME", "Cy@home", "cY@home", "cy@HOME", "CY@home", "cy@Home", "cY@HOME", "Cy@HOME", "CY@hOME"} {
+				if r := e.loginBy("django", "", u, "wrong"); r.code() != "INVALID_CREDENTIALS" {
+					t.Fatalf("wrong password %d as %s: %s", i, u, r.Raw)
+				}
+			}
+			if r := e.loginBy("django", "", "cy@home", "hunter22"); r.code() != "TOO_MANY_ATTEMPTS" {
+				t.Fatalf("after ten failures in changing case: %s", r.Raw)
+			}
+
 			// Import mode: migrated at the first login by username, then
 			// answered from the store even once the Django row is gone.
 			wantOK(t, "import-mode login by username", e.loginBy("django-import", "", "ann", "hunter22"))
