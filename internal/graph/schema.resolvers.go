@@ -347,17 +347,3 @@ func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 type mutationResolver struct{ *Resolver }
 type queryResolver struct{ *Resolver }
 type userResolver struct{ *Resolver }
-
-// !!! WARNING !!!
-// The code below was going to be deleted when updating resolvers. It has been copied here so you have
-// one last chance to move it out of harms way if you want. There are two reasons this happens:
-//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
-//    it when you're done.
-//  - You have helper methods in this file. Move them out to keep these resolver files clean.
-/*
-	func (r *connectionResolver) RequiresUsername(ctx context.Context, obj *model.Connection) (bool, error) {
-	panic(fmt.Errorf("not implemented: RequiresUsername - requiresUsername"))
-}
-func (r *Resolver) Connection() generated.ConnectionResolver { return &connectionResolver{r} }
-type connectionResolver struct{ *Resolver }
-*/
