@@ -11,7 +11,7 @@ import (
 )
 
 const connectionColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes, requires_username`
 
 // The module bytes are not in the connection row: they live in the modules
 // table, keyed by their digest (modules.go), and are read only when a
@@ -31,15 +31,15 @@ const (
 	qConnections      = `SELECT ` + connectionColumns + `, version FROM connections ORDER BY name`
 	qConnectionScript = `SELECT m.wasm FROM connections c LEFT JOIN modules m ON m.sha256 = c.script_sha256 WHERE c.name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?, script_sha256 = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, version = version + 1 WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ?, version = version + 1 WHERE name = ?`
 	// qUpdateConnectionKeepScript updates everything but the module's
 	// digest, for a Connection given without module bytes.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, version = version + 1 WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ?, version = version + 1 WHERE name = ?`
 )
 
 type connectionRow struct {
@@ -55,7 +55,9 @@ type connectionRow struct {
 	CreatedAt       dbTime `db:"created_at"`
 	UpdatedAt       dbTime `db:"updated_at"`
 	AdminScopes     string `db:"admin_scopes"`
-	Version         int64  `db:"version"`
+	// RequiresUsername: migration 00055.
+	RequiresUsername bool  `db:"requires_username"`
+	Version          int64 `db:"version"`
 }
 
 func (r *connectionRow) connection(q *queries) (service.Connection, error) {
@@ -82,12 +84,13 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 	}
 	return service.Connection{
 		Connection: policy.Connection{
-			Name:            r.Name,
-			Strategy:        policy.Strategy(r.Strategy),
-			ImportMode:      r.ImportMode,
-			SyncUserProfile: r.SyncUserProfile,
-			Actions:         actions,
-			AdminScopes:     adminScopes,
+			Name:             r.Name,
+			Strategy:         policy.Strategy(r.Strategy),
+			ImportMode:       r.ImportMode,
+			SyncUserProfile:  r.SyncUserProfile,
+			Actions:          actions,
+			AdminScopes:      adminScopes,
+			RequiresUsername: r.RequiresUsername,
 		},
 		DatabaseURL:   dbURL,
 		Configuration: conf,
@@ -111,7 +114,7 @@ func (q *queries) connectionValues(c service.Connection, digest string) ([]any, 
 		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions),
 		q.sealText(c.DatabaseURL, aadConnection("database_url", c.Name)),
 		q.sealText(conf, aadConnection("configuration", c.Name)), digest, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
-		encodeScopes(c.AdminScopes),
+		encodeScopes(c.AdminScopes), c.RequiresUsername,
 	}, nil
 }
 
