@@ -98,7 +98,7 @@ func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []
 			loadField(&ub, v)
 		}
 		ub.WriteByte('\n')
-		terms = userTerms(terms[:0], u.ID, um, am)
+		terms = newUserTerms(terms[:0], u, um, am)
 		for _, t := range terms {
 			loadField(&tb, t.source)
 			tb.WriteByte('\t')

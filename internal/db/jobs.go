@@ -327,7 +327,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 		b.WriteString(row)
 		args = append(args, u.ID)
 		args = append(args, vals...)
-		terms = userTerms(terms, u.ID, um, am)
+		terms = newUserTerms(terms, u, um, am)
 		n++
 	}
 	if n == 0 {
