@@ -82,7 +82,7 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
-	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope))}
+	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope)), IDToken: selects(ctx, "AuthResult", "idToken")}
 	if tr.Audience == "" && scope != nil {
 		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
 	}
@@ -230,7 +230,7 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "first", Message: "first must be between 1 and 100"}
 		}
 	}
-	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n)
+	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n, selects(ctx, "UserConnection", "totalCount"))
 	if err != nil {
 		return nil, err
 	}

@@ -46,22 +46,24 @@ func (s *Service) UsersByEmail(ctx context.Context, email string) ([]policy.User
 type Page struct {
 	Hits        []SearchHit
 	HasNextPage bool
-	TotalCount  int
+	TotalCount  int // 0 unless counted
 }
 
 // SearchUsers returns a page of the users matching query (the user search
 // query language; "" = every user) in sort order ("field:1" / "field:-1";
 // "" = by id), after the position after (a cursor of a previous page).
-// first is 1..MaxPageSize (0 = DefaultPageSize). A bad query, sort or
+// first is 1..MaxPageSize (0 = DefaultPageSize). With count, the page's
+// TotalCount is the number of matching users in all; without it nothing
+// is counted (a count can cost more than the page). A bad query, sort or
 // cursor is BAD_USER_INPUT with the position and what was expected.
-func (s *Service) SearchUsers(ctx context.Context, query, sort, after string, first int) (Page, error) {
+func (s *Service) SearchUsers(ctx context.Context, query, sort, after string, first int, count bool) (Page, error) {
 	if first == 0 {
 		first = DefaultPageSize
 	}
 	if first < 1 || first > MaxPageSize {
 		return Page{}, &Error{Code: CodeBadUserInput, Field: "first", Message: fmt.Sprintf("first must be between 1 and %d", MaxPageSize)}
 	}
-	hits, total, err := s.store.SearchUsers(ctx, SearchParams{Query: query, Sort: sort, After: after, Limit: first + 1})
+	hits, total, err := s.store.SearchUsers(ctx, SearchParams{Query: query, Sort: sort, After: after, Limit: first + 1, Count: count})
 	if err != nil {
 		if errors.Is(err, ErrBadQuery) {
 			return Page{}, &Error{Code: CodeBadUserInput, Field: "query", Message: badQueryMessage(err), Err: err}
