@@ -215,6 +215,7 @@ func newDB(cfg Config, w, r *sqlx.DB, o options) *DB {
 		w:       poolRunner{db: w, cache: d.wStmts},
 		r:       poolRunner{db: r, cache: d.rStmts},
 		sealer:  o.sealer,
+		load:    &loadState{},
 	}
 	return d
 }
@@ -530,7 +531,7 @@ func (d *DB) runTx(ctx context.Context, fn func(tx service.Queries) error) (err 
 		}
 	}()
 	run := txRunner{tx: tx, cache: d.wStmts}
-	err = fn(&queries{dialect: d.cfg.Dialect, w: run, r: run, sealer: d.o.sealer})
+	err = fn(&queries{dialect: d.cfg.Dialect, w: run, r: run, sealer: d.o.sealer, load: d.load})
 	done = true
 	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) && unavailable(rerr) {

@@ -287,6 +287,13 @@ func (q *queries) UsersByConnectionEmails(ctx context.Context, connection string
 // InsertUsers: see service.ImportQueries.
 func (q *queries) InsertUsers(ctx context.Context, users []policy.User) ([]error, error) {
 	perUser := make([]error, len(users))
+	done, err := q.loadUsers(ctx, users, perUser)
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return perUser, nil
+	}
 	for start := 0; start < len(users); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(users))
 		if err := q.insertMany(ctx, users[start:end], perUser[start:end]); err != nil {
@@ -320,7 +327,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 		b.WriteString(row)
 		args = append(args, u.ID)
 		args = append(args, vals...)
-		terms = userTerms(terms, u.ID, um, am)
+		terms = newUserTerms(terms, u, um, am)
 		n++
 	}
 	if n == 0 {

@@ -22,6 +22,9 @@ type queries struct {
 	// sealer seals secrets on write and opens them on read (nil: written
 	// in plain text; sealed values then fail to read). See seal.go.
 	sealer *Sealer
+	// load is the DB's LOAD DATA switch for import batches (MySQL only;
+	// bulkload.go).
+	load *loadState
 }
 
 var _ service.Queries = (*queries)(nil)

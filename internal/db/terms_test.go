@@ -357,3 +357,49 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 		})
 	}
 }
+
+// A new user's rows made from its metadata maps (newUserTerms) are those
+// made from the stored JSON (userTerms), which later writes compute the
+// rows to delete from — including for maps that encoding changes, which
+// take the decoding path.
+func TestNewUserTermsMatchStored(t *testing.T) {
+	type point struct{ X int }
+	cases := []policy.Metadata{
+		nil,
+		{},
+		{"plan": "pro", "n": json.Number("12.50"), "big": json.Number("9007199254740993"), "on": true, "gone": nil},
+		{"deep": map[string]any{"a": []any{"x", json.Number("1"), map[string]any{"b": "c"}, []any{"d"}, nil}}, "m": policy.Metadata{"k": "v"}},
+		{"esc": "<&> \u2028 \x00 \t \\ \"", "ü": "é", "empty": map[string]any{}, "list": []any{}},
+		{"f": 1.5, "i": 3},                        // numbers that are not json.Number
+		{"bad": "\xff\xfe"},                       // invalid UTF-8: encoded as U+FFFD
+		{"\xffkey": "v"},                          // in a key too
+		{"nilmap": map[string]any(nil)},           // encodes as null: no row
+		{"nilmeta": policy.Metadata(nil), "x": 1}, //
+		{"nillist": []any(nil)},                   //
+		{"strs": []string{"a", "b"}},              // not []any
+		{"s": point{X: 1}},                        // a struct: an object once stored
+		{"long": strings.Repeat("é", search.TermValueMax+5), strings.Repeat("k", search.TermPathMax+5): "v"},
+	}
+	sorted := func(rows []termRow) []string {
+		out := make([]string, len(rows))
+		for i, r := range rows {
+			out[i] = fmt.Sprintf("%s %q %q %s %v", r.source, r.path, r.value, r.userID, r.num)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i, m := range cases {
+		u := policy.User{ID: fmt.Sprint("main|", i), UserMetadata: m, AppMetadata: policy.Metadata{"app": m}}
+		if m == nil {
+			u.AppMetadata = nil
+		}
+		um, err := encodeObject(u.UserMetadata)
+		must(t, err)
+		am, err := encodeObject(u.AppMetadata)
+		must(t, err)
+		got, want := sorted(newUserTerms(nil, u, um, am)), sorted(userTerms(nil, u.ID, um, am))
+		if !slices.Equal(got, want) {
+			t.Errorf("case %d %v:\n got  %q\n want %q", i, m, got, want)
+		}
+	}
+}

@@ -195,7 +195,7 @@ func (q *queries) InsertUser(ctx context.Context, u policy.User) error {
 	if _, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...); err != nil {
 		return translate(err, op, "users")
 	}
-	return q.insertTerms(ctx, userTerms(nil, u.ID, um, am))
+	return q.insertTerms(ctx, newUserTerms(nil, u, um, am))
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {

@@ -370,8 +370,8 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 		rec.Given |= bit
 		switch k {
 		case FieldEmailVerified, FieldBlocked, FieldPhoneVerified:
-			var b bool
-			if json.Unmarshal(v, &b) != nil {
+			b, ok := jsonBool(v)
+			if !ok {
 				bad(k, "must be a boolean")
 				continue
 			}
@@ -433,8 +433,8 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 				rec.LastLogin = &t
 			}
 		default:
-			var s string
-			if json.Unmarshal(v, &s) != nil {
+			s, ok := jsonString(v)
+			if !ok {
 				bad(k, "must be a string")
 				continue
 			}
@@ -500,6 +500,34 @@ func ParseRow(raw []byte, row int, lim policy.Limits) Record {
 		}
 	}
 	return rec
+}
+
+// jsonBool is json.Unmarshal of v (one valid JSON value) into a bool.
+func jsonBool(v json.RawMessage) (b, ok bool) {
+	switch string(v) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// jsonString is json.Unmarshal of v (one valid JSON value) into a string,
+// without it for the common string with no escape and valid UTF-8 (which
+// decodes to its bytes as they are).
+func jsonString(v json.RawMessage) (string, bool) {
+	if n := len(v); n >= 2 && v[0] == '"' && v[n-1] == '"' {
+		body := v[1 : n-1]
+		if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+			return string(body), true
+		}
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func hasErrorOn(errs []Error, field string) bool {

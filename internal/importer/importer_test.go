@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/policy"
 )
 
 func decodeAll(t *testing.T, in string) ([]Record, error) {
@@ -301,5 +303,36 @@ func TestMemoryStaysFlat(t *testing.T) {
 				t.Fatalf("heap in use reached %d bytes", peak)
 			}
 		})
+	}
+}
+
+// BenchmarkParseRow parses the row TestImportThroughput imports.
+func BenchmarkParseRow(b *testing.B) {
+	raw := []byte(`{"email":"user00000042@example.com","name":"User 42","email_verified":true,"user_metadata":{"lang":"en","plan":"p2"},"password_hash":"$2a$04$C6UzMDM.H6dfI/f/IKxGhuWA5ZSLKCj8Qo3aFQSMLQM7aU0EXx0Zy"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if rec := ParseRow(raw, 1, policy.Limits{}); len(rec.Errors) > 0 {
+			b.Fatal(rec.Errors)
+		}
+	}
+}
+
+// jsonString and jsonBool decode as json.Unmarshal does, the shortcut
+// included.
+func TestJSONScalarsMatchUnmarshal(t *testing.T) {
+	for _, raw := range []string{`""`, `"plain"`, `"Zoë 😀"`, "\"bad \xff utf8\"", `"esc\"aped"`, `"\u00e9\n"`, `"back\\slash"`,
+		`"\ud800"`, `12`, `true`, `false`, `null`, `{}`, `[]`, `"x"`} {
+		var want string
+		werr := json.Unmarshal([]byte(raw), &want)
+		got, ok := jsonString(json.RawMessage(raw))
+		if ok != (werr == nil) || got != want {
+			t.Errorf("jsonString(%s) = %q, %v; Unmarshal gives %q, %v", raw, got, ok, want, werr)
+		}
+		var wantB bool
+		werr = json.Unmarshal([]byte(raw), &wantB)
+		gotB, ok := jsonBool(json.RawMessage(raw))
+		if raw != "null" && (ok != (werr == nil) || gotB != wantB) {
+			t.Errorf("jsonBool(%s) = %v, %v; Unmarshal gives %v, %v", raw, gotB, ok, wantB, werr)
+		}
 	}
 }

@@ -100,7 +100,8 @@ type ImportQueries interface {
 	// UsersByConnectionEmails returns the users of connection with these
 	// (lower-case) emails, locked until the transaction ends.
 	UsersByConnectionEmails(ctx context.Context, connection string, emails []string) ([]policy.User, error)
-	// InsertUsers inserts users with multi-row INSERTs. It returns one
+	// InsertUsers inserts users in bulk (multi-row INSERTs, or on MySQL
+	// a LOAD DATA LOCAL stream that falls back to them). It returns one
 	// error per user (nil when inserted): when a statement clashes on a
 	// unique key it falls back to one INSERT per user of that statement,
 	// so each clash (an error wrapping ErrConflict) is reported on its own
