@@ -77,7 +77,7 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Login is the resolver for the login field.
@@ -90,7 +90,7 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email s
 	if err != nil {
 		return nil, err
 	}
-	out := &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(res.User),
+	out := &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(ctx, res.User),
 		ManagementScopes: scopeNames(res.ManagementScopes)}
 	if res.ManagementToken != "" {
 		exp := int(res.ManagementExpiresIn / time.Second)
@@ -119,7 +119,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // UpdateUser is the resolver for the updateUser field.
@@ -138,7 +138,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input mode
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // ChangePassword is the resolver for the changePassword field.
@@ -163,7 +163,7 @@ func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*m
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // ResetPassword is the resolver for the resetPassword field.
@@ -200,7 +200,7 @@ func (r *mutationResolver) UpdateMe(ctx context.Context, userMetadata policy.Met
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // User is the resolver for the user field.
@@ -212,7 +212,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 	if err != nil {
 		return nil, nullIfNotFound(err)
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Users is the resolver for the users field.
@@ -235,8 +235,10 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 		return nil, err
 	}
 	out := &model.UserConnection{Edges: make([]model.UserEdge, len(page.Hits)), PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
+	nodes, denied := make([]model.User, len(page.Hits)), appMetadataGuard(ctx)
 	for i, h := range page.Hits {
-		out.Edges[i] = model.UserEdge{Cursor: encodeCursor(h.Cursor), Node: userView(h.User)}
+		nodes[i] = model.User{U: h.User, AppMetadataDenied: denied}
+		out.Edges[i] = model.UserEdge{Cursor: encodeCursor(h.Cursor), Node: &nodes[i]}
 	}
 	if len(page.Hits) > 0 {
 		c := encodeCursor(page.Hits[len(page.Hits)-1].Cursor)
@@ -254,7 +256,7 @@ func (r *queryResolver) UsersByEmail(ctx context.Context, email string) ([]model
 	if err != nil {
 		return nil, err
 	}
-	return userViews(us), nil
+	return userViews(ctx, us), nil
 }
 
 // Me is the resolver for the me field.
@@ -267,7 +269,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 	if err != nil {
 		return nil, nullIfNotFound(err)
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Connection is the resolver for the connection field.
