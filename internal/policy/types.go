@@ -1,12 +1,25 @@
-// Package policy is the update-policy core of Profiled: which caller may
-// change which field of which user, given the user's connection and its mode
-// (see POLICY.md in the project's shared docs, mirrored in docs/POLICY.md).
+// Package policy is the domain model of Profiled and the decisions taken
+// on it. The name says "policy" for the decisions, but the package holds
+// both halves, on purpose:
+//
+//   - the model: users, connections, identities, metadata, callers and
+//     their scopes, APIs, roles and permissions (types.go, rbac.go), and the
+//     profile a script or an upstream IdP returns (profile.go);
+//   - the decisions: which caller may change which field of which user,
+//     given the user's connection and its mode (decide.go, explained to the
+//     dashboard by explain.go; see POLICY.md in the project's shared docs,
+//     mirrored in docs/POLICY.md), who may manage users or grant admin
+//     scopes (adminscopes.go), what an API token carries (rbac.go), what a
+//     login makes of a returned profile (login.go) and what a create
+//     request must satisfy (create.go, validate.go).
 //
 // It is pure: it imports only the standard library, performs no I/O, reads
 // no clock and no environment. Every input, including "now", is a value; every
 // refusal is a value (*Refusal), never a panic. Callers (the service package)
 // load the user and the connection, ask this package what to do, run the
-// scripts it names and store the result, all in one transaction.
+// scripts it names and store the result, all in one transaction. Why the
+// model and the decisions share one package: docs/RATIONALE.md ("Why is the
+// domain model in policy?").
 package policy
 
 import (

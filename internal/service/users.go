@@ -348,6 +348,14 @@ func (s *Service) UpdateUser(ctx context.Context, caller policy.Caller, id strin
 	return out, nil
 }
 
+// UpdateMe merges into the caller's own user metadata (self-service).
+func (s *Service) UpdateMe(ctx context.Context, caller policy.Caller, patch policy.Metadata) (policy.User, error) {
+	if patch == nil {
+		patch = policy.Metadata{}
+	}
+	return s.UpdateUser(ctx, caller, caller.Subject, policy.Update{UserMetadata: patch})
+}
+
 var errScriptsFirst = errors.New("scripts must run first")
 
 // runUpdateScripts runs what a legacy custom-database update needs:
