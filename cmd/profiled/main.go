@@ -30,7 +30,8 @@ Usage:
                                                 import users (JSON array or NDJSON)
   profiled users export [--connection NAME] --format ndjson|csv [--fields a,b] -o OUT [--db URL]
                                                 export users to a file
-  profiled keys rotate [--grace 24h] [--db URL] add a signing key; the previous ones retire after --grace
+  profiled keys rotate [--grace 24h] [--alg RS256|ES256|EdDSA] [--db URL]
+                                                add a signing key; the previous ones retire after --grace
   profiled schema print                         print the GraphQL schema (SDL)
   profiled help                                 show this help
 
@@ -39,7 +40,8 @@ PROFILED_SCRIPT_CACHE (compiled-module cache directory), PROFILED_CUSTOM_DB_SQLI
 PROFILED_SECRET_KEY or PROFILED_SECRET_KEY_FILE (the key-encryption key sealing the store's
 secrets; default for SQLite: STORE.secret-key, generated on first start),
 PROFILED_PREVIOUS_SECRET_KEY[_FILE] (a key-encryption key being rotated out),
-PROFILED_CORS_ORIGINS, PROFILED_CORS_CREDENTIALS, PROFILED_INTROSPECTION (serve --help describes them).
+PROFILED_CORS_ORIGINS, PROFILED_CORS_CREDENTIALS, PROFILED_INTROSPECTION (serve --help describes them),
+PROFILED_SIGNING_ALG (RS256, ES256 or EdDSA: the algorithm of a store's first signing key).
 Store URLs: sqlite:PATH (default sqlite:profiled.db) or mysql://USER[:PASS]@HOST:PORT/DBNAME.
 `
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -112,5 +113,37 @@ func TestScriptBuildFromAnyDirectory(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"script", "build", src}, &so, &se); err == nil {
 		t.Fatal("script build without -o succeeded")
+	}
+}
+
+// TestTokenCreateSigningAlg: the first key of a store takes --signing-alg
+// (or PROFILED_SIGNING_ALG); later commands keep the stored key's.
+func TestTokenCreateSigningAlg(t *testing.T) {
+	header := func(tok string) string {
+		b, err := base64.RawURLEncoding.DecodeString(strings.Split(strings.TrimSpace(tok), ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	db := "sqlite:" + filepath.Join(t.TempDir(), "p.db")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--scope", "read:users", "--signing-alg", "EdDSA", "--db", db}, &out, &errOut); err != nil {
+		t.Fatalf("token create: %v (%s)", err, errOut.String())
+	}
+	if h := header(out.String()); !strings.Contains(h, `"alg":"EdDSA"`) {
+		t.Fatalf("header %s", h)
+	}
+	out.Reset()
+	t.Setenv("PROFILED_SIGNING_ALG", "ES256")
+	if err := run(context.Background(), []string{"token", "create", "--scope", "read:users", "--db", db}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if h := header(out.String()); !strings.Contains(h, `"alg":"EdDSA"`) {
+		t.Fatalf("the stored EdDSA key did not keep signing: %s", h)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"token", "create", "--scope", "read:users", "--signing-alg", "none", "--db", db}, &out, &errOut); err == nil || out.Len() != 0 {
+		t.Fatalf("--signing-alg none: %v, %q", err, out.String())
 	}
 }

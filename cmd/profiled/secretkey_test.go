@@ -210,10 +210,14 @@ func TestKeysRotate(t *testing.T) {
 			}
 			oldTok := strings.TrimSpace(out.String())
 			out.Reset()
-			if err := run(ctx, []string{"keys", "rotate", "--grace", "48h", "--db", url}, &out, &errOut); err != nil {
+			if err := run(ctx, []string{"keys", "rotate", "--grace", "48h", "--alg", "HS256", "--db", url}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "HS256") {
+				t.Fatalf("rotate --alg HS256: %v", err)
+			}
+			// From the first key (RS256) to an ES256 one.
+			if err := run(ctx, []string{"keys", "rotate", "--grace", "48h", "--alg", "ES256", "--db", url}, &out, &errOut); err != nil {
 				t.Fatal(err, errOut.String())
 			}
-			if !strings.HasPrefix(out.String(), "new signing key profiled-") {
+			if !strings.HasPrefix(out.String(), "new signing key profiled-") || !strings.Contains(out.String(), "(ES256)") {
 				t.Fatalf("rotate said %q", out.String())
 			}
 			store, _, err := openStore(ctx, url, noFlags(), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -229,8 +233,8 @@ func TestKeysRotate(t *testing.T) {
 				return k
 			}
 			now := at(0)
-			if now.KID() == auth.BootstrapKID {
-				t.Fatal("the old key still signs after rotate")
+			if now.KID() == auth.BootstrapKID || now.Algorithm() != auth.ES256 {
+				t.Fatalf("after rotate %s (%s) signs", now.KID(), now.Algorithm())
 			}
 			if _, err := now.Verify(oldTok); err != nil {
 				t.Fatalf("the old key's token refused during the grace: %v", err)

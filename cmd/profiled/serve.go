@@ -70,6 +70,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
 	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
 	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
+	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -78,6 +79,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
+		return err
+	}
+	alg, err := algFlag()
+	if err != nil {
 		return err
 	}
 	origins, err := server.ParseOrigins(*corsOrigins, *corsCredentials)
@@ -90,7 +95,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer)
+	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg)
 	if err != nil {
 		return err
 	}
@@ -109,7 +114,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "profiled listening on http://%s (GraphQL at /graphql, playground at /)\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect)
+	log.Info("serving", "addr", ln.Addr().String(), "store", app.dialect, "signing_alg", app.keyring.Algorithm())
+	if algSet(fs) && alg != app.keyring.Algorithm() {
+		// The store already had a key: --signing-alg only chooses the first.
+		log.Warn("the store's signing key keeps its algorithm; run `profiled keys rotate --alg "+string(alg)+"` to change it",
+			"signing_alg", app.keyring.Algorithm(), "asked", alg)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -176,12 +186,12 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string) (*app, error) {
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
 	}
-	var kcfg auth.Config
+	kcfg := auth.Config{Algorithm: alg}
 	if issuer != "" {
 		kcfg.ExtraIssuers = []string{strings.TrimSuffix(issuer, "/")}
 	}

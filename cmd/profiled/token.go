@@ -26,9 +26,14 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dbURL := fs.String("db", env("PROFILED_DB", defaultDB), "the service's store")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	subject := fs.String("subject", "admin", "the token's subject")
+	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
 	keys := addSecretKeyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	alg, err := algFlag()
+	if err != nil {
+		return err
 	}
 	scopes, err := parseScopes(*scope)
 	if err != nil {
@@ -47,7 +52,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer store.Close()
-	k, err := auth.New(ctx, store, auth.Config{})
+	k, err := auth.New(ctx, store, auth.Config{Algorithm: alg})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}

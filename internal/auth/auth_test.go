@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto"
-	"crypto/ed25519"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -75,10 +77,10 @@ func TestBadTokens(t *testing.T) {
 	clk := newClock()
 	store := &memStore{}
 	k := newKeyring(t, store, Config{Now: clk.Now})
-	ks := k.keys.Load()
+	signer := rsaSigner(t, k)
 	kid := k.KID()
 
-	pubDER, err := x509.MarshalPKIXPublicKey(&ks.sign.PublicKey)
+	pubDER, err := x509.MarshalPKIXPublicKey(&signer.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +103,12 @@ func TestBadTokens(t *testing.T) {
 		return c
 	}
 	rs := func(mod func(map[string]any)) string {
-		return craft(t, jwt.SigningMethodRS256, ks.sign, hdr("RS256"), claims(mod))
+		return craft(t, jwt.SigningMethodRS256, signer, hdr("RS256"), claims(mod))
 	}
 	withHeader := func(mod func(map[string]any)) string {
 		h := hdr("RS256")
 		mod(h)
-		return craft(t, jwt.SigningMethodRS256, ks.sign, h, claims(nil))
+		return craft(t, jwt.SigningMethodRS256, signer, h, claims(nil))
 	}
 
 	// The baseline: a hand-crafted token with the right everything passes,
@@ -119,7 +121,7 @@ func TestBadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, idToken, _, err := k.IssueUser(policy.User{ID: "u1", Email: "a@example.com"})
+	idToken, err := k.IssueIDToken(policy.User{ID: "u1", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,10 +149,10 @@ func TestBadTokens(t *testing.T) {
 			return craft(t, jwt.SigningMethodHS256, pubDER, hdr("HS256"), claims(nil))
 		}},
 		{name: "PS256 with our key", want: ReasonAlgorithm, token: func() string {
-			return craft(t, jwt.SigningMethodPS256, ks.sign, hdr("PS256"), claims(nil))
+			return craft(t, jwt.SigningMethodPS256, signer, hdr("PS256"), claims(nil))
 		}},
 		{name: "RS512 with our key", want: ReasonAlgorithm, token: func() string {
-			return craft(t, jwt.SigningMethodRS512, ks.sign, hdr("RS512"), claims(nil))
+			return craft(t, jwt.SigningMethodRS512, signer, hdr("RS512"), claims(nil))
 		}},
 		{name: "unknown alg", want: ReasonAlgorithm, token: func() string {
 			return craft(t, nil, nil, hdr("XS999"), claims(nil)) + parts[2]
@@ -393,7 +395,11 @@ func TestUserTokens(t *testing.T) {
 		Picture: "https://example.com/ada.png", UpdatedAt: updated,
 		PasswordHash: "$2a$10$secret", AppMetadata: policy.Metadata{"role": "admin"},
 	}
-	access, id, exp, err := k.IssueUser(u)
+	access, exp, err := k.IssueUser(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := k.IssueIDToken(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,13 +445,13 @@ func TestUserTokens(t *testing.T) {
 	}
 	// The ID token verifies as a JWT with our key (a relying party would
 	// accept it) but not as an access token.
-	if _, err := jwt.Parse(id, func(*jwt.Token) (any, error) { return &k.keys.Load().sign.PublicKey, nil },
+	if _, err := jwt.Parse(id, func(*jwt.Token) (any, error) { return &rsaSigner(t, k).PublicKey, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience("profiled"), jwt.WithTimeFunc(clk.Now)); err != nil {
 		t.Fatalf("id token does not verify as a JWT: %v", err)
 	}
 
 	// Sparse profile: empty claims are left out.
-	_, id, _, err = k.IssueUser(policy.User{ID: "u2"})
+	id, err = k.IssueIDToken(policy.User{ID: "u2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,12 +461,15 @@ func TestUserTokens(t *testing.T) {
 			t.Errorf("sparse id token carries %s = %v", name, cl[name])
 		}
 	}
-	if _, _, _, err := k.IssueUser(policy.User{}); err == nil {
+	if _, _, err := k.IssueUser(policy.User{}); err == nil {
 		t.Fatal("IssueUser without id accepted")
+	}
+	if _, err := k.IssueIDToken(policy.User{}); err == nil {
+		t.Fatal("IssueIDToken without id accepted")
 	}
 
 	// A user token claiming management scopes gets only the user scopes.
-	forged := craft(t, jwt.SigningMethodRS256, k.keys.Load().sign,
+	forged := craft(t, jwt.SigningMethodRS256, rsaSigner(t, k),
 		map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": k.KID()},
 		map[string]any{"iss": "profiled", "aud": "profiled", "sub": "u1", "iat": clk.unix(0), "exp": clk.unix(time.Hour),
 			"token_use": "user", "scope": "read:current_user delete:users read:users"})
@@ -473,7 +482,7 @@ func TestUserTokens(t *testing.T) {
 func TestConfiguredTTL(t *testing.T) {
 	clk := newClock()
 	k := newKeyring(t, &memStore{}, Config{Now: clk.Now, UserTTL: 5 * time.Minute, ManagementTTL: 2 * time.Hour})
-	_, _, exp, err := k.IssueUser(policy.User{ID: "u"})
+	_, exp, err := k.IssueUser(policy.User{ID: "u"})
 	if err != nil || exp != 5*time.Minute {
 		t.Fatalf("expiresIn = %v, %v", exp, err)
 	}
@@ -507,7 +516,7 @@ func TestKeyCreationRace(t *testing.T) {
 			t.Fatalf("n=%d: %d inserts, %d conflicts: the racers did not all see an empty store", n, store.inserts, store.conflicts)
 		}
 		for i, r := range rings {
-			if r.KID() != rings[0].KID() || !r.keys.Load().sign.Equal(rings[0].keys.Load().sign) {
+			if r.KID() != rings[0].KID() || r.keys.Load().sign.fp != rings[0].keys.Load().sign.fp {
 				t.Fatalf("keyring %d uses another key", i)
 			}
 			// Each verifies what the others issue.
@@ -532,7 +541,7 @@ func TestExistingKeys(t *testing.T) {
 		t.Fatalf("kid = %q", first.KID())
 	}
 	second := newKeyring(t, store, Config{})
-	if store.count() != 1 || !second.keys.Load().sign.Equal(first.keys.Load().sign) {
+	if store.count() != 1 || second.keys.Load().sign.fp != first.keys.Load().sign.fp {
 		t.Fatal("second keyring did not reuse the stored key")
 	}
 
@@ -563,21 +572,22 @@ func TestExistingKeys(t *testing.T) {
 
 func TestBadStoredKeys(t *testing.T) {
 	ctx := context.Background()
-	ecDER := func() []byte {
-		// A PKCS#8 that is not RSA.
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pkcs8 := func(priv any) []byte {
 		b, err := x509.MarshalPKCS8PrivateKey(priv)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: b})
 	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	x25519, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	cases := map[string]service.SigningKey{
 		"garbage":   {KID: "a", PrivatePEM: []byte("not pem")},
 		"pkcs1":     {KID: "a", PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(mustKey(t))})},
 		"bad der":   {KID: "a", PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}})},
-		"not rsa":   {KID: "a", PrivatePEM: ecDER()},
+		"P-384":     {KID: "a", PrivatePEM: pkcs8(p384)},
+		"X25519":    {KID: "a", PrivatePEM: pkcs8(x25519)},
 		"1024 bits": {KID: "a", PrivatePEM: pemOf(t, small)},
 		"empty kid": {KID: "", PrivatePEM: pemOf(t, mustKey(t))},
 	}
@@ -681,6 +691,16 @@ func audIs(v any, want string) bool {
 		return len(a) == 1 && a[0] == want
 	}
 	return false
+}
+
+// rsaSigner is k's signing key, which must be RSA.
+func rsaSigner(t testing.TB, k *Keyring) *rsa.PrivateKey {
+	t.Helper()
+	priv, ok := k.keys.Load().sign.priv.(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("the signing key is %s, not RSA", k.Algorithm())
+	}
+	return priv
 }
 
 func mustKey(t testing.TB) *rsa.PrivateKey {

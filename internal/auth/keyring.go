@@ -1,5 +1,6 @@
-// Package auth issues and verifies Profiled's tokens: RS256 JWTs signed
-// with a key the service generates on first use and keeps in its store.
+// Package auth issues and verifies Profiled's tokens: JWTs signed with a
+// key the service generates on first use and keeps in its store — RS256 by
+// default, ES256 or EdDSA where chosen (Config.Algorithm, Rotate).
 //
 // Management tokens (IssueManagement, `profiled token create`) carry
 // management scopes; user tokens (IssueUser, the login mutation) act on
@@ -14,18 +15,15 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +63,15 @@ type Config struct {
 	// of the connection's remote address. Only set it behind a proxy that
 	// appends to that header.
 	TrustProxy bool
+	// Algorithm is the algorithm of the key New generates when the store
+	// has none; default DefaultAlgorithm (RS256). Keys already stored keep
+	// theirs: Rotate adds a key of another algorithm.
+	Algorithm Algorithm
+	// VerifiedCache is how many verified tokens Verify remembers (keyed by
+	// the token's SHA-256) so that a token seen again skips the signature
+	// check until it expires; 0 means DefaultVerifiedCache, a negative
+	// value turns the cache off.
+	VerifiedCache int
 }
 
 // Defaults.
@@ -83,8 +90,11 @@ const (
 	BootstrapKID = "profiled-1"
 	// keyBits is the modulus size of generated keys.
 	keyBits = 2048
-	// minKeyBits is the smallest stored key accepted.
+	// minKeyBits is the smallest stored RSA key accepted.
 	minKeyBits = 2048
+	// DefaultVerifiedCache is the default Config.VerifiedCache: a few MB
+	// at most (an entry is the caller, its scopes and ~100 bytes).
+	DefaultVerifiedCache = 10000
 )
 
 // Keyring signs and verifies tokens. It is safe for concurrent use.
@@ -93,13 +103,14 @@ type Keyring struct {
 	store  KeyStore
 	parser *jwt.Parser
 	keys   atomic.Pointer[keySet]
+	cache  *verifiedCache // nil: off
 }
 
 // keySet is an immutable snapshot of the store's keys.
 type keySet struct {
-	signKID string
-	sign    *rsa.PrivateKey
-	pub     map[string]*rsa.PublicKey
+	sign *key
+	// keys are the keys that verify, by kid.
+	keys map[string]*key
 	// retires holds the keys a rotation is retiring, and when.
 	retires map[string]time.Time
 	jwks    []byte
@@ -127,9 +138,21 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 	if cfg.UserTTL <= 0 {
 		cfg.UserTTL = DefaultUserTTL
 	}
+	if cfg.Algorithm == "" {
+		cfg.Algorithm = DefaultAlgorithm
+	}
+	if cfg.Algorithm.method() == nil {
+		return nil, fmt.Errorf("auth: unknown signing algorithm %q", cfg.Algorithm)
+	}
+	if cfg.VerifiedCache == 0 {
+		cfg.VerifiedCache = DefaultVerifiedCache
+	}
 	k := &Keyring{cfg: cfg, store: store}
+	if cfg.VerifiedCache > 0 {
+		k.cache = newVerifiedCache(cfg.VerifiedCache)
+	}
 	k.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithValidMethods(validMethods),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
@@ -143,7 +166,7 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 		return nil, fmt.Errorf("auth: loading signing keys: %w", err)
 	}
 	if len(keys) == 0 {
-		if err := createKey(ctx, store, cfg.Now()); err != nil {
+		if err := createKey(ctx, store, cfg.Now(), cfg.Algorithm); err != nil {
 			return nil, err
 		}
 		// Whether our insert won or lost, use what the store now holds.
@@ -162,20 +185,12 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Keyring, error) {
 	return k, nil
 }
 
-func createKey(ctx context.Context, ks KeyStore, now time.Time) error {
-	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
+func createKey(ctx context.Context, ks KeyStore, now time.Time, alg Algorithm) error {
+	pemKey, err := generateKey(alg)
 	if err != nil {
-		return fmt.Errorf("auth: generating signing key: %w", err)
+		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return fmt.Errorf("auth: encoding signing key: %w", err)
-	}
-	sk := store.SigningKey{
-		KID:        BootstrapKID,
-		PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-		CreatedAt:  now.UTC(),
-	}
+	sk := store.SigningKey{KID: BootstrapKID, PrivatePEM: pemKey, CreatedAt: now.UTC()}
 	if err := ks.InsertSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("auth: storing signing key: %w", err)
 	}
@@ -201,61 +216,79 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	return nil
 }
 
-// SigningKey returns the key that signs new tokens and its kid (for the
-// OpenID Provider, which signs with the same keys).
-func (k *Keyring) SigningKey() (kid string, key *rsa.PrivateKey) {
-	ks := k.keys.Load()
-	return ks.signKID, ks.sign
+// SigningKey returns the key that signs new tokens, its kid and its
+// algorithm (for the OpenID Provider, which signs with the same keys).
+// key is an *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey.
+func (k *Keyring) SigningKey() (kid string, alg Algorithm, key crypto.Signer) {
+	s := k.keys.Load().sign
+	return s.kid, s.alg, s.priv
 }
 
-// PublicKeys returns every verification key by kid.
-func (k *Keyring) PublicKeys() map[string]*rsa.PublicKey {
-	return k.keys.Load().pub
+// PublicKey is a key that verifies tokens: its kid, its one algorithm
+// and the key (*rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey).
+type PublicKey struct {
+	KID string
+	Alg Algorithm
+	Key crypto.PublicKey
+}
+
+// PublicKeys returns every verification key, ordered by kid.
+func (k *Keyring) PublicKeys() []PublicKey {
+	ks := k.keys.Load()
+	out := make([]PublicKey, 0, len(ks.keys))
+	for _, vk := range ks.keys {
+		out = append(out, PublicKey{KID: vk.kid, Alg: vk.alg, Key: vk.pub})
+	}
+	slices.SortFunc(out, func(a, b PublicKey) int { return strings.Compare(a.KID, b.KID) })
+	return out
 }
 
 // KID returns the kid of the key that signs new tokens.
-func (k *Keyring) KID() string { return k.keys.Load().signKID }
+func (k *Keyring) KID() string { return k.keys.Load().sign.kid }
+
+// Algorithm returns the algorithm of the key that signs new tokens.
+func (k *Keyring) Algorithm() Algorithm { return k.keys.Load().sign.alg }
 
 // Config returns the Keyring's configuration with defaults filled in.
 func (k *Keyring) Config() Config { return k.cfg }
 
 // newKeySet: the newest current key (not being retired) signs; every key
-// not yet retired at now verifies and is in the JWKS.
+// not yet retired at now verifies and is in the JWKS, whatever its
+// algorithm.
 func newKeySet(keys []store.SigningKey, now time.Time) (*keySet, error) {
 	keys = slices.Clone(keys)
 	// The store lists oldest first; sort anyway (stable, so the store's
 	// order breaks ties) so every process picks the same key.
 	slices.SortStableFunc(keys, func(a, b store.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 
-	ks := &keySet{pub: make(map[string]*rsa.PublicKey, len(keys)), retires: map[string]time.Time{}}
+	ks := &keySet{keys: make(map[string]*key, len(keys)), retires: map[string]time.Time{}}
 	var jwks jwkSet
-	var newestRetiring *rsa.PrivateKey
-	var newestRetiringKID string
+	var newestRetiring *key
 	for _, sk := range keys {
 		if !sk.RetiresAt.IsZero() && !now.Before(sk.RetiresAt) {
 			continue // retired
 		}
-		priv, err := parsePrivateKey(sk)
+		vk, err := parseKey(sk)
 		if err != nil {
 			return nil, err
 		}
-		if _, dup := ks.pub[sk.KID]; dup {
+		if _, dup := ks.keys[sk.KID]; dup {
 			return nil, fmt.Errorf("auth: duplicate signing key id %q", sk.KID)
 		}
-		ks.pub[sk.KID] = &priv.PublicKey
+		ks.keys[sk.KID] = vk
 		if sk.RetiresAt.IsZero() {
-			ks.sign, ks.signKID = priv, sk.KID
+			ks.sign = vk
 		} else {
 			ks.retires[sk.KID] = sk.RetiresAt
-			newestRetiring, newestRetiringKID = priv, sk.KID
+			newestRetiring = vk
 		}
-		jwks.Keys = append(jwks.Keys, jwkFor(sk.KID, &priv.PublicKey))
+		jwks.Keys = append(jwks.Keys, vk.jwk)
 	}
 	if ks.sign == nil {
 		if newestRetiring == nil {
 			return nil, errors.New("auth: every signing key in the store is retired; run `profiled keys rotate`")
 		}
-		ks.sign, ks.signKID = newestRetiring, newestRetiringKID
+		ks.sign = newestRetiring
 	}
 	b, err := json.Marshal(jwks)
 	if err != nil {
@@ -265,58 +298,13 @@ func newKeySet(keys []store.SigningKey, now time.Time) (*keySet, error) {
 	return ks, nil
 }
 
-// parsePrivateKey decodes a stored key; errors name the kid, never the key.
-func parsePrivateKey(sk store.SigningKey) (*rsa.PrivateKey, error) {
-	if sk.KID == "" {
-		return nil, errors.New("auth: stored signing key has an empty kid")
-	}
-	block, _ := pem.Decode(sk.PrivatePEM)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("auth: signing key %q: not a PKCS#8 PEM private key", sk.KID)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("auth: signing key %q: unreadable PKCS#8", sk.KID)
-	}
-	priv, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("auth: signing key %q: not an RSA key", sk.KID)
-	}
-	if priv.N.BitLen() < minKeyBits {
-		return nil, fmt.Errorf("auth: signing key %q: RSA key shorter than %d bits", sk.KID, minKeyBits)
-	}
-	return priv, nil
-}
-
-type jwkSet struct {
-	Keys []jwk `json:"keys"`
-}
-
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-}
-
-func jwkFor(kid string, pub *rsa.PublicKey) jwk {
-	return jwk{
-		Kty: "RSA",
-		Kid: kid,
-		Use: "sig",
-		Alg: jwt.SigningMethodRS256.Alg(),
-		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}
-}
-
 // JWKSCacheControl is the Cache-Control header JWKSHandler sends.
 const JWKSCacheControl = "public, max-age=300"
 
 // JWKSHandler serves the public keys as a JWK Set (RFC 7517):
-// {"keys":[{"kty":"RSA","kid":...,"use":"sig","alg":"RS256","n":...,"e":...}]}.
+// {"keys":[{"kty":"RSA","kid":...,"use":"sig","alg":"RS256","n":...,"e":...}]};
+// an ES256 key is {"kty":"EC","crv":"P-256","x":...,"y":...}, an EdDSA key
+// {"kty":"OKP","crv":"Ed25519","x":...} (with kid, use and alg).
 // Mount it at /.well-known/jwks.json. It answers GET and HEAD.
 func (k *Keyring) JWKSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -346,29 +334,29 @@ type RotateStore interface {
 	RetireSigningKeys(ctx context.Context, keep string, at time.Time) error
 }
 
-// Rotate adds a new signing key, which signs from the next (re)load of
-// each process's keys, and retires the others at now+grace: until then
-// they still verify the tokens they signed and stay in the JWKS. grace
-// should be at least the longest token lifetime in use (management tokens:
-// 24 h by default); tokens signed by an old key stop working at the end
-// of grace whatever their exp. It returns the new key's kid.
-func Rotate(ctx context.Context, st RotateStore, now time.Time, grace time.Duration) (string, error) {
+// Rotate adds a new signing key of algorithm alg ("" = DefaultAlgorithm),
+// which signs from the next (re)load of each process's keys, and retires
+// the others at now+grace: until then they still verify the tokens they
+// signed and stay in the JWKS, whatever their algorithm. grace should be
+// at least the longest token lifetime in use (management tokens: 24 h by
+// default); tokens signed by an old key stop working at the end of grace
+// whatever their exp. It returns the new key's kid.
+func Rotate(ctx context.Context, st RotateStore, now time.Time, grace time.Duration, alg Algorithm) (string, error) {
 	if grace < 0 {
 		return "", errors.New("auth: negative grace")
 	}
+	if alg == "" {
+		alg = DefaultAlgorithm
+	}
 	now = now.UTC()
 	kid := "profiled-" + now.Format("20060102T150405Z") + "-" + randomKIDSuffix()
-	priv, err := rsa.GenerateKey(rand.Reader, keyBits)
+	pemKey, err := generateKey(alg)
 	if err != nil {
-		return "", fmt.Errorf("auth: generating signing key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return "", fmt.Errorf("auth: encoding signing key: %w", err)
+		return "", err
 	}
 	// The new key first: were the retirement to fail, the old keys would
 	// stay valid, never the store left without a current key.
-	if err := st.InsertSigningKey(ctx, store.SigningKey{KID: kid, PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), CreatedAt: now}); err != nil {
+	if err := st.InsertSigningKey(ctx, store.SigningKey{KID: kid, PrivatePEM: pemKey, CreatedAt: now}); err != nil {
 		return "", fmt.Errorf("auth: storing signing key: %w", err)
 	}
 	if err := st.RetireSigningKeys(ctx, kid, now.Add(grace)); err != nil {

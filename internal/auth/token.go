@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -163,14 +164,13 @@ func (k *Keyring) IssueAPI(user policy.User, audience string, grant policy.APITo
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
-// IssueUser signs the tokens the login mutation returns for user: an access
-// token (sub = user.ID, scope "read:current_user
-// update:current_user_metadata", marked a user token) and an OIDC ID token
-// with the user's profile claims. Both expire after Config.UserTTL, which
-// is returned as expiresIn.
-func (k *Keyring) IssueUser(user policy.User) (accessToken, idToken string, expiresIn time.Duration, err error) {
+// IssueUser signs the user access token the login mutation returns for
+// user: sub = user.ID, scope "read:current_user
+// update:current_user_metadata", marked a user token. It expires after
+// Config.UserTTL, which is returned as expiresIn.
+func (k *Keyring) IssueUser(user policy.User) (accessToken string, expiresIn time.Duration, err error) {
 	if user.ID == "" {
-		return "", "", 0, errors.New("auth: a user token needs a user id")
+		return "", 0, errors.New("auth: a user token needs a user id")
 	}
 	ttl := k.cfg.UserTTL
 	scopes := make([]string, len(UserScopes))
@@ -179,16 +179,27 @@ func (k *Keyring) IssueUser(user policy.User) (accessToken, idToken string, expi
 	}
 	accessToken, err = k.signAccess(TokenUseUser, user.ID, strings.Join(scopes, " "), ttl)
 	if err != nil {
-		return "", "", 0, err
+		return "", 0, err
 	}
+	return accessToken, ttl, nil
+}
 
+// IssueIDToken signs an OpenID Connect ID token for user with the user's
+// profile claims (token_use "id", typ "JWT": never accepted as an access
+// token). It expires after Config.UserTTL. Signing costs as much as the
+// access token, so the login mutation asks for it only when idToken is
+// selected.
+func (k *Keyring) IssueIDToken(user policy.User) (string, error) {
+	if user.ID == "" {
+		return "", errors.New("auth: an ID token needs a user id")
+	}
 	now := k.cfg.Now()
 	c := jwt.MapClaims{
 		"iss":       k.cfg.Issuer,
 		"aud":       k.cfg.Audience,
 		"sub":       user.ID,
 		"iat":       now.Unix(),
-		"exp":       now.Add(ttl).Unix(),
+		"exp":       now.Add(k.cfg.UserTTL).Unix(),
 		"token_use": TokenUseID,
 	}
 	putString := func(name, v string) {
@@ -208,11 +219,7 @@ func (k *Keyring) IssueUser(user policy.User) (accessToken, idToken string, expi
 	if !user.UpdatedAt.IsZero() {
 		c["updated_at"] = user.UpdatedAt.Unix()
 	}
-	idToken, err = k.sign(typIDToken, c)
-	if err != nil {
-		return "", "", 0, err
-	}
-	return accessToken, idToken, ttl, nil
+	return k.sign(typIDToken, c)
 }
 
 func (k *Keyring) signAccess(use, subject, scope string, ttl time.Duration) (string, error) {
@@ -238,11 +245,11 @@ func (k *Keyring) signAccess(use, subject, scope string, ttl time.Duration) (str
 }
 
 func (k *Keyring) sign(typ string, c jwt.MapClaims) (string, error) {
-	ks := k.keys.Load()
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	t.Header["kid"] = ks.signKID
+	sk := k.keys.Load().sign
+	t := jwt.NewWithClaims(sk.method, c)
+	t.Header["kid"] = sk.kid
 	t.Header["typ"] = typ
-	s, err := t.SignedString(ks.sign)
+	s, err := t.SignedString(sk.priv)
 	if err != nil {
 		return "", fmt.Errorf("auth: signing token: %w", err)
 	}
@@ -310,8 +317,10 @@ var (
 	errUnknownKid = errors.New("kid")
 )
 
-// Verify checks token and returns who it speaks for. Only RS256 signatures
-// by one of the store's keys (looked up by the kid header) are accepted;
+// Verify checks token and returns who it speaks for. Only a signature by
+// one of the store's keys (looked up by the kid header), made with that
+// key's one algorithm, is accepted: the alg header must name it (an HS256,
+// none, or RS256-for-an-ES256-key token is refused, ReasonAlgorithm);
 // iss, aud, exp (required), nbf and iat are checked against the Keyring's
 // clock with Leeway; the token must be an access token (typ "at+jwt",
 // token_use "management" or "user") with a subject. Any failure is a
@@ -319,14 +328,51 @@ var (
 //
 // A user token yields Self = true, Subject = the user id and at most the
 // UserScopes; a management token yields Self = false and its scopes.
+//
+// An accepted token is remembered (Config.VerifiedCache) until its exp:
+// the same token verified again returns the same caller without the
+// signature check, under the same conditions of time and key (see
+// verifiedCache). Nothing about the token's holder is cached: that is the
+// middleware's recheck, on every request.
 func (k *Keyring) Verify(token string) (policy.Caller, error) {
 	if token == "" || len(token) > maxTokenBytes {
 		return policy.Caller{}, refuse(ReasonMalformed)
 	}
 	ks := k.keys.Load()
+	var h [32]byte
+	if k.cache != nil {
+		h = sha256.Sum256([]byte(token))
+		if c, ok := k.cache.get(h, ks, k.cfg.Now()); ok {
+			return c, nil
+		}
+	}
+	caller, e, err := k.verify(token, ks)
+	if err != nil {
+		return policy.Caller{}, err
+	}
+	if k.cache != nil {
+		k.cache.put(h, e, k.cfg.Now())
+	}
+	return caller, nil
+}
+
+// verify is Verify without the cache; it also returns the cache entry the
+// accepted token makes.
+func (k *Keyring) verify(token string, ks *keySet) (policy.Caller, *cachedToken, error) {
 	var c accessClaims
+	var used *key
 	tok, err := k.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		if alg, _ := t.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() || t.Method != jwt.SigningMethodRS256 {
+		alg, _ := t.Header["alg"].(string)
+		kid, _ := t.Header["kid"].(string)
+		vk, known := ks.keys[kid]
+		if !slices.Contains(validMethods, alg) {
+			return nil, errAlg
+		}
+		if !known {
+			return nil, errUnknownKid
+		}
+		// The key decides the algorithm, never the token.
+		if alg != string(vk.alg) || t.Method != vk.method {
 			return nil, errAlg
 		}
 		typ, _ := t.Header["typ"].(string)
@@ -338,31 +384,27 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 				return nil, errType
 			}
 		}
-		kid, _ := t.Header["kid"].(string)
-		pub, ok := ks.pub[kid]
-		if !ok {
-			return nil, errUnknownKid
-		}
 		if at, retiring := ks.retires[kid]; retiring && !k.cfg.Now().Before(at) {
 			return nil, errUnknownKid // retired since the keys were loaded
 		}
-		return pub, nil
+		used = vk
+		return vk.pub, nil
 	})
 	if err != nil {
-		return policy.Caller{}, refuse(reasonFor(tok, err))
+		return policy.Caller{}, nil, refuse(reasonFor(tok, err))
 	}
 
 	if c.Issuer == "" {
-		return policy.Caller{}, refuse(ReasonClaims)
+		return policy.Caller{}, nil, refuse(ReasonClaims)
 	}
 	if c.Issuer != k.cfg.Issuer && !slices.Contains(k.cfg.ExtraIssuers, c.Issuer) {
-		return policy.Caller{}, refuse(ReasonIssuer)
+		return policy.Caller{}, nil, refuse(ReasonIssuer)
 	}
 	if c.TokenUse != TokenUseManagement && c.TokenUse != TokenUseUser {
-		return policy.Caller{}, refuse(ReasonTokenType)
+		return policy.Caller{}, nil, refuse(ReasonTokenType)
 	}
 	if c.Subject == "" || c.ExpiresAt == nil || c.IssuedAt == nil {
-		return policy.Caller{}, refuse(ReasonClaims)
+		return policy.Caller{}, nil, refuse(ReasonClaims)
 	}
 	caller := policy.Caller{Subject: c.Subject, Scopes: map[policy.Scope]bool{}, Self: c.TokenUse == TokenUseUser}
 	for _, s := range strings.Fields(c.Scope) {
@@ -379,7 +421,15 @@ func (k *Keyring) Verify(token string) (policy.Caller, error) {
 		}
 		caller.Scopes = allowed
 	}
-	return caller, nil
+	// Where the parser's time checks pass: after iat and nbf, before exp,
+	// each with Leeway.
+	from := c.IssuedAt.Time
+	if c.NotBefore != nil && c.NotBefore.After(from) {
+		from = c.NotBefore.Time
+	}
+	e := &cachedToken{caller: caller, kid: used.kid, fp: used.fp,
+		from: from.Add(-Leeway), until: c.ExpiresAt.Add(Leeway)}
+	return caller, e, nil
 }
 
 // extraIssuer reports whether the unverified token claims one of the
@@ -400,10 +450,10 @@ func reasonFor(tok *jwt.Token, err error) Reason {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return ReasonMalformed
 	}
-	// Refused before the key function ran: the alg is not RS256 (the
+	// Refused before the key function ran: the alg is not one of ours (the
 	// parser's method allow-list) or not one jwt knows.
 	if tok != nil {
-		if alg, _ := tok.Header["alg"].(string); alg != jwt.SigningMethodRS256.Alg() {
+		if alg, _ := tok.Header["alg"].(string); !slices.Contains(validMethods, alg) {
 			return ReasonAlgorithm
 		}
 	}

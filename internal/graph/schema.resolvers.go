@@ -82,7 +82,7 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
-	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope))}
+	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope)), IDToken: selectsIDToken(ctx)}
 	if tr.Audience == "" && scope != nil {
 		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
 	}

@@ -264,19 +264,19 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 			return
 		}
 	}
-	res, err := p.cfg.Service.Login(ctx, conn, email, password)
+	user, err := p.cfg.Service.Authenticate(ctx, conn, email, password)
 	if err != nil {
 		d.Error = loginMessage(err)
 		p.render(w, statusOf(err), d, ar.RedirectURI)
 		return
 	}
-	tok, err := p.cfg.Service.StartLoginSession(ctx, res.User)
+	tok, err := p.cfg.Service.StartLoginSession(ctx, user)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "start login session", "err", err)
 	} else {
 		http.SetCookie(w, p.cookie(SessionCookie, tok, int(service.LoginSessionTTL/time.Second), http.SameSiteLaxMode))
 	}
-	p.finish(w, r, ar, res.User, time.Now())
+	p.finish(w, r, ar, user, time.Now())
 }
 
 func maxAgeOK(maxAge *uint, authenticated time.Time) bool {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/profiled/profiled/internal/policy"
@@ -80,7 +81,7 @@ func (p *Provider) passwordGrant(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "unknown audience")
 		return
 	}
-	res, err := p.cfg.Service.Login(ctx, realm, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	user, err := p.cfg.Service.Authenticate(ctx, realm, r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if err != nil {
 		code, _ := service.CodeOf(err)
 		switch code {
@@ -97,15 +98,28 @@ func (p *Provider) passwordGrant(w http.ResponseWriter, r *http.Request) {
 			scopes = append(scopes, s)
 		}
 	}
-	req := &passwordRequest{app: app, user: res.User, scopes: scopes, audience: aud, authTime: time.Now()}
+	req := &passwordRequest{app: app, user: user, scopes: scopes, audience: aud, authTime: time.Now()}
 	ctx = op.ContextWithIssuer(ctx, p.cfg.Issuer)
-	resp, err := op.CreateTokenResponse(ctx, req, &client{app: app}, p.op, true, "", "")
+	var resp *zoidc.AccessTokenResponse
+	if slices.Contains(scopes, "openid") {
+		resp, err = op.CreateTokenResponse(ctx, req, &client{app: app}, p.op, true, "", "")
+	} else {
+		// Without the openid scope this is plain OAuth 2.0: no ID token
+		// (OpenID Connect Core §3.1.2.1), so none is signed.
+		c := &client{app: app}
+		var at string
+		var validity time.Duration
+		if at, _, validity, err = op.CreateAccessToken(ctx, req, c.AccessTokenType(), p.op, c, ""); err == nil {
+			resp = &zoidc.AccessTokenResponse{AccessToken: at, TokenType: zoidc.BearerToken,
+				ExpiresIn: uint64(validity.Seconds()), Scope: req.GetScopes()}
+		}
+	}
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "password grant tokens", "err", err)
 		tokenError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
-	p.cfg.Service.RecordApplicationEvent(ctx, service.EventTokenExchange, res.User.ID, app, nil, "password grant")
+	p.cfg.Service.RecordApplicationEvent(ctx, service.EventTokenExchange, user.ID, app, nil, "password grant")
 	w.Header().Set("Cache-Control", "no-store")
 	httphelper.MarshalJSON(w, resp)
 }

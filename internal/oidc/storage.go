@@ -365,41 +365,59 @@ func (s *storage) RevokeToken(ctx context.Context, token, userID, clientID strin
 
 // ---- keys ----
 
+// The keyring's keys, each with its one algorithm: RS256, ES256 or EdDSA
+// (auth.Algorithm values are the JOSE names go-jose uses).
+
 type signingKey struct {
 	kid string
+	alg jose.SignatureAlgorithm
 	key any
 }
 
-func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
 func (k signingKey) Key() any                                    { return k.key }
 func (k signingKey) ID() string                                  { return k.kid }
 
 type publicKey struct {
 	kid string
+	alg jose.SignatureAlgorithm
 	key any
 }
 
 func (k publicKey) ID() string                         { return k.kid }
-func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k publicKey) Algorithm() jose.SignatureAlgorithm { return k.alg }
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return k.key }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	kid, key := s.keyring.SigningKey()
-	return signingKey{kid: kid, key: key}, nil
+	kid, alg, key := s.keyring.SigningKey()
+	return signingKey{kid: kid, alg: jose.SignatureAlgorithm(alg), key: key}, nil
 }
 
+// SignatureAlgorithms: discovery's id_token_signing_alg_values_supported.
+// The signing key's algorithm comes first, then every other one a key may
+// have (auth.Algorithms), not only those of the keys loaded now: a relying
+// party that read discovery once (go-oidc does, at start) must keep
+// accepting ID tokens after `profiled keys rotate --alg` moves to another
+// algorithm. Which key verifies a token, and so its one algorithm, is
+// still the JWKS entry its kid names.
 func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	_, signAlg, _ := s.keyring.SigningKey()
+	out := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(signAlg)}
+	for _, a := range auth.Algorithms {
+		if a != signAlg {
+			out = append(out, jose.SignatureAlgorithm(a))
+		}
+	}
+	return out, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	pub := s.keyring.PublicKeys()
+	pub := s.keyring.PublicKeys() // ordered by kid
 	out := make([]op.Key, 0, len(pub))
-	for kid, k := range pub {
-		out = append(out, publicKey{kid: kid, key: k})
+	for _, k := range pub {
+		out = append(out, publicKey{kid: k.KID, alg: jose.SignatureAlgorithm(k.Alg), key: k.Key})
 	}
-	slices.SortFunc(out, func(a, b op.Key) int { return strings.Compare(a.ID(), b.ID()) })
 	return out, nil
 }
 

@@ -46,15 +46,28 @@ const managementSubjectPrefix = "user:"
 // BruteForceThreshold consecutive failures for one account from one IP,
 // attempts get TOO_MANY_ATTEMPTS until BruteForceWindow passes, a login
 // succeeds, the password is changed or an admin unblocks the user.
+//
+// Login returns the access token and the ID token (LoginFor signs only
+// what its TokenRequest asks for).
 func (s *Service) Login(ctx context.Context, connection, email, password string) (res AuthResult, err error) {
-	return s.LoginFor(ctx, connection, email, password, TokenRequest{})
+	return s.LoginFor(ctx, connection, email, password, TokenRequest{IDToken: true})
+}
+
+// Authenticate is Login without tokens: it checks the password (with the
+// same brute-force counting and audit event) and returns the user. For
+// the OpenID Provider's sign-in pages and password grant, which sign their
+// own tokens.
+func (s *Service) Authenticate(ctx context.Context, connection, email, password string) (policy.User, error) {
+	res, err := s.LoginFor(ctx, connection, email, password, TokenRequest{NoTokens: true})
+	return res.User, err
 }
 
 // LoginFor is Login asking for an access token for an API (tr.Audience,
 // the API's identifier): the token's scopes and permissions claim follow
 // the API's settings and the user's permissions at this moment (APIGrant).
 // An unknown audience is BAD_USER_INPUT (field "audience") before any
-// password is checked or attempt counted.
+// password is checked or attempt counted. The ID token is signed only
+// when tr.IDToken asks for it, and nothing when tr.NoTokens.
 func (s *Service) LoginFor(ctx context.Context, connection, email, password string, tr TokenRequest) (res AuthResult, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > maxEmailBytes || len(connection) > maxConnectionBytes {
@@ -148,12 +161,20 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 	if err != nil {
 		return AuthResult{}, err
 	}
-	access, idt, exp, err := s.tokens.IssueUser(u)
-	if err != nil {
-		return AuthResult{}, storeErr("token", err)
+	out := AuthResult{User: u}
+	if tr.NoTokens {
+		return out, nil
 	}
-	out := AuthResult{AccessToken: access, IDToken: idt, ExpiresIn: exp, User: u}
-	if tr.Audience != "" {
+	if tr.IDToken {
+		if out.IDToken, err = s.tokens.IssueIDToken(u); err != nil {
+			return AuthResult{}, storeErr("token", err)
+		}
+	}
+	if tr.Audience == "" {
+		if out.AccessToken, out.ExpiresIn, err = s.tokens.IssueUser(u); err != nil {
+			return AuthResult{}, storeErr("token", err)
+		}
+	} else {
 		grant, err := s.APIGrant(ctx, u.ID, api, tr.Scopes)
 		if err != nil {
 			return AuthResult{}, err

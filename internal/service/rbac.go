@@ -500,6 +500,12 @@ func (s *Service) RemovePermissions(ctx context.Context, caller policy.Caller, u
 type TokenRequest struct {
 	Audience string
 	Scopes   []string
+	// IDToken asks for AuthResult.IDToken too (the login mutation sets it
+	// when its selection has idToken).
+	IDToken bool
+	// NoTokens: authenticate only, sign nothing (the OpenID Provider,
+	// which makes its own tokens). AuthResult then has only User.
+	NoTokens bool
 }
 
 // APIGrant decides what an access token for the API audience carries for

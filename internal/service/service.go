@@ -25,7 +25,12 @@ type Hasher interface {
 
 // Tokens issues the tokens a successful login returns.
 type Tokens interface {
-	IssueUser(u policy.User) (accessToken, idToken string, expiresIn time.Duration, err error)
+	// IssueUser signs the self-service access token of u, valid for
+	// expiresIn.
+	IssueUser(u policy.User) (accessToken string, expiresIn time.Duration, err error)
+	// IssueIDToken signs an OpenID Connect ID token for u (asked for with
+	// TokenRequest.IDToken: a signature is most of a cheap login's CPU).
+	IssueIDToken(u policy.User) (string, error)
 	// IssueAPI signs an access token for the API with the identifier
 	// audience, for user, carrying grant (its scope claim, and its
 	// permissions claim when grant.Permissions is non-nil). The token is for

@@ -55,6 +55,16 @@ type Options struct {
 	// HTTP, when set, adjusts the HTTP server's options (e.g. CORS)
 	// before the handler is built.
 	HTTP func(*server.Options)
+	// WrapTokens, when set, gives the service a token issuer around the
+	// keyring (e.g. counting signatures); the server keeps verifying with
+	// the keyring.
+	WrapTokens func(*auth.Keyring) service.Tokens
+	// SigningAlg is the algorithm of the signing key created when the
+	// store has none (auth.Config.Algorithm; "" = RS256).
+	SigningAlg auth.Algorithm
+	// VerifiedCache is auth.Config.VerifiedCache (0: the default size;
+	// negative: no verified-token cache).
+	VerifiedCache int
 }
 
 // Server is a running service: the real handler on a loopback httptest
@@ -82,7 +92,8 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	// The listener first: its address is the OpenID Provider's issuer.
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now, ExtraIssuers: []string{issuer}})
+	keyring, err := auth.New(context.Background(), store, auth.Config{Now: cfg.Now, ExtraIssuers: []string{issuer},
+		Algorithm: opts.SigningAlg, VerifiedCache: opts.VerifiedCache})
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
@@ -98,7 +109,11 @@ func Start(t testing.TB, store *db.DB, opts Options) *Server {
 	if opts.WrapStore != nil {
 		svcStore = opts.WrapStore(store)
 	}
-	svc := service.New(svcStore, hasher, keyring, opts.Scripts, cfg)
+	var tokens service.Tokens = keyring
+	if opts.WrapTokens != nil {
+		tokens = opts.WrapTokens(keyring)
+	}
+	svc := service.New(svcStore, hasher, tokens, opts.Scripts, cfg)
 	provider, err := oidc.New(oidc.Config{Issuer: issuer, Service: svc, Keyring: keyring, Logger: cfg.Logger})
 	if err != nil {
 		t.Fatalf("openid provider: %v", err)
