@@ -1,9 +1,14 @@
-// Package abi is the contract between the Profiled sandbox (the host, package
-// sandbox) and a custom-database action script (the guest, built with package
-// sdk or any other WASI toolchain). Both sides import it, so it must stay
-// dependency-free: it imports only the standard library and never anything of
-// this module. The normative description is sandbox/ABI.md; the names and
+// Package abi is the contract between the Profiled sandbox (the host,
+// internal/sandbox in this repository) and a custom-database action script
+// (the guest, built with package sdk or any other WASI toolchain). Both
+// sides import it, so it must stay dependency-free: it imports only the
+// standard library and never anything of this module. The normative
+// description is internal/sandbox/ABI.md in the repository; the names and
 // numbers here are the ones that document uses.
+//
+// A script written in Go uses package sdk and never needs this package
+// directly. Read on to write a script in another language (any toolchain
+// that emits a WASI reactor module), or a tool that inspects modules.
 //
 // The ABI in one paragraph: a script is a WASI reactor module (it exports
 // _initialize) that exports the marker function profiled_abi_v1 and one
@@ -13,8 +18,9 @@
 // "profiled" (db_query, bcrypt_compare, ...), pushes its result with
 // result_set and returns. The guest owns all of its memory: the host only
 // reads from and writes into buffers the guest names by (pointer, length).
-// Data crosses as a small length-prefixed binary value encoding (codec.go),
-// not JSON.
+// Data crosses as a small length-prefixed binary value encoding, not JSON:
+// the Tag constants give its bytes, the Append functions write it and a
+// Decoder reads it (see the example).
 package abi
 
 // Version is the ABI version; the guest declares it by exporting a function

@@ -62,6 +62,25 @@
 // shows it only to the connection's administrators; anonymous callers get a
 // fixed message and the id. A panic is recovered and reported as a script error;
 // the instance is then discarded.
+//
+// # Building, testing and uploading
+//
+// A script lives in its own folder and module; `profiled script init DIR
+// --template mysql` (or django, wordpress) writes one from a template (see
+// package templates) with this SDK vendored beside it, so go vet and
+// editors work offline. Then:
+//
+//	profiled script test DIR --db mysql://root@127.0.0.1:3306/   # or --db sqlite:
+//	profiled script build DIR -o script.wasm
+//
+// `script test` runs the steps of DIR/script_test.json (action calls and
+// their expected outcomes, SQL checks) in the same sandbox, with the same
+// host functions and limits, as the server, against a fresh database.
+// Outside the sandbox every host function fails (see the handler example),
+// so that, not `go test`, is how a script is tested. Upload the module with
+// the setConnectionScript mutation on a CUSTOM_DATABASE connection whose
+// databaseURL names the script's database. The service's docs/scripts.md
+// covers the whole workflow.
 package sdk
 
 import (

@@ -37,7 +37,7 @@ Usage:
 
 Environment: PROFILED_ADDR, PROFILED_DB, PROFILED_LOG_LEVEL (debug, info, warn, error),
 PROFILED_SCRIPT_CACHE (compiled-module cache directory), PROFILED_CUSTOM_DB_SQLITE_DIR,
-PROFILED_SECRET_KEY or PROFILED_SECRET_KEY_FILE (the key-encryption key sealing the store's
+PROFILED_BCRYPT_COST, PROFILED_SECRET_KEY or PROFILED_SECRET_KEY_FILE (the key-encryption key sealing the store's
 secrets; default for SQLite: STORE.secret-key, generated on first start),
 PROFILED_PREVIOUS_SECRET_KEY[_FILE] (a key-encryption key being rotated out),
 PROFILED_CORS_ORIGINS, PROFILED_CORS_CREDENTIALS, PROFILED_INTROSPECTION (serve --help describes them),

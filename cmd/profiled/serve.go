@@ -69,6 +69,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&web.introspection, "introspection", envBool("PROFILED_INTROSPECTION", true), "answer GraphQL introspection (__schema, __type) to anyone: GraphiQL, code generators and IDEs need it; the schema is public, so it is on by default")
 	corsOrigins := fs.String("cors-origins", env("PROFILED_CORS_ORIGINS", ""), `comma-separated origins whose web pages may call the API from a browser (e.g. https://app.example.com); "*" for any; none by default`)
 	corsCredentials := fs.Bool("cors-credentials", envBool("PROFILED_CORS_CREDENTIALS", false), `let those pages send cookies and HTTP authentication (refused with "*"); the API needs only the bearer token`)
+	var hashing passwords.Config
+	fs.IntVar(&hashing.BcryptCost, "bcrypt-cost", envInt("PROFILED_BCRYPT_COST", passwords.DefaultBcryptCost), "bcrypt work factor of new password hashes (4..14); stored hashes of a lower cost are replaced at the next login")
 	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
 	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
 	staleAfter, err := jobStaleAfterFlag(fs)
@@ -95,7 +97,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	cfg.Logger = log
 
-	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg)
+	if _, err := passwords.New(hashing); err != nil {
+		return fmt.Errorf("--bcrypt-cost / PROFILED_BCRYPT_COST: %w", err)
+	}
+	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg, hashing)
 	if err != nil {
 		return err
 	}
@@ -186,7 +191,7 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm) (*app, error) {
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm, hashing passwords.Config) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
@@ -213,7 +218,7 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 	if closeScripts != nil {
 		a.closers = append(a.closers, closeScripts)
 	}
-	hasher, err := passwords.New(passwords.Config{})
+	hasher, err := passwords.New(hashing)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -68,3 +68,21 @@ func TestServeRefusesBadCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// A bcrypt cost outside 4..14 stops serve before it listens, naming the
+// setting (the harness's login case starts serve with a valid one).
+func TestServeRefusesBadBcryptCost(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "p.db")
+	for _, tc := range []struct{ env, flag string }{{flag: "3"}, {flag: "15"}, {env: "2"}} {
+		t.Setenv("PROFILED_BCRYPT_COST", tc.env)
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db}
+		if tc.flag != "" {
+			args = append(args, "--bcrypt-cost", tc.flag)
+		}
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "PROFILED_BCRYPT_COST") || out.Len() != 0 {
+			t.Errorf("env %q flag %q: err %v, stdout %q", tc.env, tc.flag, err, out.String())
+		}
+	}
+}

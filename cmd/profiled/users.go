@@ -147,12 +147,12 @@ func usersImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer closeStore()
-	j, err := svc.StartImportFile(ctx, *conn, pos[0], *upsert)
+	j, err := svc.StartImportFile(ctx, service.Operator(), *conn, pos[0], *upsert)
 	if err != nil {
 		return err
 	}
 	p := newProgress(stdout, "import "+pos[0])
-	j, err = svc.WaitJob(ctx, j.ID, 200*time.Millisecond, p.update)
+	j, err = svc.WaitJob(ctx, service.Operator(), j.ID, 200*time.Millisecond, p.update)
 	if err != nil {
 		return err
 	}
@@ -216,12 +216,12 @@ func usersExport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer closeStore()
-	j, err := svc.StartExport(ctx, *conn, service.ExportFormat(*format), list, service.ExportTo(*out))
+	j, err := svc.StartExport(ctx, service.Operator(), *conn, service.ExportFormat(*format), list, service.ExportTo(*out))
 	if err != nil {
 		return err
 	}
 	p := newProgress(stdout, "export to "+*out)
-	j, err = svc.WaitJob(ctx, j.ID, 200*time.Millisecond, p.update)
+	j, err = svc.WaitJob(ctx, service.Operator(), j.ID, 200*time.Millisecond, p.update)
 	if err != nil {
 		return err
 	}

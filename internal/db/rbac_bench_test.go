@@ -87,7 +87,7 @@ func BenchmarkRoleSearch(b *testing.B) {
 			d := openSearchBenchStore(b, dialect, n)
 			seedRoles(b, d, n)
 			run := func(q string, want int) time.Duration {
-				s, err := buildSearch(dialect, service.SearchParams{Query: q, Limit: 50}, "users", false)
+				s, err := buildSearch(dialect, service.SearchParams{Query: q, Limit: 50, Count: true}, searchPlan{from: "users"})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -5,8 +5,9 @@ package db
 // query, a metadata query and a range query, each against a full-scan
 // baseline of the same statements in the same run (MySQL: IGNORE INDEX of
 // every secondary index; SQLite: NOT INDEXED). The seeded database is kept
-// between runs, keyed by N (MySQL database profiled_searchbench_<N>, SQLite
-// file profiled-searchbench-<N>.db in the temp directory).
+// between runs, keyed by N and the seed's version (MySQL database
+// profiled_searchbench_v2_<N>, SQLite file profiled-searchbench-v2-<N>.db in
+// the temp directory).
 //
 //	PROFILED_SEARCH_BENCH_N=100000 go test ./internal/db/ -run '^$' -bench SearchLatency/mysql -benchtime 200x
 
@@ -48,13 +49,13 @@ func openSearchBenchStore(b *testing.B, dialect string, n int) *DB {
 	var url string
 	switch dialect {
 	case DialectSQLite:
-		url = "sqlite:" + filepath.Join(os.TempDir(), fmt.Sprintf("profiled-searchbench-%d.db", n))
+		url = "sqlite:" + filepath.Join(os.TempDir(), fmt.Sprintf("profiled-searchbench-%s-%d.db", searchBenchVersion, n))
 	default:
 		cfg, err := mysql.ParseDSN(testmysql.ServerDSN())
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg.DBName = fmt.Sprintf("profiled_searchbench_%d", n)
+		cfg.DBName = fmt.Sprintf("profiled_searchbench_%s_%d", searchBenchVersion, n)
 		url = testmysql.URLOf(cfg.FormatDSN())
 	}
 	d, err := Open(ctx, url)
@@ -71,8 +72,10 @@ func openSearchBenchStore(b *testing.B, dialect string, n int) *DB {
 	}
 	if have != n {
 		start := time.Now()
-		if _, err := d.w.ExecContext(ctx, "DELETE FROM users"); err != nil {
-			b.Fatal(err)
+		for _, table := range []string{"users", "metadata_terms"} {
+			if _, err := d.w.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				b.Fatal(err)
+			}
 		}
 		seedSearchBench(b, d, n)
 		b.Logf("seeded %d users in %v", n, time.Since(start).Round(time.Millisecond))
@@ -89,6 +92,10 @@ func openSearchBenchStore(b *testing.B, dialect string, n int) *DB {
 
 var benchPlans = []string{"free", "pro", "team", "enterprise"}
 
+// searchBenchVersion names the seed in the kept databases' names: change
+// it with searchBenchUser. v2: app_metadata.plan (a quarter "pro").
+const searchBenchVersion = "v2"
+
 func searchBenchUser(i int) policy.User {
 	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 	return policy.User{
@@ -98,41 +105,45 @@ func searchBenchUser(i int) policy.User {
 		Name: fmt.Sprintf("User %d", i), GivenName: "User", FamilyName: strconv.Itoa(i), Nickname: "u",
 		LoginsCount: int64(i % 1000), CreatedAt: created, UpdatedAt: created,
 		UserMetadata: policy.Metadata{"plan": benchPlans[i%4], "n": strconv.Itoa(i), "prefs": map[string]any{"theme": "dark"}},
-		AppMetadata:  policy.Metadata{"tier": i % 10},
+		AppMetadata:  policy.Metadata{"tier": i % 10, "plan": benchPlans[(i/2)%4]},
 		Identities:   []policy.Identity{{Connection: "db", Provider: "auth0", UserID: strconv.Itoa(i)}},
 	}
 }
 
-// seedSearchBench inserts n users with multi-row INSERTs in transactions.
+// seedSearchBench inserts n users straight into the tables, as the store
+// writes them (userValues, userTerms): multi-row INSERTs of 500 users and
+// their term rows, 20,000 users a transaction.
 func seedSearchBench(b *testing.B, d *DB, n int) {
 	b.Helper()
-	const rows = 500
+	const rows, perTx = 500, 20_000
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", 23), ", ") + ")"
-	for start := 0; start < n; start += rows {
-		end := min(start+rows, n)
-		args := make([]any, 0, (end-start)*23)
-		for i := start; i < end; i++ {
-			u := searchBenchUser(i)
-			vals, _, _, err := userValues(u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			args = append(append(args, u.ID), vals...)
-		}
-		q := "INSERT INTO users (" + userColumns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ")
-		if _, err := d.w.ExecContext(ctx, q, args...); err != nil {
+	for txStart := 0; txStart < n; txStart += perTx {
+		tx, err := d.w.BeginTxx(ctx, nil)
+		if err != nil {
 			b.Fatal(err)
 		}
-		var terms []termRow
-		for i := start; i < end; i++ {
-			u := searchBenchUser(i)
-			_, um, am, err := userValues(u)
-			if err != nil {
+		for start := txStart; start < min(txStart+perTx, n); start += rows {
+			end := min(start+rows, n)
+			args := make([]any, 0, (end-start)*23)
+			var terms []termRow
+			for i := start; i < end; i++ {
+				u := searchBenchUser(i)
+				vals, um, am, err := userValues(u)
+				if err != nil {
+					b.Fatal(err)
+				}
+				args = append(append(args, u.ID), vals...)
+				terms = userTerms(terms, u.ID, um, am)
+			}
+			q := "INSERT INTO users (" + userColumns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				b.Fatal(err)
 			}
-			terms = userTerms(terms, u.ID, um, am)
+			if err := insertTerms(ctx, d.dialect, tx.ExecContext, terms); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if err := d.queries.insertTerms(ctx, terms); err != nil {
+		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -178,7 +189,9 @@ func BenchmarkSearchLatency(b *testing.B) {
 			} {
 				b.Run(k.name, func(b *testing.B) {
 					run := func(r *rand.Rand, from string) time.Duration {
-						s, err := buildSearch(dialect, k.query(r), from, from != "users")
+						p := k.query(r)
+						p.Count = true
+						s, err := buildSearch(dialect, p, searchPlan{from: from, scan: from != "users"})
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -228,7 +228,8 @@ func runSearchSuite(t *testing.T, open func(t *testing.T) *DB) {
 			{`app_metadata.tier:([* TO 4] OR gold)`, []string{bob, carol}},
 		} {
 			t.Run(tc.q, func(t *testing.T) {
-				hits, total, err := d.SearchUsers(ctx, service.SearchParams{Query: tc.q})
+				p := service.SearchParams{Query: tc.q, Count: true}
+				hits, total, err := d.SearchUsers(ctx, p)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -237,6 +238,19 @@ func runSearchSuite(t *testing.T, open func(t *testing.T) *DB) {
 				slices.Sort(want)
 				if !slices.Equal(got, want) || total != len(want) {
 					t.Fatalf("got %v (total %d), want %v", got, total, want)
+				}
+				// The plan every query had before the term-index plan
+				// (one condition on users) agrees.
+				s, err := buildSearch(d.dialect, p, searchPlan{from: "users", generic: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ghits, gtotal, err := d.runSearch(ctx, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := hitIDs(ghits); !slices.Equal(g, got) || gtotal != total {
+					t.Fatalf("generic plan: %v (total %d), term-index plan: %v (total %d)", g, gtotal, got, total)
 				}
 			})
 		}
@@ -329,7 +343,7 @@ func runSearchSuite(t *testing.T, open func(t *testing.T) *DB) {
 							if page > len(users) {
 								t.Fatal("pagination does not end")
 							}
-							hits, total, err := d.SearchUsers(ctx, service.SearchParams{Query: q, Sort: sortSpec, After: after, Limit: 4})
+							hits, total, err := d.SearchUsers(ctx, service.SearchParams{Query: q, Sort: sortSpec, After: after, Limit: 4, Count: true})
 							if err != nil {
 								t.Fatal(err)
 							}

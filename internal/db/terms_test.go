@@ -210,7 +210,7 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 			"_exists_:user_metadata.tags": {u.ID}, "user_metadata.o.k:v": {u.ID},
 		} {
 			mustEqual(t, searchIDs(t, d, q), want)
-			s, err := buildSearch(d.Dialect(), service.SearchParams{Query: q, Limit: MaxPageSize}, "users", true)
+			s, err := buildSearch(d.Dialect(), service.SearchParams{Query: q, Limit: MaxPageSize}, searchPlan{from: "users", scan: true})
 			must(t, err)
 			hits, _, err := d.runSearch(ctx, s)
 			must(t, err)
@@ -311,7 +311,7 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 		matched := 0
 		for _, q := range queries {
 			got := searchIDs(t, d, q)
-			s, err := buildSearch(d.Dialect(), service.SearchParams{Query: q, Limit: MaxPageSize}, "users", true)
+			s, err := buildSearch(d.Dialect(), service.SearchParams{Query: q, Limit: MaxPageSize}, searchPlan{from: "users", scan: true})
 			must(t, err)
 			hits, _, err := d.runSearch(ctx, s)
 			must(t, err)

@@ -15,7 +15,7 @@ import (
 
 // CreateApplication is the resolver for the createApplication field.
 func (r *mutationResolver) CreateApplication(ctx context.Context, input model.CreateApplicationInput) (*model.ApplicationWithSecret, error) {
-	c, err := management(ctx, policy.ScopeCreateClients)
+	c, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (r *mutationResolver) CreateApplication(ctx context.Context, input model.Cr
 
 // UpdateApplication is the resolver for the updateApplication field.
 func (r *mutationResolver) UpdateApplication(ctx context.Context, id string, input model.UpdateApplicationInput) (*model.Application, error) {
-	c, err := management(ctx, policy.ScopeUpdateClients)
+	c, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +46,11 @@ func (r *mutationResolver) UpdateApplication(ctx context.Context, id string, inp
 
 // RotateApplicationSecret is the resolver for the rotateApplicationSecret field.
 func (r *mutationResolver) RotateApplicationSecret(ctx context.Context, id string) (*model.ApplicationWithSecret, error) {
-	if _, err := management(ctx, policy.ScopeUpdateClients); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	app, secret, err := r.Service.RotateApplicationSecret(ctx, id)
+	app, secret, err := r.Service.RotateApplicationSecret(ctx, caller, id)
 	if err != nil {
 		return nil, err
 	}
@@ -58,10 +59,11 @@ func (r *mutationResolver) RotateApplicationSecret(ctx context.Context, id strin
 
 // DeleteApplication is the resolver for the deleteApplication field.
 func (r *mutationResolver) DeleteApplication(ctx context.Context, id string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteClients); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteApplication(ctx, id); err != nil {
+	if err := r.Service.DeleteApplication(ctx, caller, id); err != nil {
 		return false, err
 	}
 	return true, nil

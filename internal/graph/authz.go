@@ -11,17 +11,27 @@ import (
 	"github.com/profiled/profiled/internal/service"
 )
 
+// callerOf returns the authenticated caller (UNAUTHENTICATED without a
+// valid token), for a use case that takes the caller and decides what it
+// may do itself (through the policy core's Can* decisions): the resolver
+// only passes it on.
+func callerOf(ctx context.Context) (policy.Caller, error) {
+	return auth.CallerFrom(ctx)
+}
+
 // management returns the caller when it holds a management token with every
-// scope named; UNAUTHENTICATED without a valid token, FORBIDDEN otherwise.
+// scope named; UNAUTHENTICATED without a valid token, FORBIDDEN otherwise
+// (policy.CanCall). It is for the resolvers whose use cases do not take the
+// caller yet; the others pass callerOf's caller and the service decides.
 func management(ctx context.Context, scopes ...policy.Scope) (policy.Caller, error) {
 	c, err := auth.CallerFrom(ctx)
 	if err != nil {
 		return policy.Caller{}, err
 	}
-	if c.Self {
-		return policy.Caller{}, &service.Error{Code: service.CodeForbidden, Message: "a user token cannot call management operations"}
+	if err := policy.CanCall(c, scopes...); err != nil {
+		return policy.Caller{}, err
 	}
-	return c, requireScopes(c, scopes...)
+	return c, nil
 }
 
 // managementAny is management with at least one of the scopes.

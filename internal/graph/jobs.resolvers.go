@@ -8,26 +8,20 @@ package graph
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/profiled/profiled/internal/graph/model"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
 
 // ImportUsers is the resolver for the importUsers field.
 func (r *mutationResolver) ImportUsers(ctx context.Context, connection string, file graphql.Upload, upsert *bool) (*model.Job, error) {
-	scopes := []policy.Scope{policy.ScopeCreateUsers}
-	if derefBool(upsert) {
-		scopes = append(scopes, policy.ScopeUpdateUsers)
-	}
-	caller, err := management(ctx, scopes...)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	j, err := r.Service.StartImportAs(ctx, caller, connection, file.File, derefBool(upsert))
+	j, err := r.Service.StartImport(ctx, caller, connection, file.File, derefBool(upsert))
 	if err != nil {
 		return nil, err
 	}
@@ -36,16 +30,11 @@ func (r *mutationResolver) ImportUsers(ctx context.Context, connection string, f
 
 // ExportUsers is the resolver for the exportUsers field.
 func (r *mutationResolver) ExportUsers(ctx context.Context, connection *string, format model.ExportFormat, fields []string) (*model.Job, error) {
-	scopes := []policy.Scope{policy.ScopeReadUsers}
-	if slices.Contains(fields, "password_hash") {
-		// Password hashes leave only for a move to another store: the
-		// caller must also be allowed to create and overwrite users.
-		scopes = append(scopes, policy.ScopeCreateUsers, policy.ScopeUpdateUsers)
-	}
-	if _, err := management(ctx, scopes...); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	j, err := r.Service.StartExport(ctx, deref(connection), service.ExportFormat(strings.ToLower(string(format))), fields)
+	j, err := r.Service.StartExport(ctx, caller, deref(connection), service.ExportFormat(strings.ToLower(string(format))), fields)
 	if err != nil {
 		return nil, err
 	}
@@ -54,10 +43,11 @@ func (r *mutationResolver) ExportUsers(ctx context.Context, connection *string, 
 
 // Job is the resolver for the job field.
 func (r *queryResolver) Job(ctx context.Context, id string) (*model.Job, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	j, err := r.Service.Job(ctx, id)
+	j, err := r.Service.Job(ctx, caller, id)
 	if errors.Is(err, service.ErrNotFound) {
 		return nil, nil
 	}

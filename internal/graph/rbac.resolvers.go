@@ -17,10 +17,11 @@ import (
 
 // CreateAPI is the resolver for the createApi field.
 func (r *mutationResolver) CreateAPI(ctx context.Context, input model.APIInput) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeCreateResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a, err := r.Service.CreateAPI(ctx, service.APIInput{Identifier: input.Identifier, Name: input.Name,
+	a, err := r.Service.CreateAPI(ctx, caller, service.APIInput{Identifier: input.Identifier, Name: input.Name,
 		Permissions: apiPermissionInputs(input.Permissions), EnforceRBAC: derefBool(input.EnforceRbac), PermissionsInToken: derefBool(input.PermissionsInToken)})
 	if err != nil {
 		return nil, err
@@ -30,7 +31,8 @@ func (r *mutationResolver) CreateAPI(ctx context.Context, input model.APIInput) 
 
 // UpdateAPI is the resolver for the updateApi field.
 func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, input model.UpdateAPIInput) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeUpdateResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	p := service.APIPatch{Name: input.Name, EnforceRBAC: input.EnforceRbac, PermissionsInToken: input.PermissionsInToken}
@@ -38,7 +40,7 @@ func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, inp
 		ps := apiPermissionInputs(input.Permissions)
 		p.Permissions = &ps
 	}
-	a, err := r.Service.UpdateAPI(ctx, identifier, p)
+	a, err := r.Service.UpdateAPI(ctx, caller, identifier, p)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +49,11 @@ func (r *mutationResolver) UpdateAPI(ctx context.Context, identifier string, inp
 
 // DeleteAPI is the resolver for the deleteApi field.
 func (r *mutationResolver) DeleteAPI(ctx context.Context, identifier string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteAPI(ctx, identifier); err != nil {
+	if err := r.Service.DeleteAPI(ctx, caller, identifier); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -58,10 +61,11 @@ func (r *mutationResolver) DeleteAPI(ctx context.Context, identifier string) (bo
 
 // CreateRole is the resolver for the createRole field.
 func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeCreateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.CreateRole(ctx, input.Name, deref(input.Description), permissionInputs(input.Permissions))
+	ro, err := r.Service.CreateRole(ctx, caller, input.Name, deref(input.Description), permissionInputs(input.Permissions))
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +74,11 @@ func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput
 
 // UpdateRole is the resolver for the updateRole field.
 func (r *mutationResolver) UpdateRole(ctx context.Context, id string, input model.UpdateRoleInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.UpdateRole(ctx, id, input.Name, input.Description)
+	ro, err := r.Service.UpdateRole(ctx, caller, id, input.Name, input.Description)
 	if err != nil {
 		return nil, err
 	}
@@ -82,10 +87,11 @@ func (r *mutationResolver) UpdateRole(ctx context.Context, id string, input mode
 
 // DeleteRole is the resolver for the deleteRole field.
 func (r *mutationResolver) DeleteRole(ctx context.Context, id string) (bool, error) {
-	if _, err := management(ctx, policy.ScopeDeleteRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteRole(ctx, id); err != nil {
+	if err := r.Service.DeleteRole(ctx, caller, id); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -93,10 +99,11 @@ func (r *mutationResolver) DeleteRole(ctx context.Context, id string) (bool, err
 
 // AddRolePermissions is the resolver for the addRolePermissions field.
 func (r *mutationResolver) AddRolePermissions(ctx context.Context, id string, permissions []model.PermissionInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.AddRolePermissions(ctx, id, permissionInputs(permissions))
+	ro, err := r.Service.AddRolePermissions(ctx, caller, id, permissionInputs(permissions))
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +112,11 @@ func (r *mutationResolver) AddRolePermissions(ctx context.Context, id string, pe
 
 // RemoveRolePermissions is the resolver for the removeRolePermissions field.
 func (r *mutationResolver) RemoveRolePermissions(ctx context.Context, id string, permissions []model.PermissionInput) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeUpdateRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.RemoveRolePermissions(ctx, id, permissionInputs(permissions))
+	ro, err := r.Service.RemoveRolePermissions(ctx, caller, id, permissionInputs(permissions))
 	if err != nil {
 		return nil, err
 	}
@@ -141,10 +149,11 @@ func (r *mutationResolver) RemovePermissions(ctx context.Context, userID string,
 
 // Apis is the resolver for the apis field.
 func (r *queryResolver) Apis(ctx context.Context) ([]model.API, error) {
-	if _, err := management(ctx, policy.ScopeReadResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	as, err := r.Service.APIs(ctx)
+	as, err := r.Service.APIs(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -157,10 +166,11 @@ func (r *queryResolver) Apis(ctx context.Context) ([]model.API, error) {
 
 // API is the resolver for the api field.
 func (r *queryResolver) API(ctx context.Context, identifier string) (*model.API, error) {
-	if _, err := management(ctx, policy.ScopeReadResourceServers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a, err := r.Service.API(ctx, identifier)
+	a, err := r.Service.API(ctx, caller, identifier)
 	if err != nil {
 		if c, _ := service.CodeOf(err); c == service.CodeNotFound {
 			return nil, nil
@@ -172,7 +182,8 @@ func (r *queryResolver) API(ctx context.Context, identifier string) (*model.API,
 
 // Roles is the resolver for the roles field.
 func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, nameFilter *string) (*model.RoleConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 50, 100)
@@ -183,7 +194,7 @@ func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, na
 	if err != nil {
 		return nil, err
 	}
-	rs, err := r.Service.Roles(ctx, service.ListRolesParams{After: pos, NameFilter: deref(nameFilter), Limit: n + 1})
+	rs, err := r.Service.Roles(ctx, caller, service.ListRolesParams{After: pos, NameFilter: deref(nameFilter), Limit: n + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -199,10 +210,11 @@ func (r *queryResolver) Roles(ctx context.Context, first *int, after *string, na
 
 // Role is the resolver for the role field.
 func (r *queryResolver) Role(ctx context.Context, id string) (*model.Role, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ro, err := r.Service.Role(ctx, id)
+	ro, err := r.Service.Role(ctx, caller, id)
 	if err != nil {
 		if c, _ := service.CodeOf(err); c == service.CodeNotFound {
 			return nil, nil
@@ -214,7 +226,8 @@ func (r *queryResolver) Role(ctx context.Context, id string) (*model.Role, error
 
 // Users is the resolver for the users field.
 func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, after *string) (*model.UserConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadRoles, policy.ScopeReadUsers); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 50, 100)
@@ -225,7 +238,7 @@ func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	us, total, err := r.Service.RoleUsers(ctx, obj.ID, pos, n+1)
+	us, total, err := r.Service.RoleUsers(ctx, caller, obj.ID, pos, n+1)
 	if err != nil {
 		return nil, err
 	}
@@ -243,10 +256,11 @@ func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, a
 
 // Roles is the resolver for the roles field.
 func (r *userResolver) Roles(ctx context.Context, obj *model.User) ([]model.Role, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	rs, err := r.Service.UserRoles(ctx, obj.U.ID)
+	rs, err := r.Service.UserRoles(ctx, caller, obj.U.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +269,8 @@ func (r *userResolver) Roles(ctx context.Context, obj *model.User) ([]model.Role
 
 // Permissions is the resolver for the permissions field.
 func (r *userResolver) Permissions(ctx context.Context, obj *model.User, first *int, after *string) (*model.UserPermissionConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers, policy.ScopeReadRoles); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pageSize(first, 100, 1000)
@@ -272,7 +287,7 @@ func (r *userResolver) Permissions(ctx context.Context, obj *model.User, first *
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "after", Message: "after is not a cursor of this list"}
 		}
 	}
-	all, err := r.Service.UserPermissions(ctx, obj.U.ID)
+	all, err := r.Service.UserPermissions(ctx, caller, obj.U.ID)
 	if err != nil {
 		return nil, err
 	}

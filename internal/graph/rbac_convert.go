@@ -87,10 +87,10 @@ func pageSize(first *int, def, max int) (int, error) {
 	return *first, nil
 }
 
-// assign runs an assignment mutation for a management caller holding
-// update:users and returns the user as it is then.
+// assign runs an assignment mutation for the caller (the service decides:
+// policy.OpAssignRoles) and returns the user as it is then.
 func (r *mutationResolver) assign(ctx context.Context, userID string, fn func(policy.Caller) error) (*model.User, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"io"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 
 // CreateConnection is the resolver for the createConnection field.
 func (r *mutationResolver) CreateConnection(ctx context.Context, input model.ConnectionInput) (*model.Connection, error) {
-	caller, err := management(ctx, policy.ScopeCreateConnections)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +28,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 		SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, Configuration: input.Configuration,
 		ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
-	c, err := r.Service.CreateConnectionAs(ctx, caller, spec)
+	c, err := r.Service.CreateConnection(ctx, caller, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +37,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 
 // UpdateConnection is the resolver for the updateConnection field.
 func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, input model.UpdateConnectionInput) (*model.Connection, error) {
-	caller, err := management(ctx, policy.ScopeUpdateConnections)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -55,14 +54,11 @@ func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, in
 
 // SetConnectionScript is the resolver for the setConnectionScript field.
 func (r *mutationResolver) SetConnectionScript(ctx context.Context, connection string, wasm graphql.Upload) (*model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeUpdateConnections); err != nil {
+	caller, err := callerOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(wasm.File, service.MaxScriptBytes+1))
-	if err != nil {
-		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "wasm", Message: "could not read the uploaded module", Err: err}
-	}
-	c, err := r.Service.SetConnectionScript(ctx, connection, b)
+	c, err := r.Service.SetConnectionScript(ctx, caller, connection, wasm.File)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +78,7 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
-	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope)), IDToken: selectsIDToken(ctx)}
+	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope)), IDToken: selects(ctx, "AuthResult", "idToken")}
 	if tr.Audience == "" && scope != nil {
 		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
 	}
@@ -105,7 +101,7 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email s
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*model.User, error) {
-	caller, err := management(ctx, policy.ScopeCreateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +139,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input mode
 
 // ChangePassword is the resolver for the changePassword field.
 func (r *mutationResolver) ChangePassword(ctx context.Context, id string, password string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -155,7 +151,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, id string, passwo
 
 // MarkEmailVerified is the resolver for the markEmailVerified field.
 func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*model.User, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +164,7 @@ func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*m
 
 // ResetPassword is the resolver for the resetPassword field.
 func (r *mutationResolver) ResetPassword(ctx context.Context, connection string, email string, password string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeUpdateUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -180,7 +176,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, connection string,
 
 // DeleteUser is the resolver for the deleteUser field.
 func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (bool, error) {
-	caller, err := management(ctx, policy.ScopeDeleteUsers)
+	caller, err := callerOf(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -230,7 +226,7 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 			return nil, &service.Error{Code: service.CodeBadUserInput, Field: "first", Message: "first must be between 1 and 100"}
 		}
 	}
-	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n)
+	page, err := r.Service.SearchUsers(ctx, deref(query), deref(sort), pos, n, selects(ctx, "UserConnection", "totalCount"))
 	if err != nil {
 		return nil, err
 	}

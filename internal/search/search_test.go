@@ -508,3 +508,50 @@ func TestSuccessor(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexTerm(t *testing.T) {
+	long := strings.Repeat("x", TermValueMax)
+	for q, want := range map[string][]any{
+		"app_metadata.plan:pro":                 {SourceApp, "plan", "pro"},
+		`user_metadata.address.city:"New York"`: {SourceUser, "address.city", "New York"},
+		"app_metadata.tier:10":                  {SourceApp, "tier", "10"},
+		"app_metadata.plan:" + long[1:]:         {SourceApp, "plan", long[1:]},
+		// Not one term the index answers alone.
+		"app_metadata.plan:" + long:                    nil, // cut: the JSON test too
+		"app_metadata.plan:pro AND email:a@b.c":        nil,
+		"app_metadata.plan:pro OR app_metadata.plan:x": nil,
+		"NOT app_metadata.plan:pro":                    nil,
+		"app_metadata.plan:pr*":                        nil,
+		"app_metadata.tier:[1 TO 5]":                   nil,
+		"_exists_:app_metadata.plan":                   nil,
+		"email:a@b.c":                                  nil,
+		"pro":                                          nil,
+		"roles:admin":                                  nil,
+		"":                                             nil,
+	} {
+		pq, err := Parse(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		where, args, ok := pq.IndexTerm("t")
+		if ok != (want != nil) || ok && (where != "t.source = ? AND t.path = ? AND t.value = ?" || !reflect.DeepEqual(args, want)) {
+			t.Errorf("%s: IndexTerm = %q %v %v, want %v", q, where, args, ok, want)
+		}
+	}
+}
+
+func TestSortAfterID(t *testing.T) {
+	byID, _ := ParseSort("user_id:-1")
+	c := byID.Cursor(nil, "auth0|9")
+	where, args, err := byID.AfterID(c, "t.user_id")
+	if err != nil || where != "t.user_id < ?" || !reflect.DeepEqual(args, []any{"auth0|9"}) {
+		t.Fatalf("AfterID = %q %v %v", where, args, err)
+	}
+	if w, _, _ := byID.After(c); w != "id < ?" {
+		t.Fatalf("After = %q", w)
+	}
+	byDate, _ := ParseSort("created_at:1")
+	if _, _, err := byDate.AfterID(byDate.Cursor(nil, "x"), "t.user_id"); err == nil || byDate.ByID() || !byID.ByID() {
+		t.Fatalf("AfterID on a sort by created_at: %v", err)
+	}
+}

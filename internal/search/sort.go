@@ -91,6 +91,22 @@ func (s Sort) Cursor(v any, id string) string {
 // sort's order (keyset pagination) and its arguments. A cursor that does
 // not decode or was made for another sort is an *Error.
 func (s Sort) After(cursor string) (string, []any, error) {
+	return s.after(cursor, "id")
+}
+
+// ByID reports a sort on user_id, whose order is the id's alone.
+func (s Sort) ByID() bool { return s.field().col == "id" }
+
+// AfterID is After for a sort ByID, on the id column idCol ("t.user_id"
+// of a table holding user ids in the users' id order) instead of users.id.
+func (s Sort) AfterID(cursor, idCol string) (string, []any, error) {
+	if !s.ByID() {
+		return "", nil, &Error{Msg: "AfterID: the sort " + s.String() + " is not by user_id"}
+	}
+	return s.after(cursor, idCol)
+}
+
+func (s Sort) after(cursor, idCol string) (string, []any, error) {
 	bad := func(why string) (string, []any, error) {
 		return "", nil, &Error{Msg: "bad cursor: " + why}
 	}
@@ -113,7 +129,7 @@ func (s Sort) After(cursor string) (string, []any, error) {
 		gt, ge = " < ", " <= "
 	}
 	if f.col == "id" {
-		return "id" + gt + "?", []any{c.ID}, nil
+		return idCol + gt + "?", []any{c.ID}, nil
 	}
 	v, err := cursorValue(f, c.V)
 	if err != nil {

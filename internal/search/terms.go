@@ -1,6 +1,9 @@
 package search
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The metadata term index. Metadata lives in JSON columns, which neither
 // MySQL nor SQLite can index by arbitrary path, so the store keeps, beside
@@ -44,4 +47,31 @@ func termSource(col string) string {
 		return SourceApp
 	}
 	return SourceUser
+}
+
+// IndexTerm reports whether the whole query is one metadata term of the
+// form path:value that the term index answers alone (path and value
+// shorter than TermPathMax and TermValueMax, so that no exact test on the
+// JSON column is needed), and returns the condition selecting its rows in
+// TermsTable, on columns qualified by alias ("t" gives "t.source = ? AND
+// t.path = ? AND t.value = ?"), with its arguments. Those rows are one per
+// matching user, and the table's primary key (source, path, value,
+// user_id) holds them in user id order: a store can count the matches from
+// the index alone and read a page by id from it, joining users for the
+// page's rows only.
+func (q *Query) IndexTerm(alias string) (where string, args []any, ok bool) {
+	t, isTerm := q.root.(*term)
+	if !isTerm || t.f == nil || t.f.kind != kindMeta || t.op != opEq {
+		return "", nil, false
+	}
+	v, isText := t.v.(string)
+	path := strings.TrimPrefix(t.f.name, t.f.col+".")
+	if !isText || utf8.RuneCountInString(path) >= TermPathMax || utf8.RuneCountInString(v) >= TermValueMax {
+		return "", nil, false
+	}
+	if alias != "" {
+		alias += "."
+	}
+	return alias + "source = ? AND " + alias + "path = ? AND " + alias + "value = ?",
+		[]any{termSource(t.f.col), path, v}, true
 }

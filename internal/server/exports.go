@@ -13,10 +13,11 @@ import (
 )
 
 // exportsHandler serves GET /exports/{jobID}: the file of a completed
-// export job, only to a management token holding read:users (the auth
-// middleware has already read the bearer token). Errors are JSON in the
-// GraphQL error shape: 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND
-// (no such export, or its file is gone), 409 BAD_USER_INPUT (not completed).
+// export job, to the caller the auth middleware found (the service decides
+// what it may download: a management token holding read:users). Errors are
+// JSON in the GraphQL error shape: 401 UNAUTHENTICATED, 403 FORBIDDEN, 404
+// NOT_FOUND (no such export, or its file is gone), 409 BAD_USER_INPUT (not
+// completed).
 func exportsHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := auth.CallerFrom(r.Context())
@@ -25,11 +26,7 @@ func exportsHandler(svc *service.Service, log *slog.Logger) http.Handler {
 			writeError(w, http.StatusUnauthorized, string(service.CodeUnauthenticated), "a valid bearer token is required")
 			return
 		}
-		if c.Self || !c.Has(policy.ScopeReadUsers) {
-			writeError(w, http.StatusForbidden, string(service.CodeForbidden), "downloading an export needs a management token with read:users")
-			return
-		}
-		f, j, err := svc.ExportFile(r.Context(), r.PathValue("jobID"))
+		f, j, err := svc.ExportFile(r.Context(), c, r.PathValue("jobID"))
 		if err != nil {
 			code, _ := service.CodeOf(err)
 			var e *service.Error
@@ -37,7 +34,13 @@ func exportsHandler(svc *service.Service, log *slog.Logger) http.Handler {
 			if errors.As(err, &e) && code != service.CodeInternal {
 				msg = e.Message
 			}
+			var refusal *policy.Refusal
+			if errors.As(err, &refusal) {
+				code, msg = service.Code(refusal.Reason), refusal.Message
+			}
 			switch code {
+			case service.CodeForbidden:
+				writeError(w, http.StatusForbidden, string(code), msg)
 			case service.CodeNotFound:
 				writeError(w, http.StatusNotFound, string(code), msg)
 			case service.CodeBadUserInput:

@@ -4,70 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"time"
 
 	"github.com/profiled/profiled/internal/policy"
 )
-
-// StartImportAs is StartImport on behalf of caller: importing users into a
-// connection that grants admin scopes makes administrators, so the caller
-// must hold every scope the connection grants (FORBIDDEN otherwise, before
-// anything is read or recorded). An unknown connection is left to
-// StartImport to report.
-//
-// The check is made again in every batch's transaction, on the connection
-// as it is then (read with a shared lock, see importGuard): a grant of
-// admin scopes that commits after this first check (before the job is
-// recorded, so that it did not find the connection in use) makes the next
-// batch fail the job, rolled back, unless caller holds the new scopes too.
-func (s *Service) StartImportAs(ctx context.Context, caller policy.Caller, connection string, r io.Reader, upsert bool, opts ...JobOption) (Job, error) {
-	conn, err := s.store.ConnectionByName(ctx, connection)
-	switch {
-	case err == nil:
-		if err := policy.CanManageUsersOf(caller, conn.Connection); err != nil {
-			return Job{}, err
-		}
-	case !errors.Is(err, ErrNotFound):
-		return Job{}, storeErr("connection", err)
-	}
-	// The job's goroutine keeps ctx's values (context.WithoutCancel), so
-	// its batches know who started it.
-	return s.StartImport(context.WithValue(ctx, importStarterKey{}, caller), connection, r, upsert, opts...)
-}
-
-// importStarterKey is the context key of the policy.Caller that started
-// an import (StartImportAs). Jobs run by the process that started them
-// only (an interrupted job is failed, never resumed), so the context is
-// where it belongs; a job started without it (StartImport: the operator's
-// tools) is not checked again.
-type importStarterKey struct{}
 
 // errImportRefused ends a batch transaction whose connection now grants
 // admin scopes the job's starter lacks.
 var errImportRefused = errors.New("import refused")
 
-// importGuard is the service's store with WithImportTx checking, in every
-// batch's transaction of a job started by StartImportAs, that its starter
-// may still write the connection's users (policy.CanManageUsersOf on the
-// connection read with ConnectionByNameForShare just before the job's
-// progress is saved). When not, the batch is rolled back, the job is
-// marked failed with the reason, and WithImportTx returns an error
-// wrapping ErrJobEnded, so that the job stops keeping that record.
-type importGuard struct {
-	Store
-	now func() time.Time
-}
-
-func (g importGuard) WithImportTx(ctx context.Context, fn func(tx ImportQueries) error) error {
-	starter, ok := ctx.Value(importStarterKey{}).(policy.Caller)
-	if !ok {
-		return g.Store.WithImportTx(ctx, fn)
-	}
+// withImportTx is the store's WithImportTx checking, in every batch's
+// transaction of an import, that its starter may still write the
+// connection's users (policy.CanManageUsersOf on the connection read with
+// ConnectionByNameForShare just before the job's progress is saved): a
+// grant of admin scopes that commits after the check made when the import
+// started (before the job was recorded, so that it did not find the
+// connection in use) makes the next batch fail the job, unless the starter
+// holds the new scopes too. When refused, the batch is rolled back, the
+// job is marked failed with the reason, and withImportTx returns an error
+// wrapping ErrJobEnded, so that the job stops keeping that record. Jobs
+// run in the process that started them only (an interrupted job is
+// failed, never resumed), so the starter is the caller StartImport was
+// given, passed down with the job.
+func (s *Service) withImportTx(ctx context.Context, starter policy.Caller, fn func(tx ImportQueries) error) error {
 	var refusedJob Job
 	var refusal error
-	err := g.Store.WithImportTx(ctx, func(tx ImportQueries) error {
+	err := s.store.WithImportTx(ctx, func(tx ImportQueries) error {
 		refusal = nil // fn may run more than once
 		return fn(guardedImportTx{ImportQueries: tx, starter: starter, refuse: func(j Job, why error) {
 			refusedJob, refusal = j, why
@@ -78,15 +40,15 @@ func (g importGuard) WithImportTx(ctx context.Context, fn func(tx ImportQueries)
 	}
 	msg := "import stopped, its last batch rolled back: " + refusal.Error()
 	// The record as committed (counts of the batches written before).
-	j, jerr := g.Store.JobByID(ctx, refusedJob.ID)
+	j, jerr := s.store.JobByID(ctx, refusedJob.ID)
 	if jerr != nil {
 		return fmt.Errorf("%s; recording it: %w", msg, jerr)
 	}
-	j.Status, j.Message, j.UpdatedAt = JobFailed, msg, g.now()
+	j.Status, j.Message, j.UpdatedAt = JobFailed, msg, s.now()
 	if j.Done > 0 {
 		j.Message += fmt.Sprintf("; the %d rows processed before stay (inserted %d, updated %d, failed %d)", j.Done, j.Inserted, j.Updated, j.Failed)
 	}
-	if serr := g.Store.SaveJobProgress(ctx, j); serr != nil && !errors.Is(serr, ErrJobEnded) {
+	if serr := s.store.SaveJobProgress(ctx, j); serr != nil && !errors.Is(serr, ErrJobEnded) {
 		return fmt.Errorf("%s; recording it: %w", msg, serr)
 	}
 	return fmt.Errorf("%w: %s", ErrJobEnded, msg)

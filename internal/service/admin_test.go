@@ -14,7 +14,7 @@ import (
 )
 
 // grantBeforeJob is the store with InsertJob first granting read:users on
-// connection "imp": a grant committing after StartImportAs checked the
+// connection "imp": a grant committing after StartImport checked the
 // caller, before the job was recorded (so the grant found no import in
 // progress).
 type grantBeforeJob struct{ *db.DB }
@@ -55,13 +55,13 @@ func TestImportRefusedWhenConnectionGrantsAfterStart(t *testing.T) {
 					caller.Scopes[s] = true
 				}
 				file := strings.NewReader(`{"email":"a@example.com"}` + "\n" + `{"email":"b@example.com"}` + "\n")
-				j, err := e.svc.StartImportAs(ctx, caller, "imp", file, false, service.JobDir(t.TempDir()))
+				j, err := e.svc.StartImport(ctx, caller, "imp", file, false, service.JobDir(t.TempDir()))
 				if err != nil {
 					t.Fatal(err)
 				}
 				wctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a deadline, not a measurement
 				defer cancel()
-				j, err = e.svc.WaitJob(wctx, j.ID, 10*time.Millisecond, nil)
+				j, err = e.svc.WaitJob(wctx, service.Operator(), j.ID, 10*time.Millisecond, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

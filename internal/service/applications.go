@@ -188,11 +188,7 @@ type ApplicationQueries interface {
 
 // apps returns the store's ApplicationQueries.
 func (s *Service) apps() (ApplicationQueries, error) {
-	var st any = s.store
-	if g, ok := st.(importGuard); ok {
-		st = g.Store
-	}
-	a, ok := st.(ApplicationQueries)
+	a, ok := s.store.(ApplicationQueries)
 	if !ok {
 		return nil, &Error{Code: CodeInternal, Message: "the store does not keep applications"}
 	}
@@ -239,8 +235,12 @@ func (s *Service) Application(ctx context.Context, id string) (Application, erro
 
 // CreateApplication creates an application. For a confidential one it
 // returns its secret, which is shown this once and kept only hashed.
-// Management scopes (machine-to-machine only) need the caller to hold each.
+// caller needs create:clients (policy.OpCreateApplication), and to hold
+// each management scope it grants (machine-to-machine only).
 func (s *Service) CreateApplication(ctx context.Context, caller policy.Caller, spec ApplicationSpec) (Application, string, error) {
+	if err := policy.Authorize(caller, policy.OpCreateApplication); err != nil {
+		return Application{}, "", err
+	}
 	switch spec.Type {
 	case AppSPA, AppRegularWeb, AppNative, AppM2M:
 	default:
@@ -293,8 +293,12 @@ func defaultSettings(t ApplicationType) ApplicationSettings {
 	return st
 }
 
-// UpdateApplication changes an application's settings.
+// UpdateApplication changes an application's settings on behalf of caller
+// (policy.OpUpdateApplication; granted management scopes as on create).
 func (s *Service) UpdateApplication(ctx context.Context, caller policy.Caller, id string, spec ApplicationSpec) (Application, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateApplication); err != nil {
+		return Application{}, err
+	}
 	if spec.Type != "" {
 		return Application{}, badApp("type", "an application's type cannot change; create another application")
 	}
@@ -318,8 +322,12 @@ func (s *Service) UpdateApplication(ctx context.Context, caller policy.Caller, i
 }
 
 // RotateApplicationSecret gives a confidential application a new secret
-// (returned this once); the old one stops working at once.
-func (s *Service) RotateApplicationSecret(ctx context.Context, id string) (Application, string, error) {
+// (returned this once); the old one stops working at once. On behalf of
+// caller (policy.OpUpdateApplication).
+func (s *Service) RotateApplicationSecret(ctx context.Context, caller policy.Caller, id string) (Application, string, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateApplication); err != nil {
+		return Application{}, "", err
+	}
 	var out Application
 	var secret string
 	err := s.appTx(ctx, func(tx ApplicationQueries, _ Queries) error {
@@ -344,8 +352,11 @@ func (s *Service) RotateApplicationSecret(ctx context.Context, id string) (Appli
 }
 
 // DeleteApplication deletes an application with its grants, devices and
-// refresh tokens.
-func (s *Service) DeleteApplication(ctx context.Context, id string) error {
+// refresh tokens, on behalf of caller (policy.OpDeleteApplication).
+func (s *Service) DeleteApplication(ctx context.Context, caller policy.Caller, id string) error {
+	if err := policy.Authorize(caller, policy.OpDeleteApplication); err != nil {
+		return err
+	}
 	return s.appTx(ctx, func(tx ApplicationQueries, _ Queries) error {
 		if _, err := tx.ApplicationByID(ctx, id); err != nil {
 			return storeErr("application", err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -44,16 +45,15 @@ func Operator() policy.Caller {
 	return c
 }
 
-// CreateConnection is CreateConnectionAs for the Operator.
-func (s *Service) CreateConnection(ctx context.Context, spec ConnectionSpec) (Connection, error) {
-	return s.CreateConnectionAs(ctx, Operator(), spec)
-}
-
-// CreateConnectionAs stores a new connection on behalf of caller. Errors:
-// BAD_USER_INPUT for an invalid name, strategy, URL, timeout or adminScopes
-// (and "connection exists"); FORBIDDEN when adminScopes name a scope the
-// caller does not hold.
-func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, spec ConnectionSpec) (Connection, error) {
+// CreateConnection stores a new connection on behalf of caller. Errors:
+// FORBIDDEN without create:connections (policy.OpCreateConnection), or
+// when adminScopes name a scope the caller does not hold;
+// BAD_USER_INPUT for an invalid name, strategy, URL, timeout or
+// adminScopes (and "connection exists").
+func (s *Service) CreateConnection(ctx context.Context, caller policy.Caller, spec ConnectionSpec) (Connection, error) {
+	if err := policy.Authorize(caller, policy.OpCreateConnection); err != nil {
+		return Connection{}, err
+	}
 	if err := policy.ValidateConnectionName(spec.Name); err != nil {
 		return Connection{}, err
 	}
@@ -86,11 +86,15 @@ func (s *Service) CreateConnectionAs(ctx context.Context, caller policy.Caller, 
 }
 
 // UpdateConnection changes a connection's settings on behalf of caller:
-// BAD_USER_INPUT for an invalid value, FORBIDDEN when a changed adminScopes
-// names a scope the caller does not hold, or adds a scope while the
-// connection has users or an import in progress (policy.CanAddAdminScopes).
+// FORBIDDEN without update:connections (policy.OpUpdateConnection), when
+// a changed adminScopes names a scope the caller does not hold, or adds a
+// scope while the connection has users or an import in progress
+// (policy.CanAddAdminScopes); BAD_USER_INPUT for an invalid value.
 // Nothing changes on an error.
 func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, name string, spec ConnectionSpec) (Connection, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateConnection); err != nil {
+		return Connection{}, err
+	}
 	var out Connection
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		// Locked until the end: this transaction writes every column back,
@@ -132,9 +136,19 @@ func (s *Service) UpdateConnection(ctx context.Context, caller policy.Caller, na
 	return out, err
 }
 
-// SetConnectionScript validates a WebAssembly module and makes it the
-// connection's script.
-func (s *Service) SetConnectionScript(ctx context.Context, name string, wasm []byte) (Connection, error) {
+// SetConnectionScript reads a WebAssembly module (at most MaxScriptBytes)
+// from r, validates it and makes it connection name's script, on behalf of
+// caller: FORBIDDEN without update:connections (policy.OpUpdateConnection,
+// decided before r is read); BAD_USER_INPUT for an empty, oversized or
+// invalid module, or a connection that runs no scripts.
+func (s *Service) SetConnectionScript(ctx context.Context, caller policy.Caller, name string, r io.Reader) (Connection, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateConnection); err != nil {
+		return Connection{}, err
+	}
+	wasm, err := io.ReadAll(io.LimitReader(r, MaxScriptBytes+1))
+	if err != nil {
+		return Connection{}, &Error{Code: CodeBadUserInput, Field: "wasm", Message: "could not read the uploaded module", Err: err}
+	}
 	if len(wasm) == 0 {
 		return Connection{}, &Error{Code: CodeBadUserInput, Field: "wasm", Message: "the module is empty"}
 	}

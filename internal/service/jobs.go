@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/profiled/profiled/internal/policy"
 )
 
 // Bulk import and export jobs.
@@ -213,11 +215,15 @@ const (
 
 // WaitJob polls the job every interval until it is completed or failed,
 // calling progress (when non-nil) with each reading, and returns the last.
-func (s *Service) WaitJob(ctx context.Context, id string, interval time.Duration, progress func(Job)) (Job, error) {
+// The caller is authorized as by Job.
+func (s *Service) WaitJob(ctx context.Context, caller policy.Caller, id string, interval time.Duration, progress func(Job)) (Job, error) {
+	if err := policy.Authorize(caller, policy.OpReadJobs); err != nil {
+		return Job{}, err
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		j, err := s.Job(ctx, id)
+		j, err := s.job(ctx, id)
 		if err != nil {
 			return Job{}, err
 		}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/profiled/profiled/internal/importer"
+	"github.com/profiled/profiled/internal/policy"
 )
 
 // ExportFormat is an export file's format.
@@ -106,10 +108,20 @@ func checkExportFields(format ExportFormat, fields []string) ([]string, error) {
 // the job directory (or the ExportTo path): NDJSON (one user a line, the
 // import field names) or CSV (a header line, OWASP CSV-injection escaping,
 // at most MaxExportFields fields, metadata only as subfields). fields nil
-// means DefaultExportFields (NDJSON only).
+// means DefaultExportFields (NDJSON only). caller is authorized first
+// (policy.OpExportUsers, or OpExportPasswordHashes when the fields list
+// password_hash).
 //
-// Errors: NOT_FOUND (no such connection), BAD_USER_INPUT (format, fields).
-func (s *Service) StartExport(ctx context.Context, connection string, format ExportFormat, fields []string, opts ...JobOption) (Job, error) {
+// Errors: FORBIDDEN, NOT_FOUND (no such connection), BAD_USER_INPUT
+// (format, fields).
+func (s *Service) StartExport(ctx context.Context, caller policy.Caller, connection string, format ExportFormat, fields []string, opts ...JobOption) (Job, error) {
+	op := policy.OpExportUsers
+	if slices.Contains(fields, importer.FieldPasswordHash) {
+		op = policy.OpExportPasswordHashes
+	}
+	if err := policy.Authorize(caller, op); err != nil {
+		return Job{}, err
+	}
 	o := s.jobOptions(opts)
 	if connection != "" {
 		if _, err := s.store.ConnectionByName(ctx, connection); err != nil {
@@ -220,11 +232,15 @@ func (s *Service) runExport(ctx context.Context, j *Job, path string) (err error
 	return nil
 }
 
-// ExportFile opens the file of a completed export job, for download.
-// NOT_FOUND when there is no such export; BAD_USER_INPUT while it is not
-// completed (or its file is gone).
-func (s *Service) ExportFile(ctx context.Context, id string) (*os.File, Job, error) {
-	j, err := s.Job(ctx, id)
+// ExportFile opens the file of a completed export job, for download by
+// caller: FORBIDDEN without read:users (policy.OpReadJobs); NOT_FOUND
+// when there is no such export; BAD_USER_INPUT while it is not completed
+// (or its file is gone).
+func (s *Service) ExportFile(ctx context.Context, caller policy.Caller, id string) (*os.File, Job, error) {
+	if err := policy.Authorize(caller, policy.OpReadJobs); err != nil {
+		return nil, Job{}, err
+	}
+	j, err := s.job(ctx, id)
 	if err != nil {
 		return nil, Job{}, err
 	}

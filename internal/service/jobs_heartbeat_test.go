@@ -103,7 +103,7 @@ func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *sta
 	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	log := &jobLog{}
 	svc := service.New(store, nil, nil, nil, service.Config{Now: clk.Now, Logger: slog.New(log), JobStaleAfter: staleAfter})
-	if _, err := svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
+	if _, err := svc.CreateConnection(ctx, service.Operator(), service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}
 	si := &stalledImport{store: store, svc: svc, clk: clk, log: log, first: 2 * service.ImportBatchSize, total: 2*service.ImportBatchSize + 200,
@@ -140,7 +140,7 @@ func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *sta
 	atOnce := make(chan struct{})
 	close(atOnce)
 	go func() { counted <- feed(atOnce) }() // the count pass takes the whole file
-	j, err := svc.StartImportFile(ctx, "imp", pipe, false)
+	j, err := svc.StartImportFile(ctx, service.Operator(), "imp", pipe, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 				}
 				return nil
 			})
-			j, err := si.svc.Job(ctx, si.id)
+			j, err := si.svc.Job(ctx, service.Operator(), si.id)
 			if err != nil || j.Status != service.JobRunning || j.Done != int64(si.first) {
 				t.Fatalf("a live job waiting for its file: %+v, %v", j, err)
 			}
@@ -216,7 +216,7 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 			}
 		}
 		close(si.release)
-		j, err := si.svc.WaitJob(ctx, si.id, 10*time.Millisecond, func(j service.Job) {
+		j, err := si.svc.WaitJob(ctx, service.Operator(), si.id, 10*time.Millisecond, func(j service.Job) {
 			if j.Status == service.JobFailed {
 				t.Errorf("the live job was marked failed: %+v", j)
 			}
@@ -236,7 +236,7 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 		if n, err := si.svc.RecoverJobs(ctx); err != nil || n != 0 {
 			t.Fatalf("RecoverJobs after the end = %d, %v", n, err)
 		}
-		j, err = si.svc.Job(ctx, si.id)
+		j, err = si.svc.Job(ctx, service.Operator(), si.id)
 		if err != nil || j.Status != service.JobCompleted || !j.UpdatedAt.Equal(done) {
 			t.Fatalf("the completed job at %v: %+v, %v", now, j, err)
 		}
@@ -290,7 +290,7 @@ func TestJobEndedElsewhereStops(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				j, err := si.svc.Job(ctx, si.id)
+				j, err := si.svc.Job(ctx, service.Operator(), si.id)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -14,12 +14,27 @@ import (
 	"github.com/profiled/profiled/internal/policy"
 )
 
-// importConnection loads the target of an import: a DATABASE connection
-// or a CUSTOM_DATABASE in import mode.
-func (s *Service) importConnection(ctx context.Context, name string) (Connection, error) {
+// importConnection decides whether caller may import into connection name
+// (policy.OpImportUsers, or OpImportUpsertUsers, before anything is read,
+// then policy.CanManageUsersOf on the connection) and loads it: a DATABASE
+// connection or a CUSTOM_DATABASE in import mode.
+func (s *Service) importConnection(ctx context.Context, caller policy.Caller, name string, upsert bool) (Connection, error) {
+	op := policy.OpImportUsers
+	if upsert {
+		op = policy.OpImportUpsertUsers
+	}
+	if err := policy.Authorize(caller, op); err != nil {
+		return Connection{}, err
+	}
 	conn, err := s.store.ConnectionByName(ctx, name)
 	if err != nil {
 		return Connection{}, connectionErr(err)
+	}
+	// Importing users into a connection that grants admin scopes makes
+	// administrators: the caller must hold every scope it grants. The
+	// check is made again in every batch (withImportTx).
+	if err := policy.CanManageUsersOf(caller, conn.Connection); err != nil {
+		return Connection{}, err
 	}
 	switch {
 	case conn.Strategy == policy.StrategyDatabase:
@@ -39,12 +54,15 @@ func (s *Service) importConnection(ctx context.Context, name string) (Connection
 // pending job and imports it in the background; it returns the job as
 // recorded. upsert updates users whose email the connection already has
 // (their upsertable fields only). The caller's ctx bounds the copy only.
+// The import runs on behalf of caller, who is checked when it starts and
+// again in every batch (see importConnection and withImportTx).
 //
-// Errors: NOT_FOUND (no such connection), BAD_USER_INPUT (a connection
-// that takes no imports, a file over the size limit).
-func (s *Service) StartImport(ctx context.Context, connection string, r io.Reader, upsert bool, opts ...JobOption) (Job, error) {
+// Errors: FORBIDDEN (see importConnection),
+// NOT_FOUND (no such connection), BAD_USER_INPUT (a connection that takes
+// no imports, a file over the size limit).
+func (s *Service) StartImport(ctx context.Context, caller policy.Caller, connection string, r io.Reader, upsert bool, opts ...JobOption) (Job, error) {
 	o := s.jobOptions(opts)
-	conn, err := s.importConnection(ctx, connection)
+	conn, err := s.importConnection(ctx, caller, connection, upsert)
 	if err != nil {
 		return Job{}, err
 	}
@@ -73,15 +91,15 @@ func (s *Service) StartImport(ctx context.Context, connection string, r io.Reade
 		}
 		return Job{}, &Error{Code: CodeBadUserInput, Field: "file", Message: "could not read the file", Err: err}
 	}
-	return s.launchImport(ctx, id, conn, path, true, int64(c.Count()), upsert, o)
+	return s.launchImport(ctx, caller, id, conn, path, true, int64(c.Count()), upsert, o)
 }
 
 // StartImportFile is StartImport reading the file at path in place (it is
 // read twice: once to count the rows, once to import them; it is not
 // removed).
-func (s *Service) StartImportFile(ctx context.Context, connection, path string, upsert bool, opts ...JobOption) (Job, error) {
+func (s *Service) StartImportFile(ctx context.Context, caller policy.Caller, connection, path string, upsert bool, opts ...JobOption) (Job, error) {
 	o := s.jobOptions(opts)
-	conn, err := s.importConnection(ctx, connection)
+	conn, err := s.importConnection(ctx, caller, connection, upsert)
 	if err != nil {
 		return Job{}, err
 	}
@@ -95,10 +113,10 @@ func (s *Service) StartImportFile(ctx context.Context, connection, path string, 
 	if err != nil {
 		return Job{}, &Error{Code: CodeBadUserInput, Field: "file", Message: "cannot read the file", Err: err}
 	}
-	return s.launchImport(ctx, "job_"+randomHex(12), conn, path, false, int64(c.Count()), upsert, o)
+	return s.launchImport(ctx, caller, "job_"+randomHex(12), conn, path, false, int64(c.Count()), upsert, o)
 }
 
-func (s *Service) launchImport(ctx context.Context, id string, conn Connection, path string, owned bool, total int64, upsert bool, o jobOptions) (Job, error) {
+func (s *Service) launchImport(ctx context.Context, starter policy.Caller, id string, conn Connection, path string, owned bool, total int64, upsert bool, o jobOptions) (Job, error) {
 	now := s.now()
 	j := Job{ID: id, Type: JobImport, Connection: conn.Name, Status: JobPending, Upsert: upsert, Total: total, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.InsertJob(ctx, j); err != nil {
@@ -112,7 +130,7 @@ func (s *Service) launchImport(ctx context.Context, id string, conn Connection, 
 		if owned {
 			defer os.Remove(path)
 		}
-		s.runJob(bg, j, func(ctx context.Context, j *Job) error { return s.runImport(ctx, j, conn, path) })
+		s.runJob(bg, j, func(ctx context.Context, j *Job) error { return s.runImport(ctx, starter, j, conn, path) })
 	}()
 	return j, nil
 }
@@ -132,7 +150,7 @@ type importBatch struct {
 
 // runImport decodes the file in one goroutine and writes batches in
 // another, so parsing overlaps the store's round trips.
-func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path string) error {
+func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, conn Connection, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open the import file: %w", err)
@@ -195,7 +213,7 @@ func (s *Service) runImport(ctx context.Context, j *Job, conn Connection, path s
 			}
 			return fmt.Errorf("read the import file: %w", b.err)
 		}
-		if err := s.writeBatch(ctx, j, conn, b.items); err != nil {
+		if err := s.writeBatch(ctx, starter, j, conn, b.items); err != nil {
 			if errors.Is(err, ErrJobEnded) {
 				s.log.WarnContext(ctx, "job ended by another process; stopping it (its batch was rolled back)", "job", j.ID)
 				return errJobEndedElsewhere
@@ -246,8 +264,8 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 // The counts are saved only while the job is pending or running: when
 // another process has ended it, the save fails with ErrJobEnded and the
 // whole batch is rolled back.
-func (s *Service) writeBatch(ctx context.Context, j *Job, conn Connection, items []importItem) error {
-	next, err := s.writeBatchTx(ctx, j, conn, items)
+func (s *Service) writeBatch(ctx context.Context, starter policy.Caller, j *Job, conn Connection, items []importItem) error {
+	next, err := s.writeBatchTx(ctx, starter, j, conn, items)
 	if err != nil {
 		return err
 	}
@@ -255,9 +273,9 @@ func (s *Service) writeBatch(ctx context.Context, j *Job, conn Connection, items
 	return nil
 }
 
-func (s *Service) writeBatchTx(ctx context.Context, j *Job, conn Connection, items []importItem) (Job, error) {
+func (s *Service) writeBatchTx(ctx context.Context, starter policy.Caller, j *Job, conn Connection, items []importItem) (Job, error) {
 	var next Job
-	err := s.store.WithImportTx(ctx, func(tx ImportQueries) error {
+	err := s.withImportTx(ctx, starter, func(tx ImportQueries) error {
 		// Start from j again: fn may run more than once.
 		next = *j
 		next.Errors = append([]JobError(nil), j.Errors...)

@@ -44,7 +44,7 @@ func newJobEnv(t *testing.T, url string, staleAfter time.Duration, wrap func(*db
 	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
 	testenv.NoError(t, err)
 	e.svc = service.New(st, hasher, nil, nil, service.Config{Now: e.clk.Now, Logger: slog.New(e.log), JobStaleAfter: staleAfter})
-	if _, err := e.svc.CreateConnection(ctx, service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
+	if _, err := e.svc.CreateConnection(ctx, service.Operator(), service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -93,7 +93,7 @@ func TestJobPendingFailsStaleJobsHoldingSlots(t *testing.T) {
 			dead = append(dead, j.ID)
 		}
 		e.clk.Advance(service.DefaultJobStaleAfter + time.Minute)
-		j, err := e.svc.StartImportFile(ctx, "imp", importFile(t, 3), false)
+		j, err := e.svc.StartImportFile(ctx, service.Operator(), "imp", importFile(t, 3), false)
 		testenv.NoError(t, err)
 		e.waitFinished(t, j.ID)
 		got, err := e.store.JobByID(ctx, j.ID)
@@ -155,7 +155,7 @@ func TestJobFinalWriteRetried(t *testing.T) {
 				ctx := context.Background()
 				var fs *finalWriteStore
 				e := newJobEnv(t, url, 0, func(d *db.DB) service.Store { fs = &finalWriteStore{DB: d, err: tc.err}; return fs })
-				j, err := e.svc.StartImportFile(ctx, "imp", importFile(t, 3), false)
+				j, err := e.svc.StartImportFile(ctx, service.Operator(), "imp", importFile(t, 3), false)
 				testenv.NoError(t, err)
 				fin := e.waitFinished(t, j.ID)
 				if n := fs.finalCalls(); n != tc.wantCalls {
@@ -208,7 +208,7 @@ func TestJobHeartbeatTimesOut(t *testing.T) {
 			hs = &hangingTouchStore{DB: d, hanging: make(chan struct{})}
 			return hs
 		})
-		j, err := e.svc.StartImportFile(ctx, "imp", importFile(t, 3), false)
+		j, err := e.svc.StartImportFile(ctx, service.Operator(), "imp", importFile(t, 3), false)
 		testenv.NoError(t, err)
 		e.waitFinished(t, j.ID)
 		got, err := e.store.JobByID(ctx, j.ID)

@@ -61,6 +61,9 @@ type SearchParams struct {
 	Sort  string // "field:1" (ascending) or "field:-1"; "" = by id
 	After string // a SearchHit.Cursor of the previous page; "" = first page
 	Limit int
+	// Count asks for the number of matching users in all; without it the
+	// store runs no count and returns 0.
+	Count bool
 }
 
 // SearchHit is one user of a search page with the cursor of its position.
@@ -89,9 +92,9 @@ type Queries interface {
 	// SearchUsers returns a page of the users matching p.Query (the user
 	// search query language; "" = every user) in p.Sort order, after the
 	// position p.After (a cursor of a previous hit; "" = from the start),
-	// and the number of matching users in all. A bad query, sort or cursor
-	// is an error wrapping ErrBadQuery whose message says where and what
-	// was expected.
+	// and, with p.Count, the number of matching users in all (0 without).
+	// A bad query, sort or cursor is an error wrapping ErrBadQuery whose
+	// message says where and what was expected.
 	SearchUsers(ctx context.Context, p SearchParams) (hits []SearchHit, total int, err error)
 	CountUsers(ctx context.Context) (int, error)
 	// InsertUser returns ErrConflict when the id, or the (connection, email)

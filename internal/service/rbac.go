@@ -43,20 +43,34 @@ func rbacErr(what string, err error) error {
 	return storeErr(what, err)
 }
 
-// APIs lists the APIs.
-func (s *Service) APIs(ctx context.Context) ([]policy.API, error) {
+// APIs lists the APIs to caller (policy.OpReadAPIs).
+func (s *Service) APIs(ctx context.Context, caller policy.Caller) ([]policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpReadAPIs); err != nil {
+		return nil, err
+	}
 	as, err := s.store.APIs(ctx)
 	return as, storeErr("API", err)
 }
 
-// API returns the API with this identifier.
-func (s *Service) API(ctx context.Context, identifier string) (policy.API, error) {
+// API returns the API with this identifier to caller (policy.OpReadAPIs).
+func (s *Service) API(ctx context.Context, caller policy.Caller, identifier string) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpReadAPIs); err != nil {
+		return policy.API{}, err
+	}
+	return s.api(ctx, identifier)
+}
+
+// api is API once the caller is authorized.
+func (s *Service) api(ctx context.Context, identifier string) (policy.API, error) {
 	a, err := s.store.APIByIdentifier(ctx, identifier)
 	return a, storeErr("API", err)
 }
 
-// CreateAPI creates an API.
-func (s *Service) CreateAPI(ctx context.Context, in APIInput) (policy.API, error) {
+// CreateAPI creates an API on behalf of caller (policy.OpCreateAPI).
+func (s *Service) CreateAPI(ctx context.Context, caller policy.Caller, in APIInput) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpCreateAPI); err != nil {
+		return policy.API{}, err
+	}
 	now := s.now()
 	a := policy.API{ID: "api_" + randomHex(12), Identifier: in.Identifier, Name: in.Name, Permissions: in.Permissions,
 		EnforceRBAC: in.EnforceRBAC, PermissionsInToken: in.PermissionsInToken, CreatedAt: now, UpdatedAt: now}
@@ -76,12 +90,15 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (policy.API, error
 	if err != nil {
 		return policy.API{}, err
 	}
-	return s.API(ctx, a.Identifier)
+	return s.api(ctx, a.Identifier)
 }
 
 // UpdateAPI changes an API's name, permissions or settings (its identifier
-// is immutable).
-func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) (policy.API, error) {
+// is immutable), on behalf of caller (policy.OpUpdateAPI).
+func (s *Service) UpdateAPI(ctx context.Context, caller policy.Caller, identifier string, p APIPatch) (policy.API, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateAPI); err != nil {
+		return policy.API{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		a, err := tx.APIByIdentifierForUpdate(ctx, identifier)
 		if err != nil {
@@ -108,11 +125,15 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	if err != nil {
 		return policy.API{}, err
 	}
-	return s.API(ctx, identifier)
+	return s.api(ctx, identifier)
 }
 
-// DeleteAPI deletes an API, its permissions and their assignments.
-func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
+// DeleteAPI deletes an API, its permissions and their assignments, on
+// behalf of caller (policy.OpDeleteAPI).
+func (s *Service) DeleteAPI(ctx context.Context, caller policy.Caller, identifier string) error {
+	if err := policy.Authorize(caller, policy.OpDeleteAPI); err != nil {
+		return err
+	}
 	return s.store.WithTx(ctx, func(tx Queries) error {
 		a, err := tx.APIByIdentifierForUpdate(ctx, identifier)
 		if err != nil {
@@ -122,20 +143,36 @@ func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
 	})
 }
 
-// Roles lists a page of roles by name.
-func (s *Service) Roles(ctx context.Context, p ListRolesParams) ([]policy.Role, error) {
+// Roles lists a page of roles by name to caller (policy.OpReadRoles).
+func (s *Service) Roles(ctx context.Context, caller policy.Caller, p ListRolesParams) ([]policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoles); err != nil {
+		return nil, err
+	}
 	rs, err := s.store.Roles(ctx, p)
 	return rs, storeErr("role", err)
 }
 
-// Role returns a role with its permissions.
-func (s *Service) Role(ctx context.Context, id string) (policy.Role, error) {
+// Role returns a role with its permissions to caller
+// (policy.OpReadRoles).
+func (s *Service) Role(ctx context.Context, caller policy.Caller, id string) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoles); err != nil {
+		return policy.Role{}, err
+	}
+	return s.role(ctx, id)
+}
+
+// role is Role once the caller is authorized.
+func (s *Service) role(ctx context.Context, id string) (policy.Role, error) {
 	r, err := s.store.RoleByID(ctx, id)
 	return r, storeErr("role", err)
 }
 
-// RoleUsers lists a page of the users holding a role, and their number.
-func (s *Service) RoleUsers(ctx context.Context, roleID, after string, limit int) ([]policy.User, int, error) {
+// RoleUsers lists a page of the users holding a role, and their number,
+// to caller (policy.OpReadRoleUsers).
+func (s *Service) RoleUsers(ctx context.Context, caller policy.Caller, roleID, after string, limit int) ([]policy.User, int, error) {
+	if err := policy.Authorize(caller, policy.OpReadRoleUsers); err != nil {
+		return nil, 0, err
+	}
 	us, n, err := s.store.RoleUsers(ctx, roleID, after, limit)
 	return us, n, storeErr("role", err)
 }
@@ -175,8 +212,12 @@ func newPermissions(have, ps []policy.Permission) []policy.Permission {
 	return out
 }
 
-// CreateRole creates a role with its permissions.
-func (s *Service) CreateRole(ctx context.Context, name, description string, perms []policy.Permission) (policy.Role, error) {
+// CreateRole creates a role with its permissions, on behalf of caller
+// (policy.OpCreateRole).
+func (s *Service) CreateRole(ctx context.Context, caller policy.Caller, name, description string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpCreateRole); err != nil {
+		return policy.Role{}, err
+	}
 	now := s.now()
 	r := policy.Role{ID: "rol_" + randomHex(12), Name: name, Description: description, CreatedAt: now, UpdatedAt: now}
 	if err := policy.ValidateRole(r); err != nil {
@@ -212,11 +253,15 @@ func (s *Service) CreateRole(ctx context.Context, name, description string, perm
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, r.ID)
+	return s.role(ctx, r.ID)
 }
 
-// UpdateRole renames a role or changes its description (nil: unchanged).
-func (s *Service) UpdateRole(ctx context.Context, id string, name, description *string) (policy.Role, error) {
+// UpdateRole renames a role or changes its description (nil: unchanged),
+// on behalf of caller (policy.OpUpdateRole).
+func (s *Service) UpdateRole(ctx context.Context, caller policy.Caller, id string, name, description *string) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	err := s.store.WithTx(ctx, func(tx Queries) error {
 		r, err := tx.RoleByIDForUpdate(ctx, id)
 		if err != nil {
@@ -243,11 +288,15 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
-// DeleteRole deletes a role; its users lose it (their next token shows it).
-func (s *Service) DeleteRole(ctx context.Context, id string) error {
+// DeleteRole deletes a role; its users lose it (their next token shows
+// it). On behalf of caller (policy.OpDeleteRole).
+func (s *Service) DeleteRole(ctx context.Context, caller policy.Caller, id string) error {
+	if err := policy.Authorize(caller, policy.OpDeleteRole); err != nil {
+		return err
+	}
 	return s.store.WithTx(ctx, func(tx Queries) error {
 		if _, err := tx.RoleByIDForUpdate(ctx, id); err != nil {
 			return storeErr("role", err)
@@ -256,8 +305,12 @@ func (s *Service) DeleteRole(ctx context.Context, id string) error {
 	})
 }
 
-// AddRolePermissions adds permissions to a role (ones it has are ignored).
-func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+// AddRolePermissions adds permissions to a role (ones it has are
+// ignored), on behalf of caller (policy.OpUpdateRole).
+func (s *Service) AddRolePermissions(ctx context.Context, caller policy.Caller, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
 		return policy.Role{}, err
 	}
@@ -278,11 +331,15 @@ func (s *Service) AddRolePermissions(ctx context.Context, id string, perms []pol
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
-// RemoveRolePermissions removes permissions from a role.
-func (s *Service) RemoveRolePermissions(ctx context.Context, id string, perms []policy.Permission) (policy.Role, error) {
+// RemoveRolePermissions removes permissions from a role, on behalf of
+// caller (policy.OpUpdateRole).
+func (s *Service) RemoveRolePermissions(ctx context.Context, caller policy.Caller, id string, perms []policy.Permission) (policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpUpdateRole); err != nil {
+		return policy.Role{}, err
+	}
 	if err := tooMany(policy.LimitPermissionsPerRole, len(perms), s.rbacLimits().PermissionsPerRole, "permissions"); err != nil {
 		return policy.Role{}, err
 	}
@@ -295,17 +352,25 @@ func (s *Service) RemoveRolePermissions(ctx context.Context, id string, perms []
 	if err != nil {
 		return policy.Role{}, err
 	}
-	return s.Role(ctx, id)
+	return s.role(ctx, id)
 }
 
-// UserRoles lists a user's roles, by name.
-func (s *Service) UserRoles(ctx context.Context, userID string) ([]policy.Role, error) {
+// UserRoles lists a user's roles, by name, to caller
+// (policy.OpReadUserRoles).
+func (s *Service) UserRoles(ctx context.Context, caller policy.Caller, userID string) ([]policy.Role, error) {
+	if err := policy.Authorize(caller, policy.OpReadUserRoles); err != nil {
+		return nil, err
+	}
 	rs, err := s.store.UserRoles(ctx, userID)
 	return rs, storeErr("user", err)
 }
 
-// UserPermissions lists a user's effective permissions with their sources.
-func (s *Service) UserPermissions(ctx context.Context, userID string) ([]policy.EffectivePermission, error) {
+// UserPermissions lists a user's effective permissions with their
+// sources, to caller (policy.OpReadUserRoles).
+func (s *Service) UserPermissions(ctx context.Context, caller policy.Caller, userID string) ([]policy.EffectivePermission, error) {
+	if err := policy.Authorize(caller, policy.OpReadUserRoles); err != nil {
+		return nil, err
+	}
 	direct, err := s.store.UserDirectPermissions(ctx, userID)
 	if err != nil {
 		return nil, storeErr("user", err)
@@ -366,8 +431,12 @@ func roleNames(rs []policy.Role) string {
 }
 
 // AssignRoles gives a user roles (ones it holds are ignored), at most
-// RBACLimits.RolesPerUser in all.
+// RBACLimits.RolesPerUser in all. caller needs update:users
+// (policy.OpAssignRoles), as for the three other assignment use cases.
 func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
 		return err
 	}
@@ -411,6 +480,9 @@ func (s *Service) AssignRoles(ctx context.Context, caller policy.Caller, userID 
 // RemoveRoles takes roles from a user (ones it lacks are ignored). It
 // takes effect at the user's next token.
 func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID string, roleIDs []string) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitRolesPerUser, len(roleIDs), s.rbacLimits().RolesPerUser, "roles"); err != nil {
 		return err
 	}
@@ -442,6 +514,9 @@ func (s *Service) RemoveRoles(ctx context.Context, caller policy.Caller, userID 
 // AssignPermissions gives a user permissions directly (ones it holds
 // directly are ignored), at most RBACLimits.DirectPermissionsPerUser.
 func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
 		return err
 	}
@@ -470,6 +545,9 @@ func (s *Service) AssignPermissions(ctx context.Context, caller policy.Caller, u
 // RemovePermissions takes direct permissions from a user (those it holds
 // through a role stay until the role goes).
 func (s *Service) RemovePermissions(ctx context.Context, caller policy.Caller, userID string, perms []policy.Permission) error {
+	if err := policy.Authorize(caller, policy.OpAssignRoles); err != nil {
+		return err
+	}
 	if err := tooMany(policy.LimitDirectPermissionsPerUser, len(perms), s.rbacLimits().DirectPermissionsPerUser, "permissions"); err != nil {
 		return err
 	}

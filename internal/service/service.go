@@ -174,9 +174,7 @@ func New(store Store, hasher Hasher, tokens Tokens, scripts Scripts, cfg Config)
 	if t, ok := tokens.(interface{ OwnAudience() string }); ok {
 		cfg.ReservedAudiences = append(append([]string(nil), cfg.ReservedAudiences...), t.OwnAudience())
 	}
-	// importGuard: imports started by StartImportAs check their starter
-	// against the connection in every batch.
-	return &Service{store: importGuard{Store: store, now: cfg.Now}, hasher: hasher, tokens: tokens, scripts: scripts, cfg: cfg, log: cfg.Logger}
+	return &Service{store: store, hasher: hasher, tokens: tokens, scripts: scripts, cfg: cfg, log: cfg.Logger}
 }
 
 // DefaultAdminTokenTTL is the lifetime of the management token an admin

@@ -46,22 +46,24 @@ func (s *Service) UsersByEmail(ctx context.Context, email string) ([]policy.User
 type Page struct {
 	Hits        []SearchHit
 	HasNextPage bool
-	TotalCount  int
+	TotalCount  int // 0 unless counted
 }
 
 // SearchUsers returns a page of the users matching query (the user search
 // query language; "" = every user) in sort order ("field:1" / "field:-1";
 // "" = by id), after the position after (a cursor of a previous page).
-// first is 1..MaxPageSize (0 = DefaultPageSize). A bad query, sort or
+// first is 1..MaxPageSize (0 = DefaultPageSize). With count, the page's
+// TotalCount is the number of matching users in all; without it nothing
+// is counted (a count can cost more than the page). A bad query, sort or
 // cursor is BAD_USER_INPUT with the position and what was expected.
-func (s *Service) SearchUsers(ctx context.Context, query, sort, after string, first int) (Page, error) {
+func (s *Service) SearchUsers(ctx context.Context, query, sort, after string, first int, count bool) (Page, error) {
 	if first == 0 {
 		first = DefaultPageSize
 	}
 	if first < 1 || first > MaxPageSize {
 		return Page{}, &Error{Code: CodeBadUserInput, Field: "first", Message: fmt.Sprintf("first must be between 1 and %d", MaxPageSize)}
 	}
-	hits, total, err := s.store.SearchUsers(ctx, SearchParams{Query: query, Sort: sort, After: after, Limit: first + 1})
+	hits, total, err := s.store.SearchUsers(ctx, SearchParams{Query: query, Sort: sort, After: after, Limit: first + 1, Count: count})
 	if err != nil {
 		if errors.Is(err, ErrBadQuery) {
 			return Page{}, &Error{Code: CodeBadUserInput, Field: "query", Message: badQueryMessage(err), Err: err}
@@ -89,10 +91,13 @@ func badQueryMessage(err error) string {
 	return msg
 }
 
-// CreateUser creates a user as an administrator (createUser). On a
-// connection that grants admin scopes the caller must hold every one of
-// them (FORBIDDEN otherwise).
+// CreateUser creates a user as an administrator (createUser): caller needs
+// create:users (policy.OpCreateUser) and, on a connection that grants
+// admin scopes, every one of them (FORBIDDEN otherwise).
 func (s *Service) CreateUser(ctx context.Context, caller policy.Caller, connection string, in policy.Create) (policy.User, error) {
+	if err := policy.Authorize(caller, policy.OpCreateUser); err != nil {
+		return policy.User{}, err
+	}
 	return s.create(ctx, connection, in, "create_user", func(c policy.Connection) error {
 		return policy.CanManageUsersOf(caller, c)
 	})
@@ -400,8 +405,12 @@ func scriptAnswerErr(err error) error {
 	return err
 }
 
-// ChangePassword sets a user's password (management API).
+// ChangePassword sets a user's password (management API): caller needs
+// update:users (policy.OpChangePassword), then the update policy decides.
 func (s *Service) ChangePassword(ctx context.Context, caller policy.Caller, id, password string) error {
+	if err := policy.Authorize(caller, policy.OpChangePassword); err != nil {
+		return err
+	}
 	_, err := s.UpdateUser(ctx, caller, id, policy.Update{Password: &password})
 	return err
 }
@@ -410,8 +419,12 @@ func (s *Service) ChangePassword(ctx context.Context, caller policy.Caller, id, 
 // the source of truth (legacy, or import mode not yet migrated) the delete
 // script runs first; if it fails, nothing is deleted. A user of a
 // connection that grants admin scopes is deleted only by a caller holding
-// every one of them (FORBIDDEN otherwise).
+// every one of them (FORBIDDEN otherwise). caller needs delete:users
+// (policy.OpDeleteUser), decided before anything is read or recorded.
 func (s *Service) DeleteUser(ctx context.Context, caller policy.Caller, id string) (err error) {
+	if err := policy.Authorize(caller, policy.OpDeleteUser); err != nil {
+		return err
+	}
 	var conn string
 	defer func() { s.record(ctx, "delete", id, conn, err, "") }()
 	u, err := s.store.UserByID(ctx, id)

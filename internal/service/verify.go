@@ -12,8 +12,12 @@ import (
 // custom-database user the connection's verify script runs first (the
 // custom database owns the flag); the cached flag is set once it succeeds
 // and is refreshed from the database at each login anyway. For every other
-// user it is an update of emailVerified under the update policy.
+// user it is an update of emailVerified under the update policy. caller
+// needs update:users first (policy.OpMarkEmailVerified).
 func (s *Service) MarkEmailVerified(ctx context.Context, caller policy.Caller, id string) (policy.User, error) {
+	if err := policy.Authorize(caller, policy.OpMarkEmailVerified); err != nil {
+		return policy.User{}, err
+	}
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return policy.User{}, storeErr("user", err)
@@ -69,7 +73,12 @@ func (s *Service) MarkEmailVerified(ctx context.Context, caller policy.Caller, i
 //     Auth0's flow: a reset must not depend on the old password, which is
 //     the only thing a first login would have used to migrate them;
 //   - legacy mode, user never logged in: get_user then change_password.
+//
+// caller needs update:users first (policy.OpChangePassword).
 func (s *Service) ResetPassword(ctx context.Context, caller policy.Caller, connection, email, password string) (err error) {
+	if err := policy.Authorize(caller, policy.OpChangePassword); err != nil {
+		return err
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {

@@ -667,7 +667,7 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("RecoverJobs = %d, %v", n, err)
 			}
-			got, err := svc.Job(ctx, j.ID)
+			got, err := svc.Job(ctx, service.Operator(), j.ID)
 			mustNoErr(t, err)
 			if got.Status != service.JobFailed || got.Done != 1500 || got.Inserted != 1490 || got.Failed != 10 ||
 				!strings.Contains(got.Message, "interrupted") || !strings.Contains(got.Message, "stay") {
@@ -678,7 +678,7 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 			j2 := j
 			j2.ID, j2.UpdatedAt = "job_interrupted2", now
 			mustNoErr(t, store.InsertJob(ctx, j2))
-			got, err = svc.Job(ctx, j2.ID)
+			got, err = svc.Job(ctx, service.Operator(), j2.ID)
 			mustNoErr(t, err)
 			if got.Status != service.JobFailed || got.Done != 1500 {
 				t.Fatalf("job = %+v", got)
@@ -687,7 +687,7 @@ func TestImportInterruptedJobIsReportedFailed(t *testing.T) {
 			j3 := j
 			j3.ID, j3.UpdatedAt = "job_alive", clk.Now()
 			mustNoErr(t, store.InsertJob(ctx, j3))
-			if got, _ := svc.Job(ctx, j3.ID); got.Status != service.JobRunning {
+			if got, _ := svc.Job(ctx, service.Operator(), j3.ID); got.Status != service.JobRunning {
 				t.Fatalf("live job = %+v", got)
 			}
 		})
@@ -802,9 +802,9 @@ func TestImportThroughput(t *testing.T) {
 	runtime.GC()
 	stopSampling := sample()
 	start := time.Now()
-	j, err := svc.StartImportFile(ctx, "main", file, false)
+	j, err := svc.StartImportFile(ctx, service.Operator(), "main", file, false)
 	mustNoErr(t, err)
-	j, err = svc.WaitJob(ctx, j.ID, 50*time.Millisecond, nil)
+	j, err = svc.WaitJob(ctx, service.Operator(), j.ID, 50*time.Millisecond, nil)
 	mustNoErr(t, err)
 	importDur := time.Since(start)
 	importPeak := stopSampling()

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/profiled/profiled/client"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
 
@@ -38,7 +37,7 @@ func BenchmarkOIDC(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			app, secret, err := e.svc.CreateApplication(ctx, policy.Caller{}, service.ApplicationSpec{Name: ptr("bench"), Type: service.AppRegularWeb,
+			app, secret, err := e.svc.CreateApplication(ctx, service.Operator(), service.ApplicationSpec{Name: ptr("bench"), Type: service.AppRegularWeb,
 				SetRedirectURIs: true, RedirectURIs: []string{rpRedirect}})
 			if err != nil {
 				b.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/profiled/profiled/client"
-	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
 
@@ -35,7 +34,7 @@ func createApp(t *testing.T, e *env, typ service.ApplicationType, spec service.A
 	if !spec.SetRedirectURIs {
 		spec.SetRedirectURIs, spec.RedirectURIs = true, []string{rpRedirect}
 	}
-	app, secret, err := e.svc.CreateApplication(context.Background(), policy.Caller{}, spec)
+	app, secret, err := e.svc.CreateApplication(context.Background(), service.Operator(), spec)
 	mustNoErr(t, err)
 	return oidcApp{Application: app, secret: secret, conf: oauth2.Config{ClientID: app.ID, ClientSecret: secret,
 		Endpoint:    oauth2.Endpoint{AuthURL: e.issuer + "/authorize", TokenURL: e.issuer + "/oauth/token"},
@@ -187,7 +186,7 @@ func TestOIDCPKCEDowngrades(t *testing.T) {
 	}
 	// Registering one that could redirect anywhere is refused.
 	for _, bad := range []string{"https://*.example.com/cb", "javascript:alert(1)", "http://evil.example/cb", "/relative"} {
-		_, _, err := e.svc.CreateApplication(ctx, policy.Caller{}, service.ApplicationSpec{Name: ptr("x"), Type: service.AppSPA, SetRedirectURIs: true, RedirectURIs: []string{bad}})
+		_, _, err := e.svc.CreateApplication(ctx, service.Operator(), service.ApplicationSpec{Name: ptr("x"), Type: service.AppSPA, SetRedirectURIs: true, RedirectURIs: []string{bad}})
 		if code, _ := service.CodeOf(err); code != service.CodeBadUserInput {
 			t.Fatalf("redirect URI %q registered: %v", bad, err)
 		}

@@ -275,7 +275,7 @@ func TestOIDCClientCredentials(t *testing.T) {
 		createDBConnection(t, e, "main")
 		_, err := client.Signup(ctx, e.client(""), "main", "bob@example.com", "correct horse battery", nil, nil)
 		mustNoErr(t, err)
-		admin := policy.Caller{Scopes: map[policy.Scope]bool{policy.ScopeReadUsers: true}}
+		admin := policy.Caller{Scopes: map[policy.Scope]bool{policy.ScopeReadUsers: true, policy.ScopeUpdateClients: true}}
 		// Granting a scope needs a token that holds it.
 		r := e.raw(e.token(policy.ScopeCreateClients), `mutation { createApplication(input: {name: "Nightly sync", type: M2M, managementScopes: ["read:users"]}) { clientSecret } }`, nil)
 		if r.code() != "FORBIDDEN" {

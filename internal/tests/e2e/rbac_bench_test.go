@@ -32,7 +32,7 @@ func BenchmarkAPIToken(b *testing.B) {
 				perms[i] = policy.APIPermission{Name: fmt.Sprintf("perm:%03d", i)}
 			}
 			const aud = "https://bench.example.com"
-			api, err := svc.CreateAPI(ctx, service.APIInput{Identifier: aud, Name: "Bench", Permissions: perms, EnforceRBAC: true, PermissionsInToken: true})
+			api, err := svc.CreateAPI(ctx, service.Operator(), service.APIInput{Identifier: aud, Name: "Bench", Permissions: perms, EnforceRBAC: true, PermissionsInToken: true})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func BenchmarkAPIToken(b *testing.B) {
 				for j := range 20 {
 					ps = append(ps, policy.Permission{API: aud, Name: perms[r*20+j].Name})
 				}
-				role, err := svc.CreateRole(ctx, fmt.Sprintf("role-%02d", r), "", ps)
+				role, err := svc.CreateRole(ctx, service.Operator(), fmt.Sprintf("role-%02d", r), "", ps)
 				if err != nil {
 					b.Fatal(err)
 				}
