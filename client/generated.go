@@ -90,6 +90,8 @@ type ConnectionInput struct {
 	ImportMode *bool `json:"importMode"`
 	// Overwrite root attributes at every login (custom database legacy mode, OIDC). Default true.
 	SyncUserProfile *bool `json:"syncUserProfile"`
+	// DATABASE and CUSTOM_DATABASE only: users have a username and may log in with it instead of their email (see `Connection.requiresUsername`). Default false.
+	RequiresUsername *bool `json:"requiresUsername"`
 	// Custom database only: the database the scripts may query, `mysql://USER[:PASS]@HOST:PORT/DB` or `sqlite:PATH`.
 	DatabaseURL *string `json:"databaseURL"`
 	// Settings and secrets handed to the scripts, as a JSON object. Stored, never returned.
@@ -118,6 +120,9 @@ func (v *ConnectionInput) GetImportMode() *bool { return v.ImportMode }
 
 // GetSyncUserProfile returns ConnectionInput.SyncUserProfile, and is useful for accessing the field via an interface.
 func (v *ConnectionInput) GetSyncUserProfile() *bool { return v.SyncUserProfile }
+
+// GetRequiresUsername returns ConnectionInput.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *ConnectionInput) GetRequiresUsername() *bool { return v.RequiresUsername }
 
 // GetDatabaseURL returns ConnectionInput.DatabaseURL, and is useful for accessing the field via an interface.
 func (v *ConnectionInput) GetDatabaseURL() *string { return v.DatabaseURL }
@@ -446,7 +451,7 @@ type CreateUserInput struct {
 	Email string `json:"email"`
 	// The user's password (8 to 72 bytes). Required for database and custom-database connections.
 	Password *string `json:"password"`
-	// The user's username.
+	// The user's username. Required on a DATABASE connection with `requiresUsername` (1 to 15 characters, see `Connection.requiresUsername`; stored lower-cased).
 	Username *string `json:"username"`
 	// The user's phone number.
 	PhoneNumber *string `json:"phoneNumber"`
@@ -1458,11 +1463,12 @@ func (v *LoginLoginAuthResultUser) __premarshalJSON() (*__premarshalLoginLoginAu
 
 // LoginResponse is returned by Login on success.
 type LoginResponse struct {
-	// Log in with an email and a password. Needs no token. On a connection that
-	// grants admin scopes the result also carries a management token. With an
-	// `audience`, the access token is for that API instead: its scopes and
-	// `permissions` claim follow the API's settings and the user's roles and
-	// permissions at this moment.
+	// Log in with an email or a username, and a password. Needs no token. On a
+	// connection that grants admin scopes the result also carries a management
+	// token. With an `audience`, the access token is for that API instead: its
+	// scopes and `permissions` claim follow the API's settings and the user's
+	// roles and permissions at this moment. Give exactly one of `email` and
+	// `username` (BAD_USER_INPUT otherwise).
 	Login LoginLoginAuthResult `json:"login"`
 }
 
@@ -2086,6 +2092,8 @@ type UpdateConnectionInput struct {
 	ImportMode *bool `json:"importMode"`
 	// Overwrite root attributes at every login.
 	SyncUserProfile *bool `json:"syncUserProfile"`
+	// DATABASE and CUSTOM_DATABASE only: users may log in with their username (see `Connection.requiresUsername`). Users stored before it was turned on keep what they have: one without a username logs in by email.
+	RequiresUsername *bool `json:"requiresUsername"`
 	// The database the scripts may query.
 	DatabaseURL *string `json:"databaseURL"`
 	// Settings and secrets handed to the scripts (replaces the whole object).
@@ -2104,6 +2112,9 @@ func (v *UpdateConnectionInput) GetImportMode() *bool { return v.ImportMode }
 
 // GetSyncUserProfile returns UpdateConnectionInput.SyncUserProfile, and is useful for accessing the field via an interface.
 func (v *UpdateConnectionInput) GetSyncUserProfile() *bool { return v.SyncUserProfile }
+
+// GetRequiresUsername returns UpdateConnectionInput.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *UpdateConnectionInput) GetRequiresUsername() *bool { return v.RequiresUsername }
 
 // GetDatabaseURL returns UpdateConnectionInput.DatabaseURL, and is useful for accessing the field via an interface.
 func (v *UpdateConnectionInput) GetDatabaseURL() *string { return v.DatabaseURL }

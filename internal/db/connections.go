@@ -11,13 +11,13 @@ import (
 )
 
 const connectionColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes, requires_username`
 
 // connectionReadColumns leaves the module bytes out: connections are read
 // on every login, the module (megabytes) only when a script runner needs
 // to (re)build it (ConnectionScript).
 const connectionReadColumns = `name, strategy, import_mode, sync_user_profile, actions, database_url,
-	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes`
+	configuration, NULL AS script, script_sha256, script_timeout_ms, created_at, updated_at, admin_scopes, requires_username`
 
 const (
 	qConnectionByName = `SELECT ` + connectionReadColumns + ` FROM connections WHERE name = ?`
@@ -32,15 +32,15 @@ const (
 	qConnections      = `SELECT ` + connectionReadColumns + ` FROM connections ORDER BY name`
 	qConnectionScript = `SELECT script FROM connections WHERE name = ?`
 	qInsertConnection = `INSERT INTO connections (` + connectionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateConnection = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?, script = ?, script_sha256 = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ? WHERE name = ?`
 	// qUpdateConnectionKeepScript updates everything but the module bytes
 	// (and their digest), for a Connection read without them.
 	qUpdateConnectionKeepScript = `UPDATE connections SET strategy = ?, import_mode = ?, sync_user_profile = ?,
 	actions = ?, database_url = ?, configuration = ?,
-	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ? WHERE name = ?`
+	script_timeout_ms = ?, created_at = ?, updated_at = ?, admin_scopes = ?, requires_username = ? WHERE name = ?`
 )
 
 type connectionRow struct {
@@ -57,6 +57,8 @@ type connectionRow struct {
 	CreatedAt       dbTime `db:"created_at"`
 	UpdatedAt       dbTime `db:"updated_at"`
 	AdminScopes     string `db:"admin_scopes"`
+	// RequiresUsername: migration 00055.
+	RequiresUsername bool `db:"requires_username"`
 }
 
 func (r *connectionRow) connection(q *queries) (service.Connection, error) {
@@ -87,12 +89,13 @@ func (r *connectionRow) connection(q *queries) (service.Connection, error) {
 	}
 	return service.Connection{
 		Connection: policy.Connection{
-			Name:            r.Name,
-			Strategy:        policy.Strategy(r.Strategy),
-			ImportMode:      r.ImportMode,
-			SyncUserProfile: r.SyncUserProfile,
-			Actions:         actions,
-			AdminScopes:     adminScopes,
+			Name:             r.Name,
+			Strategy:         policy.Strategy(r.Strategy),
+			ImportMode:       r.ImportMode,
+			SyncUserProfile:  r.SyncUserProfile,
+			Actions:          actions,
+			AdminScopes:      adminScopes,
+			RequiresUsername: r.RequiresUsername,
 		},
 		DatabaseURL:   dbURL,
 		Configuration: conf,
@@ -120,7 +123,7 @@ func (q *queries) connectionValues(c service.Connection) ([]any, error) {
 		string(c.Strategy), c.ImportMode, c.SyncUserProfile, encodeActions(c.Actions),
 		q.sealText(c.DatabaseURL, aadConnection("database_url", c.Name)),
 		q.sealText(conf, aadConnection("configuration", c.Name)), script, c.ScriptSHA256, c.ScriptTimeout.Milliseconds(), dbTime{c.CreatedAt}, dbTime{c.UpdatedAt},
-		encodeScopes(c.AdminScopes),
+		encodeScopes(c.AdminScopes), c.RequiresUsername,
 	}, nil
 }
 

@@ -39,7 +39,7 @@ func pageSize(n int) int {
 // sqliteQueries are the statements prepared at Open on SQLite's write pool
 // (which runs the transactions).
 var sqliteQueries = []string{
-	qUserByID, qUserByConnectionEmail, qUsersByEmail, qListUsers, qCountUsers,
+	qUserByID, qUserByConnectionEmail, qUserByConnectionUsername, qUsersByEmail, qListUsers, qCountUsers,
 	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID,
 	qConnectionByName, qConnections, qConnectionScript, qInsertConnection, qUpdateConnection, qUpdateConnectionKeepScript,
 	qSigningKeys, qInsertSigningKey,

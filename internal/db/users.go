@@ -16,13 +16,14 @@ const userColumns = `id, connection, email, email_verified, username, phone_numb
 	identities, migrated, password_hash, created_at, updated_at, last_login, last_ip, logins_count`
 
 const (
-	qUserByID              = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
-	qUserByIDForUpdate     = qUserByID + ` FOR UPDATE` // MySQL; SQLite locked at BEGIN
-	qUserByConnectionEmail = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND email = ?`
-	qUsersByEmail          = `SELECT ` + userColumns + ` FROM users WHERE email = ? ORDER BY id`
-	qListUsers             = `SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`
-	qCountUsers            = `SELECT COUNT(*) FROM users`
-	qInsertUser            = `INSERT INTO users (` + userColumns + `)
+	qUserByID                 = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	qUserByIDForUpdate        = qUserByID + ` FOR UPDATE` // MySQL; SQLite locked at BEGIN
+	qUserByConnectionEmail    = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND email = ?`
+	qUsersByEmail             = `SELECT ` + userColumns + ` FROM users WHERE email = ? ORDER BY id`
+	qUserByConnectionUsername = `SELECT ` + userColumns + ` FROM users WHERE connection = ? AND username = ?`
+	qListUsers                = `SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`
+	qCountUsers               = `SELECT COUNT(*) FROM users`
+	qInsertUser               = `INSERT INTO users (` + userColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateUser = `UPDATE users SET connection = ?, email = ?, email_verified = ?, username = ?,
 	phone_number = ?, phone_verified = ?, name = ?, given_name = ?, family_name = ?, nickname = ?,
@@ -159,6 +160,14 @@ func (q *queries) UserByIDForUpdate(ctx context.Context, id string) (policy.User
 func (q *queries) UserByConnectionEmail(ctx context.Context, connection, email string) (policy.User, error) {
 	// The email is left out of the message (personal data in logs).
 	return q.getUser(ctx, q.r, fmt.Sprintf("user of connection %q by email", connection), qUserByConnectionEmail, connection, email)
+}
+
+// UserByConnectionUsername: see service.Queries.
+func (q *queries) UserByConnectionUsername(ctx context.Context, connection, username string) (policy.User, error) {
+	if username == "" {
+		return policy.User{}, fmt.Errorf("db: user of connection %q by username: %w", connection, service.ErrNotFound)
+	}
+	return q.getUser(ctx, q.r, fmt.Sprintf("user of connection %q by username", connection), qUserByConnectionUsername, connection, username)
 }
 
 func (q *queries) UsersByEmail(ctx context.Context, email string) ([]policy.User, error) {

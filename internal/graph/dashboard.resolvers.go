@@ -15,11 +15,11 @@ import (
 )
 
 // TryConnectionScript is the resolver for the tryConnectionScript field.
-func (r *mutationResolver) TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email string, password *string) (*model.TryResult, error) {
+func (r *mutationResolver) TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email *string, username *string, password *string) (*model.TryResult, error) {
 	if _, err := management(ctx, policy.ScopeUpdateConnections); err != nil {
 		return nil, err
 	}
-	res, err := r.Service.TryScript(ctx, connection, policy.Action(strings.ToLower(string(action))), email, deref(password))
+	res, err := r.Service.TryScriptAs(ctx, connection, policy.Action(strings.ToLower(string(action))), deref(email), deref(username), deref(password))
 	if err != nil {
 		return nil, err
 	}

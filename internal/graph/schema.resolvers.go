@@ -24,7 +24,7 @@ func (r *mutationResolver) CreateConnection(ctx context.Context, input model.Con
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
-		Name: input.Name, Strategy: policy.Strategy(input.Strategy), ImportMode: input.ImportMode,
+		Name: input.Name, Strategy: policy.Strategy(input.Strategy), ImportMode: input.ImportMode, RequiresUsername: input.RequiresUsername,
 		SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, Configuration: input.Configuration,
 		ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
@@ -42,7 +42,7 @@ func (r *mutationResolver) UpdateConnection(ctx context.Context, name string, in
 		return nil, err
 	}
 	spec := service.ConnectionSpec{
-		ImportMode: input.ImportMode, SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL,
+		ImportMode: input.ImportMode, SyncUserProfile: input.SyncUserProfile, DatabaseURL: input.DatabaseURL, RequiresUsername: input.RequiresUsername,
 		Configuration: input.Configuration, ScriptTimeout: millis(input.ScriptTimeoutMs), AdminScopes: scopes(input.AdminScopes),
 	}
 	c, err := r.Service.UpdateConnection(ctx, caller, name, spec)
@@ -77,12 +77,12 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error) {
+func (r *mutationResolver) Login(ctx context.Context, connection string, email *string, username *string, password string, audience *string, scope *string) (*model.AuthResult, error) {
 	tr := service.TokenRequest{Audience: deref(audience), Scopes: strings.Fields(deref(scope)), IDToken: selects(ctx, "AuthResult", "idToken")}
 	if tr.Audience == "" && scope != nil {
 		return nil, &service.Error{Code: service.CodeBadUserInput, Field: "scope", Message: "scope applies to a token for an API: give its audience too"}
 	}
-	res, err := r.Service.LoginFor(ctx, connection, email, password, tr)
+	res, err := r.Service.LoginWith(ctx, service.LoginRequest{Connection: connection, Email: deref(email), Username: deref(username), Password: password, Token: tr})
 	if err != nil {
 		return nil, err
 	}

@@ -81,12 +81,23 @@ func (p *Provider) passwordGrant(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "unknown audience")
 		return
 	}
-	user, err := p.cfg.Service.Authenticate(ctx, realm, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	// The grant's username is an email, or (without '@', on a connection
+	// with requiresUsername) a username, as at Auth0.
+	login := service.LoginRequest{Connection: realm, Password: r.PostForm.Get("password"), Token: service.TokenRequest{NoTokens: true}}
+	if id := r.PostForm.Get("username"); strings.Contains(id, "@") {
+		login.Email = id
+	} else {
+		login.Username = id
+	}
+	res, err := p.cfg.Service.LoginWith(ctx, login)
+	user := res.User
 	if err != nil {
 		code, _ := service.CodeOf(err)
 		switch code {
 		case service.CodeInvalidCredentials, service.CodeUserBlocked, service.CodeTooManyAttempts:
 			tokenError(w, http.StatusBadRequest, "invalid_grant", loginMessage(err))
+		case service.CodeBadUserInput:
+			tokenError(w, http.StatusBadRequest, "invalid_request", "username must be an email address, or a username on a connection that requires usernames")
 		default:
 			tokenError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
 		}

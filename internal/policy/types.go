@@ -75,6 +75,11 @@ type Connection struct {
 	// holds when they log in (DATABASE only; empty for none). See
 	// ValidateAdminScopes, CanManageUsersOf and CanSignup.
 	AdminScopes []Scope
+	// RequiresUsername: the connection's users have a username and may
+	// log in with it instead of their email (Auth0's requires_username).
+	// DATABASE and CUSTOM_DATABASE only. On a DATABASE connection a new
+	// user needs one (ValidateUsername).
+	RequiresUsername bool
 }
 
 // Legacy reports whether the connection is a custom database in legacy mode

@@ -346,3 +346,53 @@ func ValidateAttribute(field, v string) error {
 	}
 	return nil
 }
+
+// MaxUsernameLength is the longest username of a DATABASE connection that
+// requires usernames: Auth0's default bound (1 to 15 characters).
+const MaxUsernameLength = 15
+
+// usernamePunct are the characters besides a-z and 0-9 that Auth0 allows
+// in a database connection's usernames.
+const usernamePunct = "_.-+!#$^~'@`"
+
+// NormalizeUsername checks the username of a DATABASE connection's user
+// (Auth0's rules: 1 to MaxUsernameLength characters, ASCII letters and
+// digits and _ . - + ! # $ ^ ~ ' @ `, not an email address) and returns it
+// lower-cased, as stored and matched. The Refusal's field is FieldUsername;
+// the message does not repeat the username.
+func NormalizeUsername(u string) (string, error) {
+	bad := func(why string) error {
+		return refuse(ReasonBadInput, FieldUsername, "username %s", why)
+	}
+	switch {
+	case u == "":
+		return "", bad("is required")
+	case len(u) > MaxUsernameLength:
+		return "", refuse(ReasonBadInput, FieldUsername, "username must be at most %d characters", MaxUsernameLength)
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(usernamePunct, c) >= 0) {
+			return "", bad("may hold only letters a-z, digits and _ . - + ! # $ ^ ~ ' @ `")
+		}
+	}
+	if _, err := ValidateEmail(u); err == nil && strings.Contains(u[strings.IndexByte(u, '@'):], ".") {
+		return "", bad("must not be an email address")
+	}
+	return strings.ToLower(u), nil
+}
+
+// CheckLoginUsername checks a username typed at a login (or given to
+// get_user) on a custom database, where the legacy system's own rules
+// apply (WordPress logins may hold spaces, Django's '@' and '+'): 1 to
+// MaxAttributeBytes[FieldUsername] bytes of UTF-8 without control
+// characters.
+func CheckLoginUsername(u string) error {
+	switch {
+	case u == "":
+		return refuse(ReasonBadInput, FieldUsername, "username is required")
+	case !utf8.ValidString(u):
+		return refuse(ReasonBadInput, FieldUsername, "username is not valid UTF-8")
+	}
+	return ValidateAttribute(FieldUsername, u)
+}

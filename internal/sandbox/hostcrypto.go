@@ -361,6 +361,7 @@ func (r *Runtime) dummyVerify(ctx context.Context, stored, pw string) {
 	if err != nil {
 		return
 	}
+	r.dummyWaits.Add(1)
 	select {
 	case r.hashSem <- struct{}{}:
 	case <-ctx.Done():

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 )
 
 func hashesModule(t *testing.T, cfg map[string]any) (*Runtime, *Module) {
@@ -137,5 +138,75 @@ func TestDummyVerifyUsesTheConnectionsHash(t *testing.T) {
 	_, err = m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "x"})
 	if !errors.Is(err, ErrWrongCredentials) || r.dummyCompares.Load() != before+1 || r.hashStarts.Load() != starts+1 {
 		t.Fatalf("wrong password: %v, dummies %d, hashes %d", err, r.dummyCompares.Load()-before, r.hashStarts.Load()-starts)
+	}
+}
+
+// TestDummyVerifyWaitsForASlot: an unknown email answered while every
+// hashing slot is busy still gets its dummy verification, once a slot
+// frees, like a wrong password's real one (which would wait too). Skipping
+// it under load made "no such user" the faster answer exactly when an
+// attacker floods the server.
+func TestDummyVerifyWaitsForASlot(t *testing.T) {
+	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
+	ctx := context.Background()
+	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "hunter22"}); err != nil {
+		t.Fatal(err) // remembers the connection's hash for dummies
+	}
+	// Take every slot, as concurrent real verifications would.
+	for range cap(r.hashSem) {
+		r.hashSem <- struct{}{}
+	}
+	held := true
+	release := func() {
+		if held {
+			for range cap(r.hashSem) {
+				<-r.hashSem
+			}
+			held = false
+		}
+	}
+	defer release()
+	before, waits := r.dummyCompares.Load(), r.dummyWaits.Load()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Run(ctx, Call{Action: ActionLogin, Email: "unknown@example.com", Password: "x"})
+		done <- err
+	}()
+	for held {
+		select {
+		case err := <-done:
+			t.Fatalf("the login answered (%v) while every hashing slot was busy, after %d dummy verifications (want it to wait for one)",
+				err, r.dummyCompares.Load()-before)
+		default:
+		}
+		if r.dummyWaits.Load() > waits {
+			release() // the dummy is queued for a slot: let it run
+		} else {
+			time.Sleep(time.Millisecond) // polling, not a timing assertion
+		}
+	}
+	if err := <-done; !errors.Is(err, ErrWrongCredentials) {
+		t.Fatal(err)
+	}
+	if got := r.dummyCompares.Load() - before; got != 1 {
+		t.Fatalf("%d dummy verifications, want 1", got)
+	}
+}
+
+// TestSDKDummyVerifyHashesOnTheHost: sdk.DummyVerify runs the host's
+// password_verify (one host hash started during the call), and the host,
+// seeing the script hashed, adds no dummy of its own.
+func TestSDKDummyVerifyHashesOnTheHost(t *testing.T) {
+	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
+	dummies, starts := r.dummyCompares.Load(), r.hashStarts.Load()
+	_, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "dummy@example.com", Password: "x"})
+	if !errors.Is(err, ErrWrongCredentials) {
+		t.Fatal(err)
+	}
+	if got := r.hashStarts.Load() - starts; got != 1 {
+		t.Fatalf("sdk.DummyVerify started %d host hashes, want 1", got)
+	}
+	if got := r.dummyCompares.Load() - dummies; got != 0 {
+		t.Fatalf("the host added %d dummy verifications after the script's own, want 0", got)
 	}
 }

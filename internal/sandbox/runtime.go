@@ -75,6 +75,9 @@ type Runtime struct {
 	dummyHashes map[int][]byte // bcrypt cost → a fixed hash (login timing)
 	// dummyCompares counts equalizing compares (observed by tests).
 	dummyCompares atomic.Int64
+	// dummyWaits counts equalizing verifications that started waiting for
+	// a hashing slot (observed by tests).
+	dummyWaits atomic.Int64
 }
 
 // compiled is a compiled module shared by the connections whose scripts

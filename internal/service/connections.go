@@ -33,6 +33,9 @@ type ConnectionSpec struct {
 	// connection grants its users at login (empty: none). DATABASE only;
 	// see policy.ValidateAdminScopes and policy.CanGrantAdminScopes.
 	AdminScopes []policy.Scope
+	// RequiresUsername: users have a username and may log in with it
+	// (DATABASE and CUSTOM_DATABASE only).
+	RequiresUsername *bool
 }
 
 // Operator is the caller of the service's own tools (the CLI, which holds
@@ -223,6 +226,12 @@ func applyConnectionSpec(c *Connection, caller policy.Caller, spec ConnectionSpe
 	}
 	if spec.SyncUserProfile != nil {
 		c.SyncUserProfile = *spec.SyncUserProfile
+	}
+	if spec.RequiresUsername != nil {
+		if *spec.RequiresUsername && c.Strategy != policy.StrategyDatabase && !custom {
+			return &Error{Code: CodeBadUserInput, Field: "requiresUsername", Message: "requiresUsername applies to DATABASE and CUSTOM_DATABASE connections only"}
+		}
+		c.RequiresUsername = *spec.RequiresUsername
 	}
 	if spec.DatabaseURL != nil {
 		if !custom && *spec.DatabaseURL != "" {

@@ -69,15 +69,55 @@ func (s *Service) Authenticate(ctx context.Context, connection, email, password 
 // password is checked or attempt counted. The ID token is signed only
 // when tr.IDToken asks for it, and nothing when tr.NoTokens.
 func (s *Service) LoginFor(ctx context.Context, connection, email, password string, tr TokenRequest) (res AuthResult, err error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	return s.LoginWith(ctx, LoginRequest{Connection: connection, Email: email, Password: password, Token: tr})
+}
+
+// LoginRequest is a login: a password with an email or a username.
+type LoginRequest struct {
+	Connection string
+	// Email and Username: exactly one is non-empty. A username needs a
+	// connection with RequiresUsername.
+	Email, Username string
+	Password        string
+	Token           TokenRequest
+}
+
+// LoginWith is LoginFor by email or by username. Giving both or neither,
+// a username on a connection without RequiresUsername, or one breaking the
+// connection's username rules (policy.NormalizeUsername on a DATABASE
+// connection, policy.CheckLoginUsername on a custom database) is
+// BAD_USER_INPUT before any password is checked or attempt counted. On a
+// DATABASE connection (and a custom database in import mode, for the
+// users it holds) the username is looked up in the store; a custom
+// database's login script receives it (ScriptCall.Username). Failed
+// attempts by username are counted under the username, apart from those
+// by email.
+func (s *Service) LoginWith(ctx context.Context, req LoginRequest) (res AuthResult, err error) {
+	connection, password, tr := req.Connection, req.Password, req.Token
+	email, username := strings.ToLower(strings.TrimSpace(req.Email)), req.Username
+	if req.Email != "" && req.Username != "" || req.Email == "" && req.Username == "" {
+		return AuthResult{}, &Error{Code: CodeBadUserInput, Field: "username", Message: "give exactly one of email and username"}
+	}
 	if len(email) > maxEmailBytes || len(connection) > maxConnectionBytes {
 		// No account can have it: answer like any wrong login, but store
 		// nothing (a counter or an event) for an anonymous caller's megabytes.
 		s.hasher.DummyVerify(password)
 		return AuthResult{}, ErrInvalidCredentials
 	}
+	if username != "" {
+		// Checked before the connection is read (so before anything is
+		// stored) against the loosest rule; the connection's own rule
+		// follows once it is known.
+		if err := policy.CheckLoginUsername(username); err != nil {
+			return AuthResult{}, err
+		}
+	}
 	client := clientFrom(ctx)
 	key := connection + "|" + email
+	if username != "" {
+		key = connection + "|username:" + strings.ToLower(username) // set again below
+	}
+	var conn Connection
 	defer func() {
 		typ, id, detail := "login", res.User.ID, ""
 		if res.ManagementToken != "" {
@@ -90,9 +130,17 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 		}
 		if err != nil {
 			typ = "login_failed"
-			// Attribute the failure to the cached user with this email, if
-			// any, so it shows in their history (admins only read it).
-			if u, lerr := s.store.UserByConnectionEmail(ctx, connection, email); lerr == nil {
+			// Attribute the failure to the cached user with this email (or
+			// username), if any, so it shows in their history (admins only
+			// read it).
+			var u policy.User
+			var lerr error
+			if username != "" {
+				u, lerr = s.store.UserByConnectionUsername(ctx, connection, username)
+			} else {
+				u, lerr = s.store.UserByConnectionEmail(ctx, connection, email)
+			}
+			if lerr == nil {
 				id = u.ID
 			}
 		}
@@ -104,13 +152,21 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 			return AuthResult{}, err
 		}
 	}
-	conn, err := s.store.ConnectionByName(ctx, connection)
+	conn, err = s.store.ConnectionByName(ctx, connection)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			s.hasher.DummyVerify(password)
 			return AuthResult{}, ErrInvalidCredentials
 		}
 		return AuthResult{}, storeErr("connection", err)
+	}
+	if username != "" {
+		if username, err = loginUsername(conn, username); err != nil {
+			return AuthResult{}, err
+		}
+		// Counted case-insensitively whatever the script matches: "Ann"
+		// and "ANN" must not be fresh identifiers for a guesser.
+		key = connection + "|username:" + strings.ToLower(username)
 	}
 	// Brute-force protection. The attempt is counted before the password is
 	// checked, atomically, so parallel requests cannot all pass a check
@@ -137,9 +193,9 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 	var u policy.User
 	switch {
 	case conn.Strategy == policy.StrategyDatabase || conn.Strategy == policy.StrategyCustomDatabase && conn.ImportMode:
-		u, err = s.loginLocal(ctx, conn, email, password)
+		u, err = s.loginLocal(ctx, conn, email, username, password)
 	case conn.Legacy():
-		u, err = s.loginLegacy(ctx, conn, email, password)
+		u, err = s.loginLegacy(ctx, conn, email, username, password)
 	default:
 		err = &Error{Code: CodeBadUserInput, Field: "connection", Message: fmt.Sprintf("%s connections do not log in with a password", conn.Strategy)}
 	}
@@ -199,6 +255,19 @@ func (s *Service) LoginFor(ctx context.Context, connection, email, password stri
 	return out, nil
 }
 
+// loginUsername checks a username typed at a login against conn's rules
+// and returns the form to look up: BAD_USER_INPUT when conn does not let
+// its users log in by username or the username breaks its rules.
+func loginUsername(conn Connection, username string) (string, error) {
+	if !conn.RequiresUsername {
+		return "", &Error{Code: CodeBadUserInput, Field: "username", Message: fmt.Sprintf("connection %q does not let its users log in by username: give the email", conn.Name)}
+	}
+	if conn.Strategy == policy.StrategyDatabase {
+		return policy.NormalizeUsername(username)
+	}
+	return username, policy.CheckLoginUsername(username)
+}
+
 func scopeNames(scopes []policy.Scope) string {
 	names := make([]string, len(scopes))
 	for i, sc := range scopes {
@@ -210,11 +279,17 @@ func scopeNames(scopes []policy.Scope) string {
 // loginLocal checks a password the service holds. For an import-mode custom
 // database, a user not yet in the store is looked up through the login
 // script and, on success, migrated with a hash of the password that worked.
-func (s *Service) loginLocal(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
-	u, err := s.store.UserByConnectionEmail(ctx, conn.Name, email)
+func (s *Service) loginLocal(ctx context.Context, conn Connection, email, username, password string) (policy.User, error) {
+	var u policy.User
+	var err error
+	if username != "" {
+		u, err = s.store.UserByConnectionUsername(ctx, conn.Name, username)
+	} else {
+		u, err = s.store.UserByConnectionEmail(ctx, conn.Name, email)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && conn.Strategy == policy.StrategyCustomDatabase:
-		return s.migrate(ctx, conn, email, password)
+		return s.migrate(ctx, conn, email, username, password)
 	case errors.Is(err, ErrNotFound):
 		s.hasher.DummyVerify(password)
 		return policy.User{}, ErrInvalidCredentials
@@ -269,10 +344,23 @@ func (s *Service) recordLogin(ctx context.Context, id, rehash string) (policy.Us
 // migrate runs the login script for a user of an import-mode connection who
 // is not in the store yet and, on success, stores them (migrated) with a
 // hash of the password that just worked.
-func (s *Service) migrate(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
-	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Password: password})
+func (s *Service) migrate(ctx context.Context, conn Connection, email, username, password string) (policy.User, error) {
+	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Username: username, Password: password})
 	if err != nil {
 		return policy.User{}, s.loginScriptErr(err)
+	}
+	// The script found a user the lookup by email or username missed (a
+	// username typed in another case, a concurrent migration): once
+	// migrated, the service's hash is the truth, not the custom
+	// database's (the password may have changed here since).
+	id := policy.UserIDFor(conn.Name, res.Profile.UserID)
+	switch held, err := s.store.UserByID(ctx, id); {
+	case err == nil && held.PasswordHash != "":
+		if ok, verr := s.hasher.Verify(held.PasswordHash, password); verr != nil || !ok {
+			return policy.User{}, ErrInvalidCredentials
+		}
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return policy.User{}, storeErr("user", err)
 	}
 	hash, err := s.hasher.Hash(password)
 	if err != nil {
@@ -280,7 +368,6 @@ func (s *Service) migrate(ctx context.Context, conn Connection, email, password 
 	}
 	var out policy.User
 	err = s.store.WithTx(ctx, func(tx Queries) error {
-		id := policy.UserIDFor(conn.Name, res.Profile.UserID)
 		existing, err := tx.UserByIDForUpdate(ctx, id)
 		var prev *policy.User
 		switch {
@@ -313,8 +400,8 @@ func (s *Service) migrate(ctx context.Context, conn Connection, email, password 
 
 // loginLegacy runs the login script (the custom database is the source of
 // truth) and refreshes the cached profile from what it returned.
-func (s *Service) loginLegacy(ctx context.Context, conn Connection, email, password string) (policy.User, error) {
-	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Password: password})
+func (s *Service) loginLegacy(ctx context.Context, conn Connection, email, username, password string) (policy.User, error) {
+	res, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionLogin, Email: email, Username: username, Password: password})
 	if err != nil {
 		return policy.User{}, s.loginScriptErr(err)
 	}
@@ -371,5 +458,10 @@ func (s *Service) loginScriptErr(err error) error {
 func (s *Service) resetFailures(ctx context.Context, u policy.User) {
 	if err := s.store.ResetLoginFailures(ctx, u.Connection+"|"+u.Email, ""); err != nil {
 		s.log.ErrorContext(ctx, "reset login failures", "err", err)
+	}
+	if u.Username != "" {
+		if err := s.store.ResetLoginFailures(ctx, u.Connection+"|username:"+strings.ToLower(u.Username), ""); err != nil {
+			s.log.ErrorContext(ctx, "reset login failures", "err", err)
+		}
 	}
 }

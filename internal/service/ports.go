@@ -87,6 +87,10 @@ type Queries interface {
 	// UserByConnectionEmail returns ErrNotFound when absent. Emails are
 	// stored lower-cased; the argument is compared as given.
 	UserByConnectionEmail(ctx context.Context, connection, email string) (policy.User, error)
+	// UserByConnectionUsername returns ErrNotFound when absent (and for
+	// ""). The argument is compared as given (a DATABASE connection's
+	// usernames are stored lower-cased).
+	UserByConnectionUsername(ctx context.Context, connection, username string) (policy.User, error)
 	UsersByEmail(ctx context.Context, email string) ([]policy.User, error)
 	ListUsers(ctx context.Context, p ListUsersParams) ([]policy.User, error)
 	// SearchUsers returns a page of the users matching p.Query (the user

@@ -38,6 +38,16 @@ type TryResult struct {
 // custom database, an action other than login or get_user, an invalid
 // email or a login without a password.
 func (s *Service) TryScript(ctx context.Context, connection string, action policy.Action, email, password string) (TryResult, error) {
+	return s.TryScriptAs(ctx, connection, action, email, "", password)
+}
+
+// TryScriptAs is TryScript with a username instead of an email (exactly one
+// of them; BAD_USER_INPUT otherwise): what a login by username sends the
+// script, on a connection with RequiresUsername.
+func (s *Service) TryScriptAs(ctx context.Context, connection string, action policy.Action, email, username, password string) (TryResult, error) {
+	if (email == "") == (username == "") {
+		return TryResult{}, &Error{Code: CodeBadUserInput, Field: "username", Message: "give exactly one of email and username"}
+	}
 	conn, err := s.store.ConnectionByName(ctx, connection)
 	if err != nil {
 		return TryResult{}, connectionErr(err)
@@ -48,10 +58,14 @@ func (s *Service) TryScript(ctx context.Context, connection string, action polic
 	if action != policy.ActionLogin && action != policy.ActionGetUser {
 		return TryResult{}, &Error{Code: CodeBadUserInput, Field: "action", Message: "only login and get_user can be tried"}
 	}
-	if email, err = policy.ValidateEmail(email); err != nil {
+	if username != "" {
+		if _, err := loginUsername(conn, username); err != nil {
+			return TryResult{}, err
+		}
+	} else if email, err = policy.ValidateEmail(email); err != nil {
 		return TryResult{}, err
 	}
-	call := ScriptCall{Action: action, Email: email}
+	call := ScriptCall{Action: action, Email: email, Username: username}
 	if action == policy.ActionLogin {
 		if password == "" {
 			return TryResult{}, &Error{Code: CodeBadUserInput, Field: "password", Message: "login needs a password to try"}

@@ -125,6 +125,12 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 		return policy.User{}, err
 	}
 	in.Email = email
+	if conn.Strategy == policy.StrategyDatabase && conn.RequiresUsername {
+		// Users log in with it: required, Auth0's rules, stored lower-cased.
+		if in.Username, err = policy.NormalizeUsername(in.Username); err != nil {
+			return policy.User{}, err
+		}
+	}
 	if err := policy.ValidateCreate(conn.Connection, in, s.cfg.Limits); err != nil {
 		return policy.User{}, err
 	}
@@ -133,7 +139,7 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 	}
 	if conn.Strategy == policy.StrategyCustomDatabase {
 		// Import mode: the legacy database must not already hold the email.
-		if err := s.refuseLegacyEmail(ctx, conn, in.Email); err != nil {
+		if err := s.refuseLegacyUser(ctx, conn, in.Email, in.Username); err != nil {
 			return policy.User{}, err
 		}
 	}
@@ -193,7 +199,7 @@ func (s *Service) createLegacy(ctx context.Context, conn Connection, in policy.C
 	if !conn.Actions[policy.ActionCreate] {
 		return policy.User{}, &Error{Code: CodeBadUserInput, Field: "connection", Message: fmt.Sprintf("connection %q's script does not export create: users are created in the custom database", conn.Name)}
 	}
-	if err := s.refuseLegacyEmail(ctx, conn, in.Email); err != nil {
+	if err := s.refuseLegacyUser(ctx, conn, in.Email, in.Username); err != nil {
 		return policy.User{}, err
 	}
 	if _, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionCreate, Email: in.Email, Password: in.Password, User: createPayload(in)}); err != nil {
@@ -232,13 +238,23 @@ func (s *Service) createLegacy(ctx context.Context, conn Connection, in policy.C
 	return out, err
 }
 
-// refuseLegacyEmail runs get_user and refuses (USER_EXISTS) an email the
+// refuseLegacyUser runs get_user and refuses (USER_EXISTS) an email the
 // custom database already has. A module without get_user cannot tell, so
-// the email counts as free.
-func (s *Service) refuseLegacyEmail(ctx context.Context, conn Connection, email string) error {
-	switch _, err := s.runScript(ctx, conn, ScriptCall{Action: policy.ActionGetUser, Email: email}); {
+// the email counts as free. On a connection with RequiresUsername a
+// second get_user by the username alone refuses a taken username.
+func (s *Service) refuseLegacyUser(ctx context.Context, conn Connection, email, username string) error {
+	if err := s.refuseLegacy(ctx, conn, ScriptCall{Action: policy.ActionGetUser, Email: email}, policy.FieldEmail); err != nil || username == "" || !conn.RequiresUsername {
+		return err
+	}
+	return s.refuseLegacy(ctx, conn, ScriptCall{Action: policy.ActionGetUser, Username: username}, policy.FieldUsername)
+}
+
+// refuseLegacy runs get_user and refuses (USER_EXISTS, on field) what it
+// finds.
+func (s *Service) refuseLegacy(ctx context.Context, conn Connection, call ScriptCall, field string) error {
+	switch _, err := s.runScript(ctx, conn, call); {
 	case err == nil:
-		return &Error{Code: CodeUserExists, Field: policy.FieldEmail, Message: "the custom database already has a user with this email"}
+		return &Error{Code: CodeUserExists, Field: field, Message: "the custom database already has a user with this " + field}
 	case errors.Is(err, ErrScriptUserNotFound), errors.Is(err, ErrScriptUnsupported):
 		return nil
 	default:
@@ -305,6 +321,15 @@ func (s *Service) UpdateUser(ctx context.Context, caller policy.Caller, id strin
 			if err != nil {
 				return storeErr("connection", err)
 			}
+			upd := upd
+			if upd.Username != nil && conn.Strategy == policy.StrategyDatabase && conn.RequiresUsername {
+				// The connection's usernames log in: its rules, lower-cased.
+				n, err := policy.NormalizeUsername(*upd.Username)
+				if err != nil {
+					return err
+				}
+				upd.Username = &n
+			}
 			d, err := policy.DecideUpdate(u, conn.Connection, caller, upd, s.cfg.Limits, s.now())
 			if err != nil {
 				return err
@@ -369,7 +394,7 @@ var errScriptsFirst = errors.New("scripts must run first")
 func (s *Service) runUpdateScripts(ctx context.Context, conn Connection, d policy.Decision) error {
 	if c := d.ChangeEmail; c != nil {
 		if c.NewEmail != c.Email {
-			if err := s.refuseLegacyEmail(ctx, conn, c.NewEmail); err != nil {
+			if err := s.refuseLegacyUser(ctx, conn, c.NewEmail, ""); err != nil {
 				return err
 			}
 		}

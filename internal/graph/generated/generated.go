@@ -109,6 +109,7 @@ type ComplexityRoot struct {
 		HasScript         func(childComplexity int) int
 		ImportMode        func(childComplexity int) int
 		Name              func(childComplexity int) int
+		RequiresUsername  func(childComplexity int) int
 		ScriptSha256      func(childComplexity int) int
 		ScriptTimeoutMs   func(childComplexity int) int
 		Strategy          func(childComplexity int) int
@@ -219,7 +220,7 @@ type ComplexityRoot struct {
 		DeleteUser              func(childComplexity int, id string) int
 		ExportUsers             func(childComplexity int, connection *string, format model.ExportFormat, fields []string) int
 		ImportUsers             func(childComplexity int, connection string, file graphql.Upload, upsert *bool) int
-		Login                   func(childComplexity int, connection string, email string, password string, audience *string, scope *string) int
+		Login                   func(childComplexity int, connection string, email *string, username *string, password string, audience *string, scope *string) int
 		MarkEmailVerified       func(childComplexity int, id string) int
 		RemovePermissions       func(childComplexity int, userID string, permissions []model.PermissionInput) int
 		RemoveRolePermissions   func(childComplexity int, id string, permissions []model.PermissionInput) int
@@ -230,7 +231,7 @@ type ComplexityRoot struct {
 		RotateApplicationSecret func(childComplexity int, id string) int
 		SetConnectionScript     func(childComplexity int, connection string, wasm graphql.Upload) int
 		Signup                  func(childComplexity int, connection string, email string, password string, username *string, name *string, givenName *string, familyName *string, nickname *string, picture *string, userMetadata policy.Metadata) int
-		TryConnectionScript     func(childComplexity int, connection string, action model.TryAction, email string, password *string) int
+		TryConnectionScript     func(childComplexity int, connection string, action model.TryAction, email *string, username *string, password *string) int
 		UnlinkDevice            func(childComplexity int, id string) int
 		UnlinkMyDevice          func(childComplexity int, id string) int
 		UpdateAPI               func(childComplexity int, identifier string, input model.UpdateAPIInput) int
@@ -377,7 +378,7 @@ type MutationResolver interface {
 	UpdateConnection(ctx context.Context, name string, input model.UpdateConnectionInput) (*model.Connection, error)
 	SetConnectionScript(ctx context.Context, connection string, wasm graphql.Upload) (*model.Connection, error)
 	Signup(ctx context.Context, connection string, email string, password string, username *string, name *string, givenName *string, familyName *string, nickname *string, picture *string, userMetadata policy.Metadata) (*model.User, error)
-	Login(ctx context.Context, connection string, email string, password string, audience *string, scope *string) (*model.AuthResult, error)
+	Login(ctx context.Context, connection string, email *string, username *string, password string, audience *string, scope *string) (*model.AuthResult, error)
 	CreateUser(ctx context.Context, input model.CreateUserInput) (*model.User, error)
 	UpdateUser(ctx context.Context, id string, input model.UpdateUserInput) (*model.User, error)
 	ChangePassword(ctx context.Context, id string, password string) (bool, error)
@@ -393,7 +394,7 @@ type MutationResolver interface {
 	RevokeGrant(ctx context.Context, id string) (*model.AuthorizedApplication, error)
 	UnlinkMyDevice(ctx context.Context, id string) (*model.Device, error)
 	RevokeMyGrant(ctx context.Context, id string) (*model.AuthorizedApplication, error)
-	TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email string, password *string) (*model.TryResult, error)
+	TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email *string, username *string, password *string) (*model.TryResult, error)
 	ImportUsers(ctx context.Context, connection string, file graphql.Upload, upsert *bool) (*model.Job, error)
 	ExportUsers(ctx context.Context, connection *string, format model.ExportFormat, fields []string) (*model.Job, error)
 	CreateAPI(ctx context.Context, input model.APIInput) (*model.API, error)
@@ -751,6 +752,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Name(childComplexity), true
+	case "Connection.requiresUsername":
+		if e.ComplexityRoot.Connection.RequiresUsername == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.RequiresUsername(childComplexity), true
 	case "Connection.scriptSha256":
 		if e.ComplexityRoot.Connection.ScriptSha256 == nil {
 			break
@@ -1309,7 +1316,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Login(childComplexity, args["connection"].(string), args["email"].(string), args["password"].(string), args["audience"].(*string), args["scope"].(*string)), true
+		return e.ComplexityRoot.Mutation.Login(childComplexity, args["connection"].(string), args["email"].(*string), args["username"].(*string), args["password"].(string), args["audience"].(*string), args["scope"].(*string)), true
 	case "Mutation.markEmailVerified":
 		if e.ComplexityRoot.Mutation.MarkEmailVerified == nil {
 			break
@@ -1430,7 +1437,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TryConnectionScript(childComplexity, args["connection"].(string), args["action"].(model.TryAction), args["email"].(string), args["password"].(*string)), true
+		return e.ComplexityRoot.Mutation.TryConnectionScript(childComplexity, args["connection"].(string), args["action"].(model.TryAction), args["email"].(*string), args["username"].(*string), args["password"].(*string)), true
 	case "Mutation.unlinkDevice":
 		if e.ComplexityRoot.Mutation.UnlinkDevice == nil {
 			break
@@ -2534,8 +2541,10 @@ extend type Mutation {
     connection: String!
     "The action to run."
     action: TryAction!
-    "The email to try."
-    email: String!
+    "The email to try. Give it or ` + "`" + `username` + "`" + `."
+    email: String
+    "The username to try, on a connection with ` + "`" + `requiresUsername` + "`" + `: what a user typing their username at ` + "`" + `login` + "`" + ` sends to the script."
+    username: String
     "The password to try (login only)."
     password: String
   ): TryResult! @needs(scopes: ["update:connections"])
@@ -3085,6 +3094,15 @@ type Connection {
   importMode: Boolean!
   "Whether the source overwrites the root attributes (name, nicknames, picture) at every login. When false they are set at the first login only and are editable here."
   syncUserProfile: Boolean!
+  """
+  Whether the connection's users have a username and may log in with it
+  instead of their email (` + "`" + `login(username:)` + "`" + `), as Auth0's "Requires
+  Username". On a DATABASE connection every new user then needs a username
+  of 1 to 15 characters (letters a-z, digits, ` + "`" + `_ . - + ! # $ ^ ~ ' @` + "`" + ` and
+  backquote, not an email address), stored lower-cased; on a custom
+  database the script's login and get_user receive the username as typed.
+  """
+  requiresUsername: Boolean!
   "The actions the connection's script module exports (login, get_user, create, verify, change_password, delete, change_email)."
   actions: [String!]!
   "Whether a script module is set."
@@ -3148,6 +3166,8 @@ input ConnectionInput {
   importMode: Boolean
   "Overwrite root attributes at every login (custom database legacy mode, OIDC). Default true."
   syncUserProfile: Boolean
+  "DATABASE and CUSTOM_DATABASE only: users have a username and may log in with it instead of their email (see ` + "`" + `Connection.requiresUsername` + "`" + `). Default false."
+  requiresUsername: Boolean
   "Custom database only: the database the scripts may query, ` + "`" + `mysql://USER[:PASS]@HOST:PORT/DB` + "`" + ` or ` + "`" + `sqlite:PATH` + "`" + `."
   databaseURL: String
   "Settings and secrets handed to the scripts, as a JSON object. Stored, never returned."
@@ -3173,6 +3193,8 @@ input UpdateConnectionInput {
   importMode: Boolean
   "Overwrite root attributes at every login."
   syncUserProfile: Boolean
+  "DATABASE and CUSTOM_DATABASE only: users may log in with their username (see ` + "`" + `Connection.requiresUsername` + "`" + `). Users stored before it was turned on keep what they have: one without a username logs in by email."
+  requiresUsername: Boolean
   "The database the scripts may query."
   databaseURL: String
   "Settings and secrets handed to the scripts (replaces the whole object)."
@@ -3196,7 +3218,7 @@ input CreateUserInput {
   email: String!
   "The user's password (8 to 72 bytes). Required for database and custom-database connections."
   password: String
-  "The user's username."
+  "The user's username. Required on a DATABASE connection with ` + "`" + `requiresUsername` + "`" + ` (1 to 15 characters, see ` + "`" + `Connection.requiresUsername` + "`" + `; stored lower-cased)."
   username: String
   "The user's phone number."
   phoneNumber: String
@@ -3307,7 +3329,7 @@ type Mutation {
     email: String!
     "The password (8 to 72 bytes)."
     password: String!
-    "A username."
+    "A username. Required on a DATABASE connection with ` + "`" + `requiresUsername` + "`" + ` (1 to 15 characters, see ` + "`" + `Connection.requiresUsername` + "`" + `; stored lower-cased); a custom database's get_user and create scripts receive it."
     username: String
     "The full name, as a signup form asks it (at most 300 characters); a custom database's create script receives it."
     name: String
@@ -3323,17 +3345,26 @@ type Mutation {
     userMetadata: JSON
   ): User!
   """
-  Log in with an email and a password. Needs no token. On a connection that
-  grants admin scopes the result also carries a management token. With an
-  ` + "`" + `audience` + "`" + `, the access token is for that API instead: its scopes and
-  ` + "`" + `permissions` + "`" + ` claim follow the API's settings and the user's roles and
-  permissions at this moment.
+  Log in with an email or a username, and a password. Needs no token. On a
+  connection that grants admin scopes the result also carries a management
+  token. With an ` + "`" + `audience` + "`" + `, the access token is for that API instead: its
+  scopes and ` + "`" + `permissions` + "`" + ` claim follow the API's settings and the user's
+  roles and permissions at this moment. Give exactly one of ` + "`" + `email` + "`" + ` and
+  ` + "`" + `username` + "`" + ` (BAD_USER_INPUT otherwise).
   """
   login(
     "The connection's name."
     connection: String!
-    "The email address."
-    email: String!
+    "The email address. Give it or ` + "`" + `username` + "`" + `."
+    email: String
+    """
+    The username, on a connection with ` + "`" + `requiresUsername` + "`" + ` (BAD_USER_INPUT on
+    others). On a DATABASE connection it follows the username rules (at most
+    15 characters, see ` + "`" + `Connection.requiresUsername` + "`" + `) and matches
+    case-insensitively; a custom database's login script receives it as
+    typed (at most 128 bytes, no control characters) and decides.
+    """
+    username: String
     "The password."
     password: String!
     "The identifier of an API (see ` + "`" + `apis` + "`" + `): return an access token for it instead of the self-service token. BAD_USER_INPUT when no API has it."
@@ -3509,6 +3540,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_importMode(ctx, field)
 	case "syncUserProfile":
 		return ec.fieldContext_Connection_syncUserProfile(ctx, field)
+	case "requiresUsername":
+		return ec.fieldContext_Connection_requiresUsername(ctx, field)
 	case "actions":
 		return ec.fieldContext_Connection_actions(ctx, field)
 	case "hasScript":
@@ -4333,37 +4366,45 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	}
 	args["connection"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["email"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "password",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNString2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["password"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "audience",
+	args["password"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "audience",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["audience"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+	args["audience"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["scope"] = arg4
+	args["scope"] = arg5
 	return args, nil
 }
 
@@ -4647,21 +4688,29 @@ func (ec *executionContext) field_Mutation_tryConnectionScript_args(ctx context.
 	}
 	args["action"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "email",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["email"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "password",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["password"] = arg3
+	args["email"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg4
 	return args, nil
 }
 
@@ -6204,6 +6253,29 @@ func (ec *executionContext) _Connection_syncUserProfile(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Connection_syncUserProfile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, true, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Connection_requiresUsername(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_requiresUsername(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiresUsername(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_requiresUsername(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connection", field, true, false, errors.New("field of type Boolean does not have child fields"))
 }
 
@@ -7956,7 +8028,7 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Login(ctx, fc.Args["connection"].(string), fc.Args["email"].(string), fc.Args["password"].(string), fc.Args["audience"].(*string), fc.Args["scope"].(*string))
+			return ec.Resolvers.Mutation().Login(ctx, fc.Args["connection"].(string), fc.Args["email"].(*string), fc.Args["username"].(*string), fc.Args["password"].(string), fc.Args["audience"].(*string), fc.Args["scope"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthResult) graphql.Marshaler {
@@ -8660,7 +8732,7 @@ func (ec *executionContext) _Mutation_tryConnectionScript(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TryConnectionScript(ctx, fc.Args["connection"].(string), fc.Args["action"].(model.TryAction), fc.Args["email"].(string), fc.Args["password"].(*string))
+			return ec.Resolvers.Mutation().TryConnectionScript(ctx, fc.Args["connection"].(string), fc.Args["action"].(model.TryAction), fc.Args["email"].(*string), fc.Args["username"].(*string), fc.Args["password"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.TryResult) graphql.Marshaler {
@@ -13016,7 +13088,7 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "strategy", "importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
+	fieldsInOrder := [...]string{"name", "strategy", "importMode", "syncUserProfile", "requiresUsername", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13051,6 +13123,13 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 				return it, err
 			}
 			it.SyncUserProfile = data
+		case "requiresUsername":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiresUsername"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiresUsername = data
 		case "databaseURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("databaseURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13599,7 +13678,7 @@ func (ec *executionContext) unmarshalInputUpdateConnectionInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"importMode", "syncUserProfile", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
+	fieldsInOrder := [...]string{"importMode", "syncUserProfile", "requiresUsername", "databaseURL", "configuration", "scriptTimeoutMs", "adminScopes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13620,6 +13699,13 @@ func (ec *executionContext) unmarshalInputUpdateConnectionInput(ctx context.Cont
 				return it, err
 			}
 			it.SyncUserProfile = data
+		case "requiresUsername":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiresUsername"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiresUsername = data
 		case "databaseURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("databaseURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -14234,6 +14320,11 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 		case "syncUserProfile":
 			out.Values[i] = ec._Connection_syncUserProfile(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiresUsername":
+			out.Values[i] = ec._Connection_requiresUsername(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -98,11 +98,14 @@ func (c *Connection) Name() string          { return c.C.Name }
 func (c *Connection) Strategy() Strategy    { return Strategy(c.C.Strategy) }
 func (c *Connection) ImportMode() bool      { return c.C.ImportMode }
 func (c *Connection) SyncUserProfile() bool { return c.C.SyncUserProfile }
-func (c *Connection) HasScript() bool       { return len(c.C.ScriptSHA256) > 0 }
-func (c *Connection) HasDatabaseURL() bool  { return c.C.DatabaseURL != "" }
-func (c *Connection) CreatedAt() time.Time  { return c.C.CreatedAt }
-func (c *Connection) UpdatedAt() time.Time  { return c.C.UpdatedAt }
-func (c *Connection) ScriptSha256() *string { return optional(&c.C.ScriptSHA256) }
+
+// RequiresUsername: users may log in with their username.
+func (c *Connection) RequiresUsername() bool { return c.C.RequiresUsername }
+func (c *Connection) HasScript() bool        { return len(c.C.ScriptSHA256) > 0 }
+func (c *Connection) HasDatabaseURL() bool   { return c.C.DatabaseURL != "" }
+func (c *Connection) CreatedAt() time.Time   { return c.C.CreatedAt }
+func (c *Connection) UpdatedAt() time.Time   { return c.C.UpdatedAt }
+func (c *Connection) ScriptSha256() *string  { return optional(&c.C.ScriptSHA256) }
 func (c *Connection) ScriptTimeoutMs() int {
 	return int(service.ScriptTimeout(c.C) / time.Millisecond)
 }

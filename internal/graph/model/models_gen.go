@@ -171,6 +171,8 @@ type ConnectionInput struct {
 	ImportMode *bool `json:"importMode,omitempty"`
 	// Overwrite root attributes at every login (custom database legacy mode, OIDC). Default true.
 	SyncUserProfile *bool `json:"syncUserProfile,omitempty"`
+	// DATABASE and CUSTOM_DATABASE only: users have a username and may log in with it instead of their email (see `Connection.requiresUsername`). Default false.
+	RequiresUsername *bool `json:"requiresUsername,omitempty"`
 	// Custom database only: the database the scripts may query, `mysql://USER[:PASS]@HOST:PORT/DB` or `sqlite:PATH`.
 	DatabaseURL *string `json:"databaseURL,omitempty"`
 	// Settings and secrets handed to the scripts, as a JSON object. Stored, never returned.
@@ -222,7 +224,7 @@ type CreateUserInput struct {
 	Email string `json:"email"`
 	// The user's password (8 to 72 bytes). Required for database and custom-database connections.
 	Password *string `json:"password,omitempty"`
-	// The user's username.
+	// The user's username. Required on a DATABASE connection with `requiresUsername` (1 to 15 characters, see `Connection.requiresUsername`; stored lower-cased).
 	Username *string `json:"username,omitempty"`
 	// The user's phone number.
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
@@ -536,6 +538,8 @@ type UpdateConnectionInput struct {
 	ImportMode *bool `json:"importMode,omitempty"`
 	// Overwrite root attributes at every login.
 	SyncUserProfile *bool `json:"syncUserProfile,omitempty"`
+	// DATABASE and CUSTOM_DATABASE only: users may log in with their username (see `Connection.requiresUsername`). Users stored before it was turned on keep what they have: one without a username logs in by email.
+	RequiresUsername *bool `json:"requiresUsername,omitempty"`
 	// The database the scripts may query.
 	DatabaseURL *string `json:"databaseURL,omitempty"`
 	// Settings and secrets handed to the scripts (replaces the whole object).

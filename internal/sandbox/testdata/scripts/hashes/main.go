@@ -69,11 +69,17 @@ func create() int32 {
 }
 
 // login verifies with the host and, for an unknown user, answers without
-// hashing (the host's dummy rule then applies).
+// hashing (the host's dummy rule then applies); for dummy@example.com it
+// calls sdk.DummyVerify first.
 //
 //go:wasmexport login
 func login() int32 {
 	return sdk.Login(func(email, password string) (*sdk.Profile, error) {
+		if email == "dummy@example.com" {
+			// No such user, answered after the SDK's dummy verify.
+			sdk.DummyVerify(sdk.Config("HASH"), password)
+			return nil, sdk.ErrWrongCredentials
+		}
 		if email != "known@example.com" {
 			return nil, sdk.ErrWrongCredentials
 		}
