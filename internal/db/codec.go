@@ -118,6 +118,9 @@ func decodeObject(s string) (map[string]any, error) {
 	if s == "" {
 		return m, nil
 	}
+	if pm, ok := parseObject(s); ok {
+		return pm, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {

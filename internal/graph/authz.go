@@ -78,23 +78,30 @@ func forbidden(scopes []policy.Scope, prefix string) error {
 }
 
 // appMetadataGuard lets management callers that read or write users read
-// appMetadata; user tokens never do.
-func appMetadataGuard(ctx context.Context) error {
-	_, err := managementAny(ctx, policy.ScopeReadUsers, policy.ScopeUpdateUsers, policy.ScopeCreateUsers, policy.ScopeUpdateUsersAppMetadata)
-	if err != nil {
-		return &service.Error{Code: service.CodeForbidden, Field: policy.FieldAppMetadata, Message: "appMetadata is readable with a management token only"}
+// appMetadata (nil); user tokens never do (a function returning the
+// field's error, a fresh one per read).
+func appMetadataGuard(ctx context.Context) func() error {
+	if _, err := managementAny(ctx, policy.ScopeReadUsers, policy.ScopeUpdateUsers, policy.ScopeCreateUsers, policy.ScopeUpdateUsersAppMetadata); err == nil {
+		return nil
 	}
-	return nil
+	return appMetadataDenied
 }
 
-func userView(u policy.User) *model.User {
-	return &model.User{U: u, AppMetadataGuard: appMetadataGuard}
+func appMetadataDenied() error {
+	return &service.Error{Code: service.CodeForbidden, Field: policy.FieldAppMetadata, Message: "appMetadata is readable with a management token only"}
 }
 
-func userViews(us []policy.User) []model.User {
+// userView is the GraphQL view of u for the operation's caller.
+func userView(ctx context.Context, u policy.User) *model.User {
+	return &model.User{U: u, AppMetadataDenied: appMetadataGuard(ctx)}
+}
+
+// userViews is userView of each user, the caller's rights decided once.
+func userViews(ctx context.Context, us []policy.User) []model.User {
 	out := make([]model.User, len(us))
+	denied := appMetadataGuard(ctx)
 	for i, u := range us {
-		out[i] = model.User{U: u, AppMetadataGuard: appMetadataGuard}
+		out[i] = model.User{U: u, AppMetadataDenied: denied}
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func NewHandler(r *Resolver, o HandlerOptions) *handler.Server {
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postJSON{}) // transport.POST, writing successful responses without a second JSON pass
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadSize, MaxMemory: 8 << 20})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(maxTokens)
@@ -80,7 +80,7 @@ func NewHandler(r *Resolver, o HandlerOptions) *handler.Server {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(limitExtension{lim: o.Limits.withDefaults(), es: es})
+	srv.Use(limitExtension{lim: o.Limits.withDefaults(), es: es, expanded: lru.New[int](1000)})
 	srv.Use(needsExtension{})
 	srv.SetErrorPresenter(ErrorPresenter(o.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {

@@ -45,6 +45,10 @@ func (l Limits) withDefaults() Limits {
 type limitExtension struct {
 	lim Limits
 	es  graphql.ExecutableSchema
+	// expanded caches, by query text, the expanded selection count of
+	// documents within MaxSelections (nil: no cache), so a repeated
+	// operation is not parsed again before gqlgen's own (cached) parse.
+	expanded graphql.Cache[int]
 }
 
 var _ interface {
@@ -61,6 +65,11 @@ func (e limitExtension) MutateOperationParameters(ctx context.Context, p *graphq
 	if p.Query == "" {
 		return nil
 	}
+	if e.expanded != nil {
+		if _, ok := e.expanded.Get(ctx, p.Query); ok {
+			return nil
+		}
+	}
 	doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
 	if err != nil {
 		return nil // gqlgen reports the syntax error
@@ -69,10 +78,16 @@ func (e limitExtension) MutateOperationParameters(ctx context.Context, p *graphq
 	for _, f := range doc.Fragments {
 		x.frags[f.Name] = f
 	}
+	total := 0
 	for _, op := range doc.Operations {
-		if n := x.count(op.SelectionSet); n > e.lim.MaxSelections {
+		n := x.count(op.SelectionSet)
+		if n > e.lim.MaxSelections {
 			return limitErr(fmt.Sprintf("the operation expands to more than %d selections through its fragments; the limit is %d", e.lim.MaxSelections, e.lim.MaxSelections))
 		}
+		total = max(total, n)
+	}
+	if e.expanded != nil {
+		e.expanded.Add(ctx, p.Query, total)
 	}
 	return nil
 }

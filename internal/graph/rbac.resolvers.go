@@ -246,7 +246,7 @@ func (r *roleResolver) Users(ctx context.Context, obj *model.Role, first *int, a
 	us = us[:min(len(us), n)]
 	out.Edges = make([]model.UserEdge, len(us))
 	for i, u := range us {
-		out.Edges[i] = model.UserEdge{Cursor: encodeWith(roleUserCursorPrefix, u.ID), Node: userView(u)}
+		out.Edges[i] = model.UserEdge{Cursor: encodeWith(roleUserCursorPrefix, u.ID), Node: userView(ctx, u)}
 	}
 	if len(us) > 0 {
 		out.PageInfo.EndCursor = &out.Edges[len(us)-1].Cursor

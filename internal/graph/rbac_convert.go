@@ -101,5 +101,5 @@ func (r *mutationResolver) assign(ctx context.Context, userID string, fn func(po
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }

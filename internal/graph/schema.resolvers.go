@@ -73,7 +73,7 @@ func (r *mutationResolver) Signup(ctx context.Context, connection string, email 
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Login is the resolver for the login field.
@@ -86,7 +86,7 @@ func (r *mutationResolver) Login(ctx context.Context, connection string, email *
 	if err != nil {
 		return nil, err
 	}
-	out := &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(res.User),
+	out := &model.AuthResult{AccessToken: res.AccessToken, IDToken: res.IDToken, ExpiresIn: int(res.ExpiresIn / time.Second), User: userView(ctx, res.User),
 		ManagementScopes: scopeNames(res.ManagementScopes)}
 	if res.ManagementToken != "" {
 		exp := int(res.ManagementExpiresIn / time.Second)
@@ -115,7 +115,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // UpdateUser is the resolver for the updateUser field.
@@ -134,7 +134,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input mode
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // ChangePassword is the resolver for the changePassword field.
@@ -159,7 +159,7 @@ func (r *mutationResolver) MarkEmailVerified(ctx context.Context, id string) (*m
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // ResetPassword is the resolver for the resetPassword field.
@@ -196,7 +196,7 @@ func (r *mutationResolver) UpdateMe(ctx context.Context, userMetadata policy.Met
 	if err != nil {
 		return nil, err
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // User is the resolver for the user field.
@@ -208,7 +208,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 	if err != nil {
 		return nil, nullIfNotFound(err)
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Users is the resolver for the users field.
@@ -231,8 +231,10 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 		return nil, err
 	}
 	out := &model.UserConnection{Edges: make([]model.UserEdge, len(page.Hits)), PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
+	nodes, denied := make([]model.User, len(page.Hits)), appMetadataGuard(ctx)
 	for i, h := range page.Hits {
-		out.Edges[i] = model.UserEdge{Cursor: encodeCursor(h.Cursor), Node: userView(h.User)}
+		nodes[i] = model.User{U: h.User, AppMetadataDenied: denied}
+		out.Edges[i] = model.UserEdge{Cursor: encodeCursor(h.Cursor), Node: &nodes[i]}
 	}
 	if len(page.Hits) > 0 {
 		c := encodeCursor(page.Hits[len(page.Hits)-1].Cursor)
@@ -250,7 +252,7 @@ func (r *queryResolver) UsersByEmail(ctx context.Context, email string) ([]model
 	if err != nil {
 		return nil, err
 	}
-	return userViews(us), nil
+	return userViews(ctx, us), nil
 }
 
 // Me is the resolver for the me field.
@@ -263,7 +265,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 	if err != nil {
 		return nil, nullIfNotFound(err)
 	}
-	return userView(u), nil
+	return userView(ctx, u), nil
 }
 
 // Connection is the resolver for the connection field.

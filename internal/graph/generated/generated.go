@@ -11216,7 +11216,7 @@ func (ec *executionContext) _User_appMetadata(ctx context.Context, field graphql
 			return ec.fieldContext_User_appMetadata(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.AppMetadata(ctx)
+			return obj.AppMetadata()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v policy.Metadata) graphql.Marshaler {
@@ -16112,38 +16112,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "appMetadata":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_appMetadata(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._User_appMetadata(ctx, field, obj)
 		case "identities":
 			out.Values[i] = ec._User_identities(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -5,7 +5,6 @@
 package model
 
 import (
-	"context"
 	"sort"
 	"time"
 
@@ -16,45 +15,47 @@ import (
 // User is the GraphQL view of a user.
 type User struct {
 	U policy.User
-	// CanReadAppMetadata reports whether the caller may read appMetadata;
-	// set by the resolver that produced the user.
-	AppMetadataGuard func(ctx context.Context) error
+	// AppMetadataDenied is nil when the caller may read appMetadata, and
+	// otherwise returns the field's error. The resolver that produced the
+	// user decides it once for the operation's caller, so reading the
+	// field is a plain method call (no context: gqlgen resolves fields
+	// whose method takes one in a goroutine each, one per user of a list).
+	AppMetadataDenied func() error
 }
 
-func optional(s string) *string {
-	if s == "" {
+// optional is nil for "", else p (a field of the view's user: no copy).
+func optional(p *string) *string {
+	if *p == "" {
 		return nil
 	}
-	return &s
+	return p
 }
 
 func (u *User) ID() string             { return u.U.ID }
 func (u *User) Connection() string     { return u.U.Connection }
-func (u *User) Email() *string         { return optional(u.U.Email) }
+func (u *User) Email() *string         { return optional(&u.U.Email) }
 func (u *User) EmailVerified() bool    { return u.U.EmailVerified }
-func (u *User) Username() *string      { return optional(u.U.Username) }
-func (u *User) PhoneNumber() *string   { return optional(u.U.PhoneNumber) }
+func (u *User) Username() *string      { return optional(&u.U.Username) }
+func (u *User) PhoneNumber() *string   { return optional(&u.U.PhoneNumber) }
 func (u *User) PhoneVerified() bool    { return u.U.PhoneVerified }
-func (u *User) Name() *string          { return optional(u.U.Name) }
-func (u *User) GivenName() *string     { return optional(u.U.GivenName) }
-func (u *User) FamilyName() *string    { return optional(u.U.FamilyName) }
-func (u *User) Nickname() *string      { return optional(u.U.Nickname) }
-func (u *User) Picture() *string       { return optional(u.U.Picture) }
+func (u *User) Name() *string          { return optional(&u.U.Name) }
+func (u *User) GivenName() *string     { return optional(&u.U.GivenName) }
+func (u *User) FamilyName() *string    { return optional(&u.U.FamilyName) }
+func (u *User) Nickname() *string      { return optional(&u.U.Nickname) }
+func (u *User) Picture() *string       { return optional(&u.U.Picture) }
 func (u *User) Blocked() bool          { return u.U.Blocked }
 func (u *User) Migrated() bool         { return u.U.Migrated }
 func (u *User) CreatedAt() time.Time   { return u.U.CreatedAt }
 func (u *User) UpdatedAt() time.Time   { return u.U.UpdatedAt }
 func (u *User) LastLogin() *time.Time  { return u.U.LastLogin }
-func (u *User) LastIP() *string        { return optional(u.U.LastIP) }
+func (u *User) LastIP() *string        { return optional(&u.U.LastIP) }
 func (u *User) LoginsCount() int       { return int(u.U.LoginsCount) }
 func (u *User) UserMetadata() Metadata { return nonNil(u.U.UserMetadata) }
 
 // AppMetadata returns the app metadata when the caller may read it.
-func (u *User) AppMetadata(ctx context.Context) (Metadata, error) {
-	if u.AppMetadataGuard != nil {
-		if err := u.AppMetadataGuard(ctx); err != nil {
-			return nil, err
-		}
+func (u *User) AppMetadata() (Metadata, error) {
+	if u.AppMetadataDenied != nil {
+		return nil, u.AppMetadataDenied()
 	}
 	return nonNil(u.U.AppMetadata), nil
 }
@@ -104,7 +105,7 @@ func (c *Connection) HasScript() bool        { return len(c.C.ScriptSHA256) > 0 
 func (c *Connection) HasDatabaseURL() bool   { return c.C.DatabaseURL != "" }
 func (c *Connection) CreatedAt() time.Time   { return c.C.CreatedAt }
 func (c *Connection) UpdatedAt() time.Time   { return c.C.UpdatedAt }
-func (c *Connection) ScriptSha256() *string  { return optional(c.C.ScriptSHA256) }
+func (c *Connection) ScriptSha256() *string  { return optional(&c.C.ScriptSHA256) }
 func (c *Connection) ScriptTimeoutMs() int {
 	return int(service.ScriptTimeout(c.C) / time.Millisecond)
 }

@@ -24,7 +24,7 @@ func MarshalMetadata(m Metadata) graphql.Marshaler {
 			_, _ = io.WriteString(w, "null")
 			return
 		}
-		b, err := json.Marshal(map[string]any(m))
+		b, err := appendJSONObject(make([]byte, 0, 256), m)
 		if err != nil {
 			_, _ = io.WriteString(w, "null")
 			return

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +21,11 @@ import (
 // ratioBench runs baseline and candidate b.N times each with `workers`
 // concurrent goroutines, alternating rounds so noise hits both alike, and
 // reports each one's ns/op and the candidate's throughput as a fraction of
-// the baseline's ("x_baseline": 1.0 = as fast, 0.5 = half as fast).
+// the baseline's ("x_baseline": 1.0 = as fast, 0.5 = half as fast). It
+// also reports the process CPU time per request of each (client and server
+// run in this process, so it counts both) and its ratio ("cpu_x_baseline"):
+// on a machine shared with other loads the wall time of each round depends
+// on what else runs, the CPU time much less.
 func ratioBench(b *testing.B, workers int, baseline, candidate func() error) {
 	b.Helper()
 	run := func(f func() error, n int) time.Duration {
@@ -50,18 +55,33 @@ func ratioBench(b *testing.B, workers int, baseline, candidate func() error) {
 	run(baseline, 50)
 	run(candidate, 50)
 	b.ResetTimer()
-	var tb, tc time.Duration
+	var tb, tc, cb, cc time.Duration
 	const rounds = 4
 	per := b.N/rounds + 1
 	for r := 0; r < rounds; r++ {
+		c0 := processCPU()
 		tb += run(baseline, per)
+		c1 := processCPU()
 		tc += run(candidate, per)
+		cb, cc = cb+c1-c0, cc+processCPU()-c1
 	}
 	b.StopTimer()
 	n := float64(per * rounds)
 	b.ReportMetric(float64(tb.Nanoseconds())/n, "baseline_ns/op")
 	b.ReportMetric(float64(tc.Nanoseconds())/n, "candidate_ns/op")
 	b.ReportMetric(float64(tb)/float64(tc), "x_baseline")
+	b.ReportMetric(float64(cb.Nanoseconds())/n, "baseline_cpu_ns/op")
+	b.ReportMetric(float64(cc.Nanoseconds())/n, "candidate_cpu_ns/op")
+	b.ReportMetric(float64(cb)/float64(cc), "cpu_x_baseline")
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // baselineUserHandler is what a team would hand-write without GraphQL:
