@@ -35,6 +35,7 @@ func runHash(t *testing.T, m *Module, args map[string]any) (string, string) {
 // (RFC 6070, RFC 7914, RFC 4231) and the argon2 reference implementation's
 // command-line tool (`argon2 somesaltsomesalt -d|-i|-id -t 2 -m 10 -p 2 -l 32 -r`).
 func TestHostHashVectors(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := hashesModule(t, nil)
 	three := sha256.Sum256([]byte("abc"))
 	three = sha256.Sum256(three[:])
@@ -82,6 +83,7 @@ func TestHostHashVectors(t *testing.T) {
 // before any work (ErrnoDenied: no hashing slot taken), malformed input is
 // ErrnoInval, and nothing leaks the hash value.
 func TestHostHashBounds(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r, m := hashesModule(t, nil)
 	started := r.hashStarts.Load()
 	for _, c := range []struct {
@@ -118,6 +120,7 @@ func TestHostHashBounds(t *testing.T) {
 // the password against that hash, not a bcrypt, so both take the time of
 // the connection's real hashes.
 func TestDummyVerifyUsesTheConnectionsHash(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
 	ctx := context.Background()
 	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "hunter22"}); err != nil {
@@ -147,6 +150,7 @@ func TestDummyVerifyUsesTheConnectionsHash(t *testing.T) {
 // it under load made "no such user" the faster answer exactly when an
 // attacker floods the server.
 func TestDummyVerifyWaitsForASlot(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
 	ctx := context.Background()
 	if _, err := m.Run(ctx, Call{Action: ActionLogin, Email: "known@example.com", Password: "hunter22"}); err != nil {
@@ -197,6 +201,7 @@ func TestDummyVerifyWaitsForASlot(t *testing.T) {
 // password_verify (one host hash started during the call), and the host,
 // seeing the script hashed, adds no dummy of its own.
 func TestSDKDummyVerifyHashesOnTheHost(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r, m := hashesModule(t, map[string]any{"HASH": "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="})
 	dummies, starts := r.dummyCompares.Load(), r.hashStarts.Load()
 	_, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "dummy@example.com", Password: "x"})

@@ -29,6 +29,7 @@ func trivialModule(t *testing.T, cfg Config) (*Runtime, *Module) {
 }
 
 func TestTrivialModuleActions(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := trivialModule(t, Config{})
 	want := []Action{ActionLogin, ActionGetUser, ActionCreate, ActionDelete}
 	if got := m.Actions(); !slices.Equal(got, want) {
@@ -44,6 +45,7 @@ func TestTrivialModuleActions(t *testing.T) {
 }
 
 func TestTrivialModuleRoundTrip(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := trivialModule(t, Config{})
 	ctx := context.Background()
 	run := func(c Call) (Result, error) {
@@ -94,6 +96,7 @@ func TestTrivialModuleRoundTrip(t *testing.T) {
 }
 
 func TestProfileFieldsAndMetadata(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := trivialModule(t, Config{})
 	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "meta@example.com"})
 	if err != nil {
@@ -115,6 +118,7 @@ func TestProfileFieldsAndMetadata(t *testing.T) {
 }
 
 func TestConfigurationIsReadable(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := trivialModule(t, Config{})
 	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "config@example.com"})
 	if err != nil {
@@ -126,6 +130,7 @@ func TestConfigurationIsReadable(t *testing.T) {
 }
 
 func TestLogsAreTaggedBoundedAndMaskPasswords(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	var buf bytes.Buffer
 	_, m := trivialModule(t, Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	res, err := m.Run(context.Background(), Call{Action: ActionLogin, Email: "log@example.com", Password: "hunter2-secret"})
@@ -147,6 +152,7 @@ func TestLogsAreTaggedBoundedAndMaskPasswords(t *testing.T) {
 }
 
 func TestScriptErrorsAreTyped(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	_, m := trivialModule(t, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	var ve *ValidationError
@@ -169,6 +175,7 @@ func TestScriptErrorsAreTyped(t *testing.T) {
 }
 
 func TestModuleIsCachedAndReplaced(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r, m := trivialModule(t, Config{})
 	ctx := context.Background()
 	url := m.db.url
@@ -196,6 +203,7 @@ func TestModuleIsCachedAndReplaced(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	ctx := context.Background()
 	acts, err := Inspect(ctx, script(t, "template:mysql"))
 	if err != nil || len(acts) != 7 {
@@ -217,6 +225,7 @@ func TestInspect(t *testing.T) {
 }
 
 func TestUnavailableDatabase(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	r := newRuntime(t, Config{})
 	ctx := context.Background()
 	for name, url := range map[string]string{
@@ -240,6 +249,7 @@ func TestUnavailableDatabase(t *testing.T) {
 // TestMergedModuleBehavesIdentically runs the same calls on the module as
 // the Go linker wrote it and after merging its data segments.
 func TestMergedModuleBehavesIdentically(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	src, _ := filepath.Abs("testdata/scripts/trivial")
 	orig, err := scriptbuild.Compile(context.Background(), src, scriptbuild.Options{NoMerge: true})
 	if err != nil {

@@ -76,6 +76,7 @@ func templateModule(t *testing.T, seed ...legacyUser) (*Module, *sql.DB) {
 }
 
 func TestTemplateExportsAllActions(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, _ := templateModule(t)
 	if len(m.Actions()) != 7 {
 		t.Fatalf("actions: %v", m.Actions())
@@ -83,6 +84,7 @@ func TestTemplateExportsAllActions(t *testing.T) {
 }
 
 func TestTemplateLogin(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
 	res, err := m.Run(ctx, Call{Action: ActionLogin, Email: ann.email, Password: ann.password})
@@ -133,6 +135,7 @@ func TestTemplateLogin(t *testing.T) {
 }
 
 func TestTemplateGetUser(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
 	res, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email})
@@ -155,6 +158,7 @@ func TestTemplateGetUser(t *testing.T) {
 }
 
 func TestTemplateCreate(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, db := templateModule(t, ann)
 	ctx := context.Background()
 	user := map[string]any{"email": "bob@example.com", "password": "pa55word!", "nickname": "bob",
@@ -192,6 +196,7 @@ func TestTemplateCreate(t *testing.T) {
 }
 
 func TestTemplateVerify(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	unverified := ann
 	unverified.verified = false
 	m, _ := templateModule(t, unverified)
@@ -214,6 +219,7 @@ func TestTemplateVerify(t *testing.T) {
 }
 
 func TestTemplateChangePassword(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
 	if _, err := m.Run(ctx, Call{Action: ActionChangePassword, Email: ann.email, NewPassword: "a brand new one"}); err != nil {
@@ -231,6 +237,7 @@ func TestTemplateChangePassword(t *testing.T) {
 }
 
 func TestTemplateChangeEmail(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	bob := legacyUser{email: "bob@example.com", password: "bobs password"}
 	m, _ := templateModule(t, ann, bob)
 	ctx := context.Background()
@@ -253,6 +260,7 @@ func TestTemplateChangeEmail(t *testing.T) {
 }
 
 func TestTemplateDelete(t *testing.T) {
+	t.Parallel() // own runtime, database and module; no global state
 	m, _ := templateModule(t, ann)
 	ctx := context.Background()
 	res, err := m.Run(ctx, Call{Action: ActionGetUser, Email: ann.email})
