@@ -88,16 +88,29 @@ func (c *ScriptCache) Build(t testing.TB, src string) []byte {
 }
 
 // Runner returns a script runner on store over a fresh sandbox that logs
-// to logger (nil: the sandbox's default) and shares the cache's wazero
-// cache. The sandbox is closed when t ends.
+// to logger (nil: the sandbox's default) and shares the wazero compilation
+// cache (see wazeroCacheDir). The sandbox is closed when t ends.
 func (c *ScriptCache) Runner(t testing.TB, store *db.DB, logger *slog.Logger) *scripting.Runner {
 	t.Helper()
-	rt, err := sandbox.New(context.Background(), sandbox.Config{CacheDir: filepath.Join(c.directory(t), "wazero-cache"), Logger: logger})
+	rt, err := sandbox.New(context.Background(), sandbox.Config{CacheDir: c.wazeroCacheDir(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return scripting.New(rt, store)
+}
+
+// wazeroCacheDir is wazero's compilation cache for the scripts the tests
+// run: in the user's cache directory when there is one, shared by the test
+// binaries and runs (as internal/sandbox's tests and cmd/profiled do), since
+// compiling a Go script's module under -race takes wazero tens of seconds;
+// its entries are keyed by the module's hash and wazero's version and written
+// by rename, so sharing them is safe. Else in the cache's own directory.
+func (c *ScriptCache) wazeroCacheDir(t testing.TB) string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "profiled", "test-wazero")
+	}
+	return filepath.Join(c.directory(t), "wazero-cache")
 }
 
 // Close removes the cache's directory.
