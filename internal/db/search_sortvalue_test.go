@@ -1,6 +1,7 @@
 package db
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,17 @@ func TestSortValueCoversProfileTable(t *testing.T) {
 			}
 		} else if v := sortValue(f.Name, policy.User{}); v == nil {
 			t.Errorf("%s of an empty user is NULL; the column is NOT NULL", f.Name)
+		}
+	}
+}
+
+// The store's update of an imported user writes every column the table
+// marks Upsert.
+func TestUpdateImportedWritesUpsertColumns(t *testing.T) {
+	q := strings.Join(strings.Fields(qUpdateImported), " ")
+	for _, f := range policy.ProfileFields {
+		if f.Upsert && !strings.Contains(q, " "+f.Column+" = ?") {
+			t.Errorf("qUpdateImported does not write %s (an Upsert field)", f.Column)
 		}
 	}
 }

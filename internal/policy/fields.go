@@ -38,10 +38,15 @@ type FieldSpec struct {
 	Export, ExportAsked bool
 	// Search: a search query may name it; Sort: a search may sort on it.
 	Search, Sort bool
+	// Upsert: an import that finds the user already stored overwrites it
+	// with the row's value when the row gives it (Set copies the value).
+	Upsert bool
 	// Get is the user's value: a string, bool, int64, time.Time, Metadata
 	// or []Identity; nil when a nullable time is unset. Nil Get: the field
 	// is not a User's (import-only input such as custom_password_hash).
 	Get func(User) any
+	// Set stores a value of Get's type in the user (Upsert fields).
+	Set func(*User, any)
 }
 
 // ProfileFields is the table of the profile's fields, in default export
@@ -49,15 +54,15 @@ type FieldSpec struct {
 var ProfileFields = []FieldSpec{
 	{Name: "user_id", Column: "id", Kind: KindText, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.ID }},
 	{Name: "email", Column: "email", Claim: "email", Kind: KindEmail, Nullable: true, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.Email }},
-	{Name: "email_verified", Column: "email_verified", Claim: "email_verified", ClaimWith: "email", Kind: KindBool, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.EmailVerified }},
+	{Name: "email_verified", Column: "email_verified", Claim: "email_verified", ClaimWith: "email", Kind: KindBool, Import: true, Export: true, Search: true, Sort: true, Upsert: true, Get: func(u User) any { return u.EmailVerified }, Set: func(u *User, v any) { u.EmailVerified = v.(bool) }},
 	{Name: "username", Column: "username", Kind: KindText, Nullable: true, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.Username }},
 	{Name: "phone_number", Column: "phone_number", Kind: KindText, Import: true, Export: true, Search: true, Get: func(u User) any { return u.PhoneNumber }},
 	{Name: "phone_verified", Column: "phone_verified", Kind: KindBool, Import: true, Export: true, Search: true, Get: func(u User) any { return u.PhoneVerified }},
-	{Name: "name", Column: "name", Claim: "name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.Name }},
-	{Name: "given_name", Column: "given_name", Claim: "given_name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.GivenName }},
-	{Name: "family_name", Column: "family_name", Claim: "family_name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.FamilyName }},
-	{Name: "nickname", Column: "nickname", Claim: "nickname", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.Nickname }},
-	{Name: "picture", Column: "picture", Claim: "picture", Kind: KindText, Import: true, Export: true, Get: func(u User) any { return u.Picture }},
+	{Name: "name", Column: "name", Claim: "name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Upsert: true, Get: func(u User) any { return u.Name }, Set: func(u *User, v any) { u.Name = v.(string) }},
+	{Name: "given_name", Column: "given_name", Claim: "given_name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Upsert: true, Get: func(u User) any { return u.GivenName }, Set: func(u *User, v any) { u.GivenName = v.(string) }},
+	{Name: "family_name", Column: "family_name", Claim: "family_name", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Upsert: true, Get: func(u User) any { return u.FamilyName }, Set: func(u *User, v any) { u.FamilyName = v.(string) }},
+	{Name: "nickname", Column: "nickname", Claim: "nickname", Kind: KindFold, Import: true, Export: true, Search: true, Sort: true, Upsert: true, Get: func(u User) any { return u.Nickname }, Set: func(u *User, v any) { u.Nickname = v.(string) }},
+	{Name: "picture", Column: "picture", Claim: "picture", Kind: KindText, Import: true, Export: true, Upsert: true, Get: func(u User) any { return u.Picture }, Set: func(u *User, v any) { u.Picture = v.(string) }},
 	{Name: "blocked", Column: "blocked", Kind: KindBool, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.Blocked }},
 	{Name: "created_at", Column: "created_at", Kind: KindDate, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.CreatedAt }},
 	{Name: "updated_at", Column: "updated_at", Claim: "updated_at", Kind: KindDate, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.UpdatedAt }},
@@ -66,8 +71,8 @@ var ProfileFields = []FieldSpec{
 	{Name: "logins_count", Column: "logins_count", Kind: KindInt, Import: true, Export: true, Search: true, Sort: true, Get: func(u User) any { return u.LoginsCount }},
 	{Name: "identities", Column: "identities", Kind: KindIdentities, Import: true, Export: true, Get: func(u User) any { return u.Identities }},
 	// Metadata is searched by path (user_metadata.<path>), never whole.
-	{Name: "user_metadata", Column: "user_metadata", Kind: KindMetadata, Import: true, Export: true, Get: func(u User) any { return u.UserMetadata }},
-	{Name: "app_metadata", Column: "app_metadata", Kind: KindMetadata, Import: true, Export: true, Get: func(u User) any { return u.AppMetadata }},
+	{Name: "user_metadata", Column: "user_metadata", Kind: KindMetadata, Import: true, Export: true, Upsert: true, Get: func(u User) any { return u.UserMetadata }, Set: func(u *User, v any) { u.UserMetadata = v.(Metadata) }},
+	{Name: "app_metadata", Column: "app_metadata", Kind: KindMetadata, Import: true, Export: true, Upsert: true, Get: func(u User) any { return u.AppMetadata }, Set: func(u *User, v any) { u.AppMetadata = v.(Metadata) }},
 	{Name: "connection", Column: "connection", Kind: KindText, Import: true, ExportAsked: true, Search: true, Sort: true, Get: func(u User) any { return u.Connection }},
 	{Name: "password_hash", Column: "password_hash", Kind: KindSecret, Import: true, ExportAsked: true, Get: func(u User) any { return u.PasswordHash }},
 	// A hash in another system's format, converted on import; not stored.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -57,6 +58,16 @@ func TestProfileFieldsConsistent(t *testing.T) {
 		}
 		if f.Nullable && f.Kind != KindText && f.Kind != KindEmail && f.Kind != KindDate {
 			t.Errorf("field %q: only text and dates can be NULL", f.Name)
+		}
+		if f.Upsert && (f.Set == nil || !f.Import) {
+			t.Errorf("field %q is upserted but has no Set or is not imported", f.Name)
+		}
+		if f.Set != nil {
+			var got User
+			f.Set(&got, f.Value(u))
+			if !reflect.DeepEqual(f.Value(got), f.Value(u)) {
+				t.Errorf("field %q: Set then Get gives %#v, want %#v", f.Name, f.Value(got), f.Value(u))
+			}
 		}
 		if f.ClaimWith != "" {
 			if w, ok := LookupField(f.ClaimWith); !ok || w.Get == nil {
