@@ -62,8 +62,9 @@ var rules = map[string]rule{
 	// The domain: the profile, the update policy's decisions, the caller.
 	// Standard library only, no I/O.
 	"internal/policy": {deny: []string{"os", "net", "net/http", "database/sql", "log/slog"}},
-	// The search query language (parse, check); the store compiles it.
-	"internal/search": {deny: []string{"os", "net", "net/http", "database/sql"}},
+	// The search query language (parse, check); the store compiles it. Its
+	// root fields come from the profile's table of fields (policy).
+	"internal/search": {may: []string{"internal/policy"}, deny: []string{"os", "net", "net/http", "database/sql"}},
 	// The store's shared vocabulary (errors, signing keys), so auth needs no
 	// service.
 	"internal/store":     {deny: []string{"os", "net", "net/http", "database/sql"}},

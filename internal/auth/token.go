@@ -202,22 +202,8 @@ func (k *Keyring) IssueIDToken(user policy.User) (string, error) {
 		"exp":       now.Add(k.cfg.UserTTL).Unix(),
 		"token_use": TokenUseID,
 	}
-	putString := func(name, v string) {
-		if v != "" {
-			c[name] = v
-		}
-	}
-	putString("email", user.Email)
-	if user.Email != "" {
-		c["email_verified"] = user.EmailVerified
-	}
-	putString("name", user.Name)
-	putString("given_name", user.GivenName)
-	putString("family_name", user.FamilyName)
-	putString("nickname", user.Nickname)
-	putString("picture", user.Picture)
-	if !user.UpdatedAt.IsZero() {
-		c["updated_at"] = user.UpdatedAt.Unix()
+	for name, v := range IDTokenClaims(user) {
+		c[name] = v
 	}
 	return k.sign(typIDToken, c)
 }
@@ -472,4 +458,45 @@ func reasonFor(tok *jwt.Token, err error) Reason {
 		return ReasonClaims
 	}
 	return ReasonMalformed
+}
+
+// IDTokenClaims are the profile claims of user's ID token, from the
+// profile's table of fields (policy.ProfileFields' Claim): unset fields are
+// left out, times are seconds since the epoch (OIDC's updated_at).
+func IDTokenClaims(user policy.User) map[string]any {
+	c := map[string]any{}
+	for _, f := range policy.ProfileFields {
+		if f.Claim == "" {
+			continue
+		}
+		if f.ClaimWith != "" {
+			with, _ := policy.LookupField(f.ClaimWith)
+			if !isSet(with.Value(user)) {
+				continue
+			}
+		}
+		v := f.Value(user)
+		if !isSet(v) {
+			continue
+		}
+		if t, ok := v.(time.Time); ok {
+			v = t.Unix()
+		}
+		c[f.Claim] = v
+	}
+	return c
+}
+
+// isSet reports whether a field's value is given: a non-empty string, a
+// non-zero time; booleans and numbers always are.
+func isSet(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != ""
+	case time.Time:
+		return !v.IsZero()
+	}
+	return true
 }

@@ -177,38 +177,22 @@ func indexTermSearch(dialect string, p service.SearchParams, sort search.Sort, w
 }
 
 // sortValue is u's value of a sortable field as the users table holds it
-// (nil where the column is NULL), for the hit's cursor.
+// (nil where the column is NULL), for the hit's cursor. The value comes
+// from the profile's table of fields (policy.ProfileFields).
 func sortValue(field string, u policy.User) any {
-	switch field {
-	case "email":
-		return nullIfEmpty(strings.ToLower(u.Email))
-	case "email_verified":
-		return u.EmailVerified
-	case "username":
-		return nullIfEmpty(u.Username)
-	case "name":
-		return u.Name
-	case "given_name":
-		return u.GivenName
-	case "family_name":
-		return u.FamilyName
-	case "nickname":
-		return u.Nickname
-	case "connection":
-		return u.Connection
-	case "blocked":
-		return u.Blocked
-	case "logins_count":
-		return u.LoginsCount
-	case "created_at":
-		return u.CreatedAt
-	case "updated_at":
-		return u.UpdatedAt
-	case "last_login":
-		if u.LastLogin == nil {
-			return nil
-		}
-		return *u.LastLogin
+	f, ok := policy.LookupField(field)
+	if !ok || !f.Sort || f.Column == "id" {
+		return nil // user_id: the id is the cursor's own
 	}
-	return nil // user_id: the id is the cursor's own
+	v := f.Value(u)
+	if s, isString := v.(string); isString {
+		if f.Kind == policy.KindEmail {
+			s = strings.ToLower(s)
+		}
+		if f.Nullable {
+			return nullIfEmpty(s)
+		}
+		return s
+	}
+	return v
 }

@@ -67,13 +67,9 @@ const (
 	FieldConnection  = "connection"
 )
 
-// Fields lists every field an import row may hold, in export order.
-var Fields = []string{
-	FieldUserID, FieldEmail, FieldEmailVerified, FieldUsername, FieldPhoneNumber, FieldPhoneVerified,
-	FieldName, FieldGivenName, FieldFamilyName, FieldNickname, FieldPicture, FieldBlocked,
-	FieldUserMetadata, FieldAppMetadata, FieldPasswordHash, FieldCustomPasswordHash,
-	FieldCreatedAt, FieldUpdatedAt, FieldLastLogin, FieldLastIP, FieldLoginsCount, FieldIdentities, FieldConnection,
-}
+// Fields lists every field an import row may hold, in export order: the
+// profile's fields marked Import in policy.ProfileFields.
+var Fields = policy.FieldNames(func(f policy.FieldSpec) bool { return f.Import })
 
 var fieldBit = func() map[string]FieldSet {
 	m := make(map[string]FieldSet, len(Fields))

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/profiled/profiled/internal/policy"
 )
 
 // TimeLayout is how date values are bound: UTC, microseconds, fixed width.
@@ -65,28 +67,29 @@ type field struct {
 
 var rootFields = map[string]*field{}
 
+// kindOf maps a profile field's kind to how search compares it.
+var kindOf = map[policy.FieldKind]kind{
+	policy.KindText: kindText, policy.KindFold: kindFold, policy.KindEmail: kindEmail,
+	policy.KindBool: kindBool, policy.KindInt: kindInt, policy.KindDate: kindDate,
+}
+
 func init() {
+	// The root fields are the profile's searchable fields (policy's table);
+	// the fields below are search's own views of them.
+	for _, pf := range policy.ProfileFields {
+		if !pf.Search {
+			continue
+		}
+		k, ok := kindOf[pf.Kind]
+		if !ok {
+			panic(fmt.Sprintf("search: profile field %q has a kind search cannot compare", pf.Name))
+		}
+		rootFields[pf.Name] = &field{name: pf.Name, col: pf.Column, kind: k, nullable: pf.Nullable, sortable: pf.Sort}
+	}
 	for _, f := range []*field{
-		{name: "user_id", col: "id", kind: kindText, sortable: true},
-		{name: "email", col: "email", kind: kindEmail, nullable: true, sortable: true},
-		{name: "email_verified", col: "email_verified", kind: kindBool, sortable: true},
-		{name: "username", col: "username", kind: kindText, nullable: true, sortable: true},
-		{name: "name", col: "name", kind: kindFold, sortable: true},
-		{name: "given_name", col: "given_name", kind: kindFold, sortable: true},
-		{name: "family_name", col: "family_name", kind: kindFold, sortable: true},
-		{name: "nickname", col: "nickname", kind: kindFold, sortable: true},
-		{name: "connection", col: "connection", kind: kindText, sortable: true},
-		{name: "blocked", col: "blocked", kind: kindBool, sortable: true},
-		{name: "logins_count", col: "logins_count", kind: kindInt, sortable: true},
-		{name: "created_at", col: "created_at", kind: kindDate, sortable: true},
-		{name: "updated_at", col: "updated_at", kind: kindDate, sortable: true},
-		{name: "last_login", col: "last_login", kind: kindDate, nullable: true, sortable: true},
 		{name: "identities.connection", col: "connection", kind: kindIdent},
 		{name: "identities.provider", col: "provider", kind: kindIdent},
 		{name: "identities.user_id", col: "user_id", kind: kindIdent},
-		{name: "phone_number", col: "phone_number", kind: kindText},
-		{name: "phone_verified", col: "phone_verified", kind: kindBool},
-		{name: "last_ip", col: "last_ip", kind: kindText},
 		{name: "email.domain", col: "email", kind: kindDomain, nullable: true},
 		rolesField,
 	} {

@@ -23,25 +23,19 @@ const (
 	ExportCSV    ExportFormat = "csv"
 )
 
-// Export fields besides the defaults: connection, and password_hash, the
-// stored hash in its own format, written only when listed explicitly (an
-// export that must carry users' passwords to another store of this
-// service; import takes it back as password_hash).
-var exportOnlyFields = []string{"connection", importer.FieldPasswordHash}
+// Export fields besides the defaults (policy.ProfileFields' ExportAsked):
+// connection, and password_hash, the stored hash in its own format,
+// written only when listed explicitly (an export that must carry users'
+// passwords to another store of this service; import takes it back as
+// password_hash).
+var exportOnlyFields = policy.FieldNames(func(f policy.FieldSpec) bool { return f.ExportAsked })
 
-// DefaultExportFields are the fields an export writes when none are asked,
-// named as Auth0's export job names them: the normalized profile with the
-// whole user_id ("db|abc"), identities and the dates (ISO 8601, UTC), so an
-// export re-imports as it is (import takes the whole id and the dates
-// back).
-var DefaultExportFields = []string{
-	importer.FieldUserID, importer.FieldEmail, importer.FieldEmailVerified, importer.FieldUsername,
-	importer.FieldPhoneNumber, importer.FieldPhoneVerified, importer.FieldName, importer.FieldGivenName,
-	importer.FieldFamilyName, importer.FieldNickname, importer.FieldPicture, importer.FieldBlocked,
-	importer.FieldCreatedAt, importer.FieldUpdatedAt, importer.FieldLastLogin, importer.FieldLastIP,
-	importer.FieldLoginsCount, importer.FieldIdentities,
-	importer.FieldUserMetadata, importer.FieldAppMetadata,
-}
+// DefaultExportFields are the fields an export writes when none are asked
+// (policy.ProfileFields' Export), named as Auth0's export job names them:
+// the normalized profile with the whole user_id ("db|abc"), identities and
+// the dates (ISO 8601, UTC), so an export re-imports as it is (import takes
+// the whole id and the dates back).
+var DefaultExportFields = policy.FieldNames(func(f policy.FieldSpec) bool { return f.Export })
 
 func knownExportField(f string) bool {
 	for _, k := range DefaultExportFields {

@@ -11,15 +11,15 @@ import (
 )
 
 // exportValue is field f of u as a JSON-able value; ok false when unset.
+// Profile fields take their value from policy.ProfileFields; the id, the
+// connection and identities are written as they are; any other name is a
+// metadata path (user_metadata.a.b).
 func exportValue(u policy.User, f string) (any, bool) {
-	str := func(s string) (any, bool) { return s, s != "" }
 	switch f {
 	case importer.FieldUserID:
 		return u.ID, true
-	case importer.FieldPasswordHash:
-		return str(u.PasswordHash)
-	case importer.FieldLastIP:
-		return str(u.LastIP)
+	case importer.FieldConnection:
+		return u.Connection, true
 	case importer.FieldIdentities:
 		ids := make([]map[string]any, 0, len(u.Identities))
 		for _, id := range u.Identities {
@@ -30,45 +30,20 @@ func exportValue(u policy.User, f string) (any, bool) {
 			ids = append(ids, m)
 		}
 		return ids, true
-	case importer.FieldEmail:
-		return str(u.Email)
-	case importer.FieldEmailVerified:
-		return u.EmailVerified, true
-	case importer.FieldUsername:
-		return str(u.Username)
-	case importer.FieldPhoneNumber:
-		return str(u.PhoneNumber)
-	case importer.FieldPhoneVerified:
-		return u.PhoneVerified, true
-	case importer.FieldName:
-		return str(u.Name)
-	case importer.FieldGivenName:
-		return str(u.GivenName)
-	case importer.FieldFamilyName:
-		return str(u.FamilyName)
-	case importer.FieldNickname:
-		return str(u.Nickname)
-	case importer.FieldPicture:
-		return str(u.Picture)
-	case importer.FieldBlocked:
-		return u.Blocked, true
-	case importer.FieldUserMetadata:
-		return orEmpty(u.UserMetadata), true
-	case importer.FieldAppMetadata:
-		return orEmpty(u.AppMetadata), true
-	case "connection":
-		return u.Connection, true
-	case "created_at":
-		return u.CreatedAt.UTC().Format(time.RFC3339Nano), true
-	case "updated_at":
-		return u.UpdatedAt.UTC().Format(time.RFC3339Nano), true
-	case "last_login":
-		if u.LastLogin == nil {
+	}
+	if spec, ok := policy.LookupField(f); ok && spec.Get != nil {
+		switch v := spec.Value(u).(type) {
+		case nil:
 			return nil, false
+		case string:
+			return v, v != ""
+		case time.Time:
+			return v.UTC().Format(time.RFC3339Nano), true
+		case policy.Metadata:
+			return orEmpty(v), true
+		default:
+			return v, true
 		}
-		return u.LastLogin.UTC().Format(time.RFC3339Nano), true
-	case "logins_count":
-		return u.LoginsCount, true
 	}
 	root, path, _ := strings.Cut(f, ".")
 	var m map[string]any = u.UserMetadata

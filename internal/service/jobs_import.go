@@ -375,36 +375,16 @@ func conflictJobError(row int, err error) *JobError {
 	return &JobError{Row: row, Field: field, Reason: fmt.Sprintf("a user with this %s already exists in the connection", what)}
 }
 
-// upserted is old with the upsertable fields the row gave overwritten:
-// email_verified, given_name, family_name, name, nickname, picture,
-// user_metadata and app_metadata (replaced whole, not merged) and the
-// password hash.
+// upserted is old with the upsertable fields the row gave overwritten
+// (policy.ProfileFields' Upsert: email_verified, given_name, family_name,
+// name, nickname, picture, user_metadata and app_metadata, replaced whole,
+// not merged) and the password hash.
 func upserted(old policy.User, it importItem, now time.Time) policy.User {
 	u, n := old, it.user
-	g := it.given
-	if g.Has(importer.FieldEmailVerified) {
-		u.EmailVerified = n.EmailVerified
-	}
-	if g.Has(importer.FieldGivenName) {
-		u.GivenName = n.GivenName
-	}
-	if g.Has(importer.FieldFamilyName) {
-		u.FamilyName = n.FamilyName
-	}
-	if g.Has(importer.FieldName) {
-		u.Name = n.Name
-	}
-	if g.Has(importer.FieldNickname) {
-		u.Nickname = n.Nickname
-	}
-	if g.Has(importer.FieldPicture) {
-		u.Picture = n.Picture
-	}
-	if g.Has(importer.FieldUserMetadata) {
-		u.UserMetadata = n.UserMetadata
-	}
-	if g.Has(importer.FieldAppMetadata) {
-		u.AppMetadata = n.AppMetadata
+	for _, f := range policy.ProfileFields {
+		if f.Upsert && it.given.Has(f.Name) {
+			f.Set(&u, f.Value(n))
+		}
 	}
 	if n.PasswordHash != "" {
 		u.PasswordHash = n.PasswordHash

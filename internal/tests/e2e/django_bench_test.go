@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/testmysql"
@@ -50,21 +47,7 @@ func BenchmarkDjangoLoginGraphQLvsOpenSSL(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := newScriptEnv(b, sqliteStore)
-	dsn, _ := testmysql.New(b)
-	cfg, _ := mysql.ParseDSN(dsn)
-	cfg.MultiStatements = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	schema, err := os.ReadFile("../../../templates/django/schema.sql")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.Exec(string(schema)); err != nil {
-		b.Fatal(err)
-	}
+	dsn, db := djangoTable(b)
 	hash := "pbkdf2_sha256$" + strconv.Itoa(djangoIter) + "$" + djangoSalt + "$" + djangoKeyB64
 	if _, err := db.Exec(`INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
 		VALUES (1, ?, 0, 'ann', 'Ann', 'Lee', 'ann@example.com', 0, 1, NOW())`, hash); err != nil {

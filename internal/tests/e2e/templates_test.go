@@ -21,21 +21,7 @@ import (
 // signup's profile fields reaching the script's create.
 func TestDjangoTemplateThroughGraphQL(t *testing.T) {
 	e := newScriptEnv(t, sqliteStore)
-	dsn, _ := testmysql.New(t)
-	cfg, _ := mysql.ParseDSN(dsn)
-	cfg.MultiStatements = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	schema, err := os.ReadFile("../../../templates/django/schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(string(schema)); err != nil {
-		t.Fatal(err)
-	}
+	dsn, db := djangoTable(t)
 	// Hashes written by Django 3.2's PBKDF2PasswordHasher.
 	if _, err := db.Exec(`INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES
 		(1, 'pbkdf2_sha256$600000$legacysalt12$bSkwYtVZSi2JLlj9aE3eIuAxK/nxCWNManNzs+ysFqM=', 0, 'ann', 'Ann', 'Lee', 'ann@example.com', 0, 1, NOW()),
@@ -74,4 +60,30 @@ func TestDjangoTemplateThroughGraphQL(t *testing.T) {
 	if first != "Bob" || last != "Ray" || username != "bob" {
 		t.Fatalf("signup's fields in auth_user: %q %q %q", first, last, username)
 	}
+}
+
+// djangoTable makes a MariaDB database holding the django template's
+// schema.sql (auth_user as Django creates it), dropped when tb ends; it
+// returns the database's DSN and a handle, closed then, to fill it.
+func djangoTable(tb testing.TB) (string, *sql.DB) {
+	tb.Helper()
+	dsn, _ := testmysql.New(tb)
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	schema, err := os.ReadFile("../../../templates/django/schema.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.Exec(string(schema)); err != nil {
+		tb.Fatal(err)
+	}
+	return dsn, db
 }

@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"database/sql"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/testmysql"
@@ -125,21 +121,7 @@ func TestLoginByUsernameThroughScripts(t *testing.T) {
 	for _, k := range []storeKind{sqliteStore, mysqlStore} {
 		t.Run(string(k), func(t *testing.T) {
 			e := newScriptEnv(t, k)
-			dsn, _ := testmysql.New(t)
-			cfg, _ := mysql.ParseDSN(dsn)
-			cfg.MultiStatements = true
-			db, err := sql.Open("mysql", cfg.FormatDSN())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			schema, err := os.ReadFile("../../../templates/django/schema.sql")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec(string(schema)); err != nil {
-				t.Fatal(err)
-			}
+			dsn, db := djangoTable(t)
 			// Django hashes at 1,000 iterations (hunter22), written by Django.
 			const hash = "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk="
 			if _, err := db.Exec(`INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES
