@@ -3133,7 +3133,7 @@ type Connection {
 type AuthResult {
   "A user access token (JWT) carrying ` + "`" + `read:current_user update:current_user_metadata` + "`" + `; with ` + "`" + `login(audience:)` + "`" + `, an access token for that API."
   accessToken: String!
-  "An OpenID Connect ID token (JWT) with the user's profile claims."
+  "An OpenID Connect ID token (JWT) with the user's profile claims. It is signed only when the operation selects this field, so a login that does not ask for it costs one signature fewer."
   idToken: String!
   "How many seconds the access token is valid for."
   expiresIn: Int!

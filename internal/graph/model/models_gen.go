@@ -112,7 +112,7 @@ type ApplicationWithSecret struct {
 type AuthResult struct {
 	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
 	AccessToken string `json:"accessToken"`
-	// An OpenID Connect ID token (JWT) with the user's profile claims.
+	// An OpenID Connect ID token (JWT) with the user's profile claims. It is signed only when the operation selects this field, so a login that does not ask for it costs one signature fewer.
 	IDToken string `json:"idToken"`
 	// How many seconds the access token is valid for.
 	ExpiresIn int `json:"expiresIn"`
