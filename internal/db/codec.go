@@ -155,7 +155,89 @@ func encodeIdentities(ids []policy.Identity) (string, error) {
 	return string(b), err
 }
 
+// decodeIdentities reads the stored identities: parseIdentities for the
+// form encodeIdentities writes, encoding/json (decodeIdentitiesJSON) for
+// anything else.
 func decodeIdentities(s string) ([]policy.Identity, error) {
+	if ids, ok := parseIdentities(s); ok {
+		return ids, nil
+	}
+	return decodeIdentitiesJSON(s)
+}
+
+// parseIdentities reads a JSON list of identity objects whose keys are
+// exactly the stored names (any subset, any order) with values of their
+// types, as decodeIdentitiesJSON reads them, without reflection: every
+// listed user's row holds one. ok is false for anything else (another
+// key, a key in another case, which encoding/json would match, a null or
+// a number where a string is, invalid JSON), and the caller asks
+// encoding/json. TestParseIdentitiesMatchesEncodingJSON and
+// FuzzParseIdentities hold it to decodeIdentitiesJSON.
+func parseIdentities(s string) ([]policy.Identity, bool) {
+	p := jsonReader{s: s}
+	p.space()
+	if p.i >= len(s) || s[p.i] != '[' {
+		return nil, false
+	}
+	v, ok := p.value(0)
+	if !ok {
+		return nil, false
+	}
+	p.space()
+	list, isList := v.([]any)
+	if p.i != len(s) || !isList {
+		return nil, false
+	}
+	out := make([]policy.Identity, 0, len(list))
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		var id policy.Identity
+		for k, x := range m {
+			switch k {
+			case "connection", "provider", "user_id":
+				str, ok := x.(string)
+				if !ok {
+					return nil, false
+				}
+				switch k {
+				case "connection":
+					id.Connection = str
+				case "provider":
+					id.Provider = str
+				default:
+					id.UserID = str
+				}
+			case "is_social":
+				b, ok := x.(bool)
+				if !ok {
+					return nil, false
+				}
+				id.IsSocial = b
+			case "profile_data":
+				switch pd := x.(type) {
+				case map[string]any:
+					id.ProfileData = pd
+				case nil:
+				default:
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+		}
+		if id.ProfileData == nil {
+			id.ProfileData = map[string]any{}
+		}
+		out = append(out, id)
+	}
+	return out, true
+}
+
+// decodeIdentitiesJSON reads the stored identities with encoding/json.
+func decodeIdentitiesJSON(s string) ([]policy.Identity, error) {
 	var raw []json.RawMessage
 	if s != "" {
 		if err := json.Unmarshal([]byte(s), &raw); err != nil {

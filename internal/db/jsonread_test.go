@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/profiled/profiled/internal/policy"
 )
 
 // viaEncodingJSON is decodeObject as it was: encoding/json's Decoder with
@@ -102,5 +104,63 @@ func BenchmarkDecodeObject(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// sameIdentities checks that decodeIdentities (parseIdentities where it
+// accepts s) reads s as decodeIdentitiesJSON (encoding/json) does; with
+// fast, that parseIdentities accepts it.
+func sameIdentities(t *testing.T, s string, fast bool) {
+	t.Helper()
+	want, werr := decodeIdentitiesJSON(s)
+	got, ok := parseIdentities(s)
+	if fast && !ok {
+		t.Fatalf("%q: parseIdentities declined", s)
+	}
+	if ok && (werr != nil || !reflect.DeepEqual(got, want)) {
+		t.Fatalf("%q: parseIdentities %#v, encoding/json %#v (%v)", s, got, want, werr)
+	}
+	d, derr := decodeIdentities(s)
+	if (derr != nil) != (werr != nil) || (derr == nil && !reflect.DeepEqual(d, want)) {
+		t.Fatalf("%q: decodeIdentities %#v (%v), encoding/json %#v (%v)", s, d, derr, want, werr)
+	}
+}
+
+func TestParseIdentitiesMatchesEncodingJSON(t *testing.T) {
+	stored, err := encodeIdentities([]policy.Identity{
+		{Connection: "main", Provider: "profiled", UserID: "u1"},
+		{Connection: "legacy", Provider: "custom-database", UserID: "42", IsSocial: true,
+			ProfileData: policy.Metadata{"plan": "pro", "n": json.Number("12345678901234567890"), "l": []any{1.5, nil, "<&>"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		stored, `[]`, ` [ ] `, `[{}]`, `[{"connection":"c"}]`,
+		`[{"profile_data":null,"user_id":"x","is_social":false,"provider":"p","connection":"c"}]`,
+		`[{"connection":"a","connection":"b","profile_data":{"x":1},"profile_data":{"y":2}}]`,
+		"[{\"user_id\":\"\xff \\ud800\"}]",
+	} {
+		sameIdentities(t, s, true)
+	}
+	for _, s := range []string{
+		``, `null`, `{}`, `[1]`, `[null]`, `["x"]`, `[{"Connection":"c"}]`, `[{"USER_ID":"x"}]`,
+		`[{"connection":null}]`, `[{"connection":1}]`, `[{"is_social":"true"}]`, `[{"is_social":null}]`,
+		`[{"profile_data":[]}]`, `[{"profile_data":"x"}]`, `[{"other":1}]`, `[{"connection":"c"}] x`,
+		`[{"connection":"c"},]`, `[`,
+	} {
+		sameIdentities(t, s, false)
+	}
+}
+
+// FuzzParseIdentities: on any input, parseIdentities declines or agrees
+// with encoding/json, and decodeIdentities agrees with it.
+func FuzzParseIdentities(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"connection":"main","provider":"profiled","user_id":"u1","is_social":false,"profile_data":{}}]`,
+		`[{"Provider":"x","profile_data":null}]`, `[{"user_id":"\u00e9","profile_data":{"a":[1,{"b":-2e3}]}}]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sameIdentities(t, s, false)
 	})
 }
