@@ -36,6 +36,9 @@ func (q *queries) SearchUsers(ctx context.Context, p service.SearchParams) ([]se
 // one.
 func (q *queries) runSearch(ctx context.Context, s searchSQL) ([]service.SearchHit, int, error) {
 	x := q.searchRunner()
+	if s.fixed {
+		x = q.r // a listing: few texts, prepared once
+	}
 	var rows []userRow
 	if err := x.sel(ctx, &rows, s.page, s.pageArgs...); err != nil {
 		return nil, 0, translate(err, "search users", "users")
@@ -71,7 +74,11 @@ func (q *queries) searchRunner() runner {
 // searchSQL is a compiled search: the page statement, and the count
 // statement ("" when not counting).
 type searchSQL struct {
-	sort      search.Sort
+	sort search.Sort
+	// fixed: the statements' texts depend only on the sort, the cursor's
+	// presence and the count (a query without terms, a plain listing), so
+	// they can go through the statement cache without filling it.
+	fixed     bool
 	page      string
 	pageArgs  []any
 	count     string
@@ -120,7 +127,7 @@ func buildSearch(dialect string, p service.SearchParams, plan searchPlan) (searc
 	if plan.scan {
 		where, args = pq.ScanSQL(d)
 	}
-	s := searchSQL{sort: sort}
+	s := searchSQL{sort: sort, fixed: pq.Empty() && !plan.scan && !plan.generic}
 	if p.Count {
 		s.count = "SELECT COUNT(*) FROM " + plan.from + " WHERE " + where
 		s.countArgs = args

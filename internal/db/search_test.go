@@ -471,3 +471,59 @@ func expectedOrder(us []policy.User, field string, desc, unblocked bool) []strin
 	}
 	return ids
 }
+
+// TestListingUsesStatementCache: a search without terms (a listing) runs
+// through SQLite's statement cache, which it grows by a text per sort and
+// cursor presence, never per request; a search with terms stays out of it
+// (its texts are unbounded). The pages are those of the uncached runner.
+func TestListingUsesStatementCache(t *testing.T) {
+	d := openSQLiteStore(t)
+	for _, u := range searchUsers() {
+		if err := d.InsertUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int {
+		d.rStmts.mu.Lock()
+		defer d.rStmts.mu.Unlock()
+		return len(d.rStmts.m)
+	}
+	ids := func(hits []service.SearchHit) (out []string) {
+		for _, h := range hits {
+			out = append(out, h.User.ID)
+		}
+		return out
+	}
+	before := size()
+	var after string
+	var all []string
+	for range 5 {
+		hits, _, err := d.SearchUsers(ctx, service.SearchParams{After: after, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) == 0 {
+			break
+		}
+		all = append(all, ids(hits)...)
+		after = hits[0].Cursor
+	}
+	if want := []string{alice, bob, dave, carol}; !slices.Equal(all, want) {
+		t.Fatalf("pages %v, want %v", all, want)
+	}
+	if _, _, err := d.SearchUsers(ctx, service.SearchParams{Sort: "email:-1", Limit: 2, Count: true}); err != nil {
+		t.Fatal(err)
+	}
+	if grown := size() - before; grown < 1 || grown > 4 {
+		t.Fatalf("statement cache grew by %d texts for listings, want 1 to 4", grown)
+	}
+	mid := size()
+	for _, q := range []string{"name:alice", "email:bob@example.com", "app_metadata.plan:pro", "logins_count>1"} {
+		if _, _, err := d.SearchUsers(ctx, service.SearchParams{Query: q, Limit: 2, Count: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if size() != mid {
+		t.Fatalf("statement cache grew by %d texts for searches with terms", size()-mid)
+	}
+}

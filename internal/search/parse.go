@@ -288,6 +288,10 @@ func Parse(q string) (*Query, error) {
 	return &Query{root: root, fields: p.fields}, nil
 }
 
+// Empty reports a query without terms (every user matches): its SQL is
+// the same text for every such query.
+func (q *Query) Empty() bool { return q.root == nil }
+
 // Fields returns the fields the query reads, sorted (a bare term reads
 // email, name, nickname and username; metadata fields with their path). It
 // lets a caller refuse app_metadata to a token that may not read it.
