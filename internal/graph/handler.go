@@ -30,6 +30,10 @@ type HandlerOptions struct {
 	// by default, to anyone: the schema is public, and GraphiQL and code
 	// generators need it).
 	DisableIntrospection bool
+
+	// gqlgenOnly leaves every field to gqlgen's executor (no fastRead):
+	// the reference the fast path is tested against.
+	gqlgenOnly bool
 }
 
 // NewHandler builds the GraphQL HTTP handler (POST, GET, multipart).
@@ -82,6 +86,9 @@ func NewHandler(r *Resolver, o HandlerOptions) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(limitExtension{lim: o.Limits.withDefaults(), es: es, expanded: lru.New[int](1000)})
 	srv.Use(needsExtension{})
+	if !o.gqlgenOnly {
+		srv.AroundFields(fastRead)
+	}
 	srv.SetErrorPresenter(ErrorPresenter(o.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v))

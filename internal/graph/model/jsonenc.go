@@ -56,6 +56,19 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	return marshalInto(dst, v)
 }
 
+// AppendMetadata appends what MarshalMetadata writes for m.
+func AppendMetadata(dst []byte, m Metadata) []byte {
+	if m == nil {
+		return append(dst, "null"...)
+	}
+	n := len(dst)
+	out, err := appendJSONObject(dst, m)
+	if err != nil {
+		return append(dst[:n], "null"...)
+	}
+	return out
+}
+
 func marshalInto(dst []byte, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
