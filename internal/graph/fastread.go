@@ -114,37 +114,46 @@ var userFields = map[string]userField{
 	"loginsCount": uLoginsCount,
 }
 
-// planField is one output field: its JSON key (quoted as gqlgen quotes
-// it, with the colon) and what it writes.
+// planField is one output field: its response key and what it writes.
 type planField[K any] struct {
-	key  string
-	kind K
+	alias string
+	kind  K
 }
 
-// collect returns the plan of sel on typ (gqlgen's CollectFields, so the
-// same fields in the same order), or false when a field is not in known
-// or has arguments or @defer.
-func collect[K any](oc *graphql.OperationContext, sel []graphql.CollectedField, known map[string]K) ([]planField[K], bool) {
+// collect returns the plan of the fields gqlgen's CollectFields returned
+// for a selection (so the same fields, one per response key, in the same
+// order), or false when a field is not in known or has arguments or
+// @defer.
+func collect[K any](sel []graphql.CollectedField, known map[string]K) ([]planField[K], bool) {
 	out := make([]planField[K], 0, len(sel))
-	seen := make(map[string]bool, len(sel))
+next:
 	for _, f := range sel {
-		if seen[f.Alias] {
-			continue // as FieldSet.MarshalGQL: an alias is written once
+		for _, o := range out {
+			if o.alias == f.Alias {
+				continue next // as FieldSet.MarshalGQL: a key is written once
+			}
 		}
-		seen[f.Alias] = true
 		k, ok := known[f.Name]
 		if !ok || f.Deferrable != nil || len(f.Arguments) > 0 {
 			return nil, false
 		}
-		out = append(out, planField[K]{key: string(appendGQLString(nil, f.Alias)) + ":", kind: k})
+		out = append(out, planField[K]{alias: f.Alias, kind: k})
 	}
 	return out, true
+}
+
+// appendKey writes a field's key as FieldSet.MarshalGQL does.
+func appendKey(dst []byte, i int, alias string) []byte {
+	if i > 0 {
+		dst = append(dst, ',')
+	}
+	return append(appendGQLString(dst, alias), ':')
 }
 
 type userPlan []planField[userField]
 
 func userPlanOf(oc *graphql.OperationContext, sel ast.SelectionSet) (userPlan, bool) {
-	p, ok := collect(oc, graphql.CollectFields(oc, sel, []string{"User"}), userFields)
+	p, ok := collect(graphql.CollectFields(oc, sel, []string{"User"}), userFields)
 	return userPlan(p), ok
 }
 
@@ -173,10 +182,7 @@ func (p userPlan) fits(u *model.User) bool {
 func (p userPlan) append(dst []byte, u *model.User) []byte {
 	dst = append(dst, '{')
 	for i, f := range p {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, f.key...)
+		dst = appendKey(dst, i, f.alias)
 		switch f.kind {
 		case uTypename:
 			dst = append(dst, `"User"`...)
@@ -268,7 +274,7 @@ func connPlanOf(oc *graphql.OperationContext, sel ast.SelectionSet) (connPlan, b
 	var p connPlan
 	fields := graphql.CollectFields(oc, sel, []string{"UserConnection"})
 	var ok bool
-	if p.conn, ok = collect(oc, fields, connFields); !ok {
+	if p.conn, ok = collect(fields, connFields); !ok {
 		return p, false
 	}
 	// One plan per type: a selection that asks for edges, pageInfo or
@@ -282,7 +288,7 @@ func connPlanOf(oc *graphql.OperationContext, sel ast.SelectionSet) (connPlan, b
 				return p, false
 			}
 			ef := graphql.CollectFields(oc, f.Selections, []string{"UserEdge"})
-			if p.edge, ok = collect(oc, ef, edgeFields); !ok {
+			if p.edge, ok = collect(ef, edgeFields); !ok {
 				return p, false
 			}
 			for _, e := range ef {
@@ -300,7 +306,7 @@ func connPlanOf(oc *graphql.OperationContext, sel ast.SelectionSet) (connPlan, b
 			if pages++; pages > 1 {
 				return p, false
 			}
-			if p.page, ok = collect(oc, graphql.CollectFields(oc, f.Selections, []string{"PageInfo"}), pageFields); !ok {
+			if p.page, ok = collect(graphql.CollectFields(oc, f.Selections, []string{"PageInfo"}), pageFields); !ok {
 				return p, false
 			}
 		}
@@ -335,10 +341,7 @@ func (p connPlan) fits(c *model.UserConnection) bool {
 func (p connPlan) append(dst []byte, c *model.UserConnection) []byte {
 	dst = append(dst, '{')
 	for i, f := range p.conn {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, f.key...)
+		dst = appendKey(dst, i, f.alias)
 		switch f.kind {
 		case cTypename:
 			dst = append(dst, `"UserConnection"`...)
@@ -363,10 +366,7 @@ func (p connPlan) append(dst []byte, c *model.UserConnection) []byte {
 func (p connPlan) appendEdge(dst []byte, e *model.UserEdge) []byte {
 	dst = append(dst, '{')
 	for i, f := range p.edge {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, f.key...)
+		dst = appendKey(dst, i, f.alias)
 		switch f.kind {
 		case eTypename:
 			dst = append(dst, `"UserEdge"`...)
@@ -382,10 +382,7 @@ func (p connPlan) appendEdge(dst []byte, e *model.UserEdge) []byte {
 func (p connPlan) appendPage(dst []byte, pi *model.PageInfo) []byte {
 	dst = append(dst, '{')
 	for i, f := range p.page {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, f.key...)
+		dst = appendKey(dst, i, f.alias)
 		switch f.kind {
 		case pTypename:
 			dst = append(dst, `"PageInfo"`...)
@@ -413,10 +410,10 @@ func appendTime(dst []byte, t time.Time) []byte {
 
 // appendGQLString quotes s as gqlgen's MarshalString does: ", \ and
 // control characters escaped, every other byte (invalid UTF-8 included)
-// as it is. (The transport escapes <, >, & and U+2028/9 afterwards, over
+// as it is, and gqlgen's upper-case hex digits. (The transport escapes <, >, & and U+2028/9 afterwards, over
 // the whole response.)
 func appendGQLString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
+	const hex = "0123456789ABCDEF"
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
