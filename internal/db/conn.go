@@ -14,6 +14,9 @@ type runner interface {
 	get(ctx context.Context, dest any, query string, args ...any) error
 	sel(ctx context.Context, dest any, query string, args ...any) error
 	exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	// query runs a statement returning rows, for callers that scan them
+	// themselves (scanUsers).
+	query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // stmtCache keeps one prepared statement per query text on a pool.
@@ -121,6 +124,17 @@ func (p poolRunner) exec(ctx context.Context, query string, args ...any) (sql.Re
 	return s.ExecContext(ctx, args...)
 }
 
+func (p poolRunner) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if p.cache == nil {
+		return p.db.QueryContext(ctx, query, args...)
+	}
+	s, err := p.cache.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
 // txRunner runs in a transaction, through the statements cached on the
 // transaction's pool when there are (database/sql reuses the one already
 // prepared on the transaction's connection).
@@ -161,4 +175,11 @@ func (t txRunner) exec(ctx context.Context, query string, args ...any) (sql.Resu
 		return s.ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t txRunner) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
 }

@@ -39,23 +39,19 @@ func (q *queries) runSearch(ctx context.Context, s searchSQL) ([]service.SearchH
 	if s.fixed {
 		x = q.r // a listing: few texts, prepared once
 	}
-	var rows []userRow
-	if err := x.sel(ctx, &rows, s.page, s.pageArgs...); err != nil {
-		return nil, 0, translate(err, "search users", "users")
+	hits := make([]service.SearchHit, 0, s.limit+1)
+	field := s.sort.Field()
+	err := scanUsers(ctx, x, s.page, s.pageArgs, func(u policy.User) {
+		hits = append(hits, service.SearchHit{User: u, Cursor: s.sort.Cursor(sortValue(field, u), u.ID)})
+	})
+	if err != nil {
+		return nil, 0, translateRead(err, "search users")
 	}
 	var total int
 	if s.count != "" {
 		if err := x.get(ctx, &total, s.count, s.countArgs...); err != nil {
 			return nil, 0, translate(err, "count searched users", "users")
 		}
-	}
-	hits := make([]service.SearchHit, 0, len(rows))
-	for i := range rows {
-		u, err := rows[i].user()
-		if err != nil {
-			return nil, 0, err
-		}
-		hits = append(hits, service.SearchHit{User: u, Cursor: s.sort.Cursor(sortValue(s.sort.Field(), u), u.ID)})
 	}
 	return hits, total, nil
 }
@@ -79,6 +75,7 @@ type searchSQL struct {
 	// presence and the count (a query without terms, a plain listing), so
 	// they can go through the statement cache without filling it.
 	fixed     bool
+	limit     int // the page's size (its last argument)
 	page      string
 	pageArgs  []any
 	count     string
@@ -143,7 +140,8 @@ func buildSearch(dialect string, p service.SearchParams, plan searchPlan) (searc
 	}
 	s.page = "SELECT " + userColumns + " FROM " + plan.from + " WHERE " + pageWhere +
 		" ORDER BY " + sort.OrderBy() + " LIMIT ?"
-	s.pageArgs = append(pageArgs, pageSize(p.Limit))
+	s.limit = pageSize(p.Limit)
+	s.pageArgs = append(pageArgs, s.limit)
 	return s, nil
 }
 
@@ -179,7 +177,8 @@ func indexTermSearch(dialect string, p service.SearchParams, sort search.Sort, w
 	}
 	s.page = sel + userColumns + " FROM " + search.TermsTable + " AS t" + join + "users ON users.id = t.user_id WHERE " +
 		pageWhere + " ORDER BY t.user_id" + dir + " LIMIT ?"
-	s.pageArgs = append(pageArgs, pageSize(p.Limit))
+	s.limit = pageSize(p.Limit)
+	s.pageArgs = append(pageArgs, s.limit)
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -525,5 +526,84 @@ func TestListingUsesStatementCache(t *testing.T) {
 	}
 	if size() != mid {
 		t.Fatalf("statement cache grew by %d texts for searches with terms", size()-mid)
+	}
+}
+
+// sqlxUsers reads users as the store did before scanUsers: sqlx's Select
+// into userRow (columns mapped by name), then userRow.user.
+func sqlxUsers(t *testing.T, d *DB, query string, args ...any) []policy.User {
+	t.Helper()
+	var rows []userRow
+	if err := d.queries.r.sel(ctx, &rows, query, args...); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]policy.User, 0, len(rows))
+	for i := range rows {
+		u, err := rows[i].user()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// TestScanUsersMatchesSqlx: the positional scan reads every column as
+// sqlx's name mapping did (NULL emails and usernames, times, a NULL and a
+// set last login, metadata, identities), on SQLite and MariaDB, for
+// listings, searches and a role's users' query shape.
+func TestScanUsersMatchesSqlx(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		open func(testing.TB, ...Option) *DB
+	}{{"sqlite", openSQLiteStore}, {"mysql", openMySQLStore}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.open(t)
+			last := time.Date(2026, 12, 6, 5, 0, 0, 123456000, time.UTC)
+			for i, u := range searchUsers() {
+				if i%2 == 1 {
+					u.LastLogin, u.LastIP, u.Email, u.Username = &last, "192.0.2.1", "", ""
+				}
+				u.PasswordHash = fmt.Sprintf("$2a$04$hash%d", i)
+				if err := d.InsertUser(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, q := range []struct {
+				query string
+				args  []any
+			}{
+				{qListUsers, []any{"", 100}},
+				{qListUsers, []any{bob, 2}},
+				{qUsersByEmail, []any{"bob@example.com"}},
+				{`SELECT ` + prefixed("u.", userColumns) + ` FROM users u ORDER BY u.id DESC`, nil},
+			} {
+				var got []policy.User
+				if err := scanUsers(ctx, d.queries.r, q.query, q.args, func(u policy.User) { got = append(got, u) }); err != nil {
+					t.Fatal(err)
+				}
+				want := sqlxUsers(t, d, q.query, q.args...)
+				if len(want) == 0 && q.query == qListUsers {
+					t.Fatalf("%s: no users", q.query)
+				}
+				if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Fatalf("%s %v:\nscanUsers %#v\nsqlx      %#v", q.query, q.args, got, want)
+				}
+			}
+			hits, _, err := d.SearchUsers(ctx, service.SearchParams{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := sqlxUsers(t, d, qListUsers, "", 100)
+			if len(hits) != len(want) {
+				t.Fatalf("search: %d users, want %d", len(hits), len(want))
+			}
+			for i := range hits {
+				if !reflect.DeepEqual(hits[i].User, want[i]) {
+					t.Fatalf("search hit %d: %#v, want %#v", i, hits[i].User, want[i])
+				}
+			}
+		})
 	}
 }

@@ -130,19 +130,60 @@ func (q *queries) getUser(ctx context.Context, x runner, op, query string, args 
 }
 
 func (q *queries) selectUsers(ctx context.Context, op, query string, args ...any) ([]policy.User, error) {
-	var rows []userRow
-	if err := q.r.sel(ctx, &rows, query, args...); err != nil {
-		return nil, translate(err, op, "users")
+	var users []policy.User
+	err := scanUsers(ctx, q.r, query, args, func(u policy.User) { users = append(users, u) })
+	if err != nil {
+		return nil, translateRead(err, op)
 	}
-	users := make([]policy.User, 0, len(rows))
-	for i := range rows {
-		u, err := rows[i].user()
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
+	if users == nil {
+		users = []policy.User{}
 	}
 	return users, nil
+}
+
+// scanUsers runs query, which selects userColumns in their order, and
+// hands each row's user to each. It scans the columns by position into one
+// reused userRow: sqlx's Select mapped every row's columns to fields by
+// reflection (a listing's rows are most of its cost). Errors are the
+// database's (to translate) or a row's (*rowError, already worded).
+func scanUsers(ctx context.Context, x runner, query string, args []any, each func(policy.User)) error {
+	rows, err := x.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r userRow
+	dest := []any{&r.ID, &r.Connection, &r.Email, &r.EmailVerified, &r.Username, &r.PhoneNumber, &r.PhoneVerified,
+		&r.Name, &r.GivenName, &r.FamilyName, &r.Nickname, &r.Picture, &r.Blocked, &r.UserMetadata, &r.AppMetadata,
+		&r.Identities, &r.Migrated, &r.PasswordHash, &r.CreatedAt, &r.UpdatedAt, &r.LastLogin, &r.LastIP, &r.LoginsCount}
+	for rows.Next() {
+		r = userRow{}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		u, err := r.user()
+		if err != nil {
+			return &rowError{err}
+		}
+		each(u)
+	}
+	return rows.Err()
+}
+
+// rowError is a row that does not decode (user's error, kept as it is).
+type rowError struct{ err error }
+
+func (e *rowError) Error() string { return e.err.Error() }
+func (e *rowError) Unwrap() error { return e.err }
+
+// translateRead is translate for scanUsers' errors: a row's own error
+// stands as it is.
+func translateRead(err error, op string) error {
+	var re *rowError
+	if errors.As(err, &re) {
+		return re.err
+	}
+	return translate(err, op, "users")
 }
 
 func (q *queries) UserByID(ctx context.Context, id string) (policy.User, error) {
