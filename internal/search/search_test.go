@@ -555,3 +555,35 @@ func TestSortAfterID(t *testing.T) {
 		t.Fatalf("AfterID on a sort by created_at: %v", err)
 	}
 }
+
+// TestCursorFastPath: Cursor writes the bytes encoding/json writes
+// (cursorJSONOf), for ids that take the fast path and ids that need
+// escapes, on every sort.
+func TestCursorFastPath(t *testing.T) {
+	for _, sort := range []string{"", "user_id:1", "user_id:-1", "email:1", "created_at:-1"} {
+		s, err := ParseSort(sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"", "u1", "auth0|5f7c8ec7c33c6c004bbafe82", "google-oauth2|123", "a<b>&c", `q"b\`, "é", "\u2028", "\xff", "tab\t", "~ !#$%'()*+,-./:;=?@[]^_`{}"} {
+			if got, want := s.Cursor("v", id), s.cursorJSONOf("v", id); got != want {
+				t.Fatalf("%q %q: Cursor %s, encoding/json %s", sort, id, got, want)
+			}
+		}
+	}
+}
+
+// FuzzCursor: any id's cursor is encoding/json's.
+func FuzzCursor(f *testing.F) {
+	f.Add("auth0|abc", false)
+	f.Add("<&>\"\\\xff", true)
+	f.Fuzz(func(t *testing.T, id string, desc bool) {
+		s, _ := ParseSort("user_id:1")
+		if desc {
+			s, _ = ParseSort("user_id:-1")
+		}
+		if got, want := s.Cursor(nil, id), s.cursorJSONOf(nil, id); got != want {
+			t.Fatalf("%q: Cursor %s, encoding/json %s", id, got, want)
+		}
+	})
+}
