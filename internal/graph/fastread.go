@@ -402,10 +402,12 @@ func appendOptString(dst []byte, s *string) []byte {
 	return appendGQLString(dst, *s)
 }
 
-// appendTime writes t as graphql.MarshalTime does (t is not zero).
+// appendTime writes t as graphql.MarshalTime does (t is not zero):
+// strconv.Quote of the RFC 3339 text, which is printable ASCII without
+// quotes or backslashes, so the quotes alone.
 func appendTime(dst []byte, t time.Time) []byte {
-	var buf [64]byte
-	return strconv.AppendQuote(dst, string(t.AppendFormat(buf[:0], time.RFC3339Nano)))
+	dst = append(dst, '"')
+	return append(t.AppendFormat(dst, time.RFC3339Nano), '"')
 }
 
 // appendGQLString quotes s as gqlgen's MarshalString does: ", \ and

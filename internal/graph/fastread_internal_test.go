@@ -45,6 +45,9 @@ func TestAppendTimeMatchesGqlgen(t *testing.T) {
 		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", -7*3600-30*60)),
 		time.Unix(1700000000, 500).In(time.FixedZone("", 3600)),
+		time.Date(-44, 3, 15, 12, 0, 0, 0, time.UTC),
+		time.Date(12026, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 5*3600+45*60+30)),
+		time.Date(2026, 6, 1, 0, 0, 0, 0, time.Local),
 	} {
 		want := marshalled(graphql.MarshalTime(tm))
 		if got := appendTime(nil, tm); !bytes.Equal(got, want) {
