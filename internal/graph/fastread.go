@@ -134,12 +134,31 @@ next:
 			}
 		}
 		k, ok := known[f.Name]
-		if !ok || f.Deferrable != nil || len(f.Arguments) > 0 {
+		if !ok || f.Deferrable != nil || len(f.Arguments) > 0 || !staticDirectives(f) {
 			return nil, false
 		}
 		out = append(out, planField[K]{alias: f.Alias, kind: k})
 	}
 	return out, true
+}
+
+// staticDirectives reports a field whose schema directives run no code
+// while the operation executes (gqlgen.yml: needs and range are checked
+// before any resolver, deprecated is documentation). A directive added to
+// a field with code at execution time would be skipped by the fast path,
+// so such a field is left to gqlgen.
+func staticDirectives(f graphql.CollectedField) bool {
+	if f.Definition == nil {
+		return false
+	}
+	for _, d := range f.Definition.Directives {
+		switch d.Name {
+		case "needs", "range", "deprecated":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // appendKey writes a field's key as FieldSet.MarshalGQL does.
