@@ -32,6 +32,13 @@ type ConnectionFields struct {
 	ImportMode bool `json:"importMode"`
 	// Whether the source overwrites the root attributes (name, nicknames, picture) at every login. When false they are set at the first login only and are editable here.
 	SyncUserProfile bool `json:"syncUserProfile"`
+	// Whether the connection's users have a username and may log in with it
+	// instead of their email (`login(username:)`), as Auth0's "Requires
+	// Username". On a DATABASE connection every new user then needs a username
+	// of 1 to 15 characters (letters a-z, digits, `_ . - + ! # $ ^ ~ ' @` and
+	// backquote, not an email address), stored lower-cased; on a custom
+	// database the script's login and get_user receive the username as typed.
+	RequiresUsername bool `json:"requiresUsername"`
 	// The actions the connection's script module exports (login, get_user, create, verify, change_password, delete, change_email).
 	Actions []string `json:"actions"`
 	// Whether a script module is set.
@@ -61,6 +68,9 @@ func (v *ConnectionFields) GetImportMode() bool { return v.ImportMode }
 
 // GetSyncUserProfile returns ConnectionFields.SyncUserProfile, and is useful for accessing the field via an interface.
 func (v *ConnectionFields) GetSyncUserProfile() bool { return v.SyncUserProfile }
+
+// GetRequiresUsername returns ConnectionFields.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *ConnectionFields) GetRequiresUsername() bool { return v.RequiresUsername }
 
 // GetActions returns ConnectionFields.Actions, and is useful for accessing the field via an interface.
 func (v *ConnectionFields) GetActions() []string { return v.Actions }
@@ -158,6 +168,11 @@ func (v *CreateConnectionCreateConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns CreateConnectionCreateConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *CreateConnectionCreateConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns CreateConnectionCreateConnection.Actions, and is useful for accessing the field via an interface.
 func (v *CreateConnectionCreateConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -218,6 +233,8 @@ type __premarshalCreateConnectionCreateConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -246,6 +263,7 @@ func (v *CreateConnectionCreateConnection) __premarshalJSON() (*__premarshalCrea
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -557,6 +575,11 @@ func (v *GetConnectionConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns GetConnectionConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *GetConnectionConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns GetConnectionConnection.Actions, and is useful for accessing the field via an interface.
 func (v *GetConnectionConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -611,6 +634,8 @@ type __premarshalGetConnectionConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -639,6 +664,7 @@ func (v *GetConnectionConnection) __premarshalJSON() (*__premarshalGetConnection
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -867,6 +893,11 @@ func (v *ListConnectionsConnectionsConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns ListConnectionsConnectionsConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *ListConnectionsConnectionsConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns ListConnectionsConnectionsConnection.Actions, and is useful for accessing the field via an interface.
 func (v *ListConnectionsConnectionsConnection) GetActions() []string {
 	return v.ConnectionFields.Actions
@@ -931,6 +962,8 @@ type __premarshalListConnectionsConnectionsConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -959,6 +992,7 @@ func (v *ListConnectionsConnectionsConnection) __premarshalJSON() (*__premarshal
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -2392,6 +2426,11 @@ func (v *UpdateConnectionUpdateConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns UpdateConnectionUpdateConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *UpdateConnectionUpdateConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns UpdateConnectionUpdateConnection.Actions, and is useful for accessing the field via an interface.
 func (v *UpdateConnectionUpdateConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -2452,6 +2491,8 @@ type __premarshalUpdateConnectionUpdateConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -2480,6 +2521,7 @@ func (v *UpdateConnectionUpdateConnection) __premarshalJSON() (*__premarshalUpda
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -3626,6 +3668,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -3766,6 +3809,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -3874,6 +3918,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -4395,6 +4440,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL

@@ -62,7 +62,7 @@ function draw(view, u, navigate) {
   const ctx = { rules, canUpdate, refresh, navigate };
 
   add(view,
-    h('h1', {}, u.email || u.name || u.id),
+    h('h1', {}, u.email || u.username || u.name || u.id),
     h('p', { id: 'user-badges' },
       u.picture ? h('img', { class: 'avatar', src: u.picture, alt: '', width: 32, height: 32, referrerpolicy: 'no-referrer' }) : null,
       badge(u.connection), u.blocked ? badge('blocked', 'bad') : null,
@@ -249,6 +249,7 @@ function details(u) {
   return card('Details', h('dl', { class: 'props', id: 'user-details' },
     item('User id', h('code', {}, u.id)),
     item('Connection', u.connection),
+    item('Username', h('span', { id: 'user-username' }, u.username || '—')),
     item('Created', fmtTime(u.createdAt)),
     item('Updated', fmtTime(u.updatedAt)),
     item('Last login', fmtTime(u.lastLogin)),
