@@ -146,4 +146,28 @@ func TestDashboardUsernames(t *testing.T) {
 			t.Fatalf("username on main: %v", err)
 		}
 	})
+
+	t.Run("an admin signs in to the dashboard by username", func(t *testing.T) {
+		_, err := client.CreateConnection(bg, e.adminClient(), client.ConnectionInput{Name: "admins", Strategy: client.StrategyDatabase,
+			RequiresUsername: ptr(true), AdminScopes: []string{"read:users", "read:connections"}})
+		mustNoErr(t, err)
+		_, err = client.CreateUser(bg, e.adminClient(), client.CreateUserInput{Connection: "admins", Email: "boss@example.com", Username: ptr("boss"), Password: ptr("correct horse battery")})
+		mustNoErr(t, err)
+		signInAs := func(conn, id, password string) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(
+				page(e, "/signin"),
+				chromedp.SetValue(chromedp.CSS(`#admin-connection`), conn),
+				chromedp.SetValue(chromedp.CSS(`#admin-email`), id),
+				chromedp.SetValue(chromedp.CSS(`#admin-password`), password),
+				chromedp.Click(chromedp.CSS(`#admin-signin-submit`)))
+		}
+		run(t, ctx, signInAs("admins", "boss", "wrong horse battery"), chromedp.WaitVisible(chromedp.CSS(`#admin-password-error`)))
+		wantContains(t, "a wrong password by username", text(t, ctx, "#admin-password-error"), "Wrong connection, username or password")
+		run(t, ctx, signInAs("main", "boss", "correct horse battery"), chromedp.WaitVisible(chromedp.CSS(`#admin-email-error`)))
+		wantContains(t, "a username on a connection without them", text(t, ctx, "#admin-email-error"), "does not let its users log in by username")
+		run(t, ctx, signInAs("admins", "BOSS", "correct horse battery"), chromedp.WaitVisible(chromedp.CSS(`#logins-chart`)))
+		if scopes := get(t, ctx, chromedp.Evaluate[string](`JSON.parse(atob(sessionStorage.getItem('profiled.token').split('.')[1].replace(/-/g,'+').replace(/_/g,'/'))).scope`)); scopes != "read:users read:connections" {
+			t.Fatalf("the management token's scopes: %q", scopes)
+		}
+	})
 }
