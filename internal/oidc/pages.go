@@ -364,6 +364,12 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *aut
 }
 
 func statusOf(err error) int {
+	var ref *policy.Refusal
+	if errors.As(err, &ref) {
+		// The policy refused the input (a weak password, a username
+		// breaking the rules): the page says why.
+		return http.StatusBadRequest
+	}
 	code, _ := service.CodeOf(err)
 	switch code {
 	case service.CodeInvalidCredentials, service.CodeUserBlocked:

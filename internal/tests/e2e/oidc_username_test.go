@@ -111,11 +111,16 @@ func openHostedPage(t *testing.T, e *env, app oidcApp) *hostedPage {
 // page's error sentence ("" when none, e.g. on the redirect to the RP).
 func (p *hostedPage) post(connection string, fields url.Values) (int, string) {
 	p.t.Helper()
+	return p.postTo("/login", connection, fields)
+}
+
+func (p *hostedPage) postTo(path, connection string, fields url.Values) (int, string) {
+	p.t.Helper()
 	v := url.Values{"authRequestID": {p.ar}, "csrf": {p.csrf}, "connection": {connection}}
 	for k, vs := range fields {
 		v[k] = vs
 	}
-	res, err := p.hc.PostForm(p.e.issuer+"/login", v)
+	res, err := p.hc.PostForm(p.e.issuer+path, v)
 	mustNoErr(p.t, err)
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -202,5 +207,44 @@ func TestOIDCHostedPageUsernameRefusals(t *testing.T) {
 	// key (as in login(email:)), and it signs in.
 	if st, msg := p.post("staff", url.Values{"username": {"ann@example.com"}, "password": {"correct horse battery"}}); st != http.StatusFound || msg != "" {
 		t.Fatalf("by email after the username's lockout: %d %q", st, msg)
+	}
+}
+
+// TestOIDCHostedSignupWithUsername: the hosted sign-up page asks for a
+// username beside the email where a connection requires one; the
+// connection's rules are told in the page; the new user is signed in and
+// can then sign in by username.
+func TestOIDCHostedSignupWithUsername(t *testing.T) {
+	e := newEnv(t, sqliteStore, nil)
+	wantOK(t, "connection", e.raw(e.admin, `mutation { createConnection(input: {name: "staff", strategy: DATABASE, requiresUsername: true}) { name } }`, nil))
+	app := createApp(t, e, service.AppRegularWeb, service.ApplicationSpec{})
+	p := openHostedPage(t, e, app)
+	res, err := p.hc.Get(e.issuer + "/signup?authRequestID=" + url.QueryEscape(p.ar))
+	mustNoErr(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `id="email"`) || !strings.Contains(string(body), `<label for="username">Username</label>`) {
+		t.Fatalf("the sign-up page:\n%s", body)
+	}
+	signup := func(username string) (int, string) {
+		return p.postTo("/signup", "staff", url.Values{"email": {"dee@example.com"}, "username": {username}, "password": {"correct horse battery"}})
+	}
+	if st, msg := signup(""); st != http.StatusBadRequest || !strings.Contains(msg, "username is required") {
+		t.Fatalf("no username: %d %q", st, msg)
+	}
+	if st, msg := signup("dee lee"); st != http.StatusBadRequest || !strings.Contains(msg, "username") {
+		t.Fatalf("a username breaking the rules: %d %q", st, msg)
+	}
+	if st, msg := signup("Dee"); st != http.StatusFound || msg != "" {
+		t.Fatalf("sign-up: %d %q", st, msg)
+	}
+	u, err := e.store.UserByConnectionUsername(context.Background(), "staff", "dee")
+	mustNoErr(t, err)
+	if u.Email != "dee@example.com" {
+		t.Fatalf("stored %+v", u)
+	}
+	p = openHostedPage(t, e, app)
+	if st, msg := p.post("staff", url.Values{"username": {"dee"}, "password": {"correct horse battery"}}); st != http.StatusFound || msg != "" {
+		t.Fatalf("sign-in by the new username: %d %q", st, msg)
 	}
 }
