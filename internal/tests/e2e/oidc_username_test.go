@@ -14,6 +14,7 @@ import (
 
 	"github.com/profiled/profiled/client"
 	"github.com/profiled/profiled/internal/service"
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // usernameConnection creates a DATABASE connection with requiresUsername
@@ -106,8 +107,15 @@ type hostedPage struct {
 
 func openHostedPage(t *testing.T, e *env, app oidcApp) *hostedPage {
 	t.Helper()
+	return openHostedPageWith(t, e, app, oauth2.GenerateVerifier())
+}
+
+// openHostedPageWith is openHostedPage for a code flow with this PKCE
+// verifier (to exchange the code it ends with).
+func openHostedPageWith(t *testing.T, e *env, app oidcApp, verifier string) *hostedPage {
+	t.Helper()
 	hc := browserClient(t)
-	res, err := hc.Get(app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	res, err := hc.Get(app.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	mustNoErr(t, err)
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -257,5 +265,36 @@ func TestOIDCHostedSignupWithUsername(t *testing.T) {
 	p = openHostedPage(t, e, app)
 	if st, msg := p.post("staff", url.Values{"username": {"dee"}, "password": {"correct horse battery"}}); st != http.StatusFound || msg != "" {
 		t.Fatalf("sign-in by the new username: %d %q", st, msg)
+	}
+}
+
+// TestOIDCHostedPageUsernameCustomDatabase: on a custom database with
+// requiresUsername (Django's auth_user behind templates/django, legacy
+// mode), the hosted page hands an entry without '@' to the login script
+// as the username, and the code flow completes for the user the script
+// found; a wrong password reads as on a DATABASE connection.
+func TestOIDCHostedPageUsernameCustomDatabase(t *testing.T) {
+	e := newScriptEnv(t, sqliteStore)
+	dsn, db := djangoTable(t)
+	const hash = "pbkdf2_sha256$1000$s4ltsalt$rEpMAmhKl2L4xgHQG8aqy7BmcoyzisVKu7zcts8AwTk=" // hunter22
+	if _, err := db.Exec(`INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+		VALUES (1, ?, 0, 'ann', 'Ann', 'Lee', 'ann@example.com', 0, 1, NOW())`, hash); err != nil {
+		t.Fatal(err)
+	}
+	e.gql.CustomConnection(t, e.admin, client.ConnectionInput{Name: "django", RequiresUsername: ptr(true), DatabaseURL: ptr(testmysql.URLOf(dsn))}, script(t, "templates/django"))
+	app := createApp(t, e, service.AppRegularWeb, service.ApplicationSpec{})
+	p := openHostedPage(t, e, app)
+	if st, msg := p.post("django", url.Values{"username": {"ann"}, "password": {"hunter23"}}); st != http.StatusUnauthorized || msg != "Wrong username, email or password." {
+		t.Fatalf("wrong password: %d %q", st, msg)
+	}
+	v := oauth2.GenerateVerifier()
+	p = openHostedPageWith(t, e, app, v)
+	res, err := p.hc.PostForm(e.issuer+"/login", url.Values{"authRequestID": {p.ar}, "csrf": {p.csrf}, "connection": {"django"}, "username": {"ann"}, "password": {"hunter22"}})
+	mustNoErr(t, err)
+	res.Body.Close()
+	tok, err := app.conf.Exchange(context.Background(), codeFrom(t, res), oauth2.VerifierOption(v))
+	mustNoErr(t, err)
+	if r := meEmail(t, e, tok.AccessToken); !strings.Contains(string(r.Data), "ann@example.com") {
+		t.Fatalf("me: %+v", r)
 	}
 }
