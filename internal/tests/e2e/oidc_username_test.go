@@ -87,7 +87,7 @@ func TestOIDCSignInByUsername(t *testing.T) {
 // jsStep runs a JavaScript expression in the page as a browser step.
 func jsStep(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[bool]("(" + expr + ", true)")(ctx, t)
+		_, err := chromedp.Evaluate[bool]("("+expr+", true)")(ctx, t)
 		return chromedp.Void{}, err
 	}
 }
