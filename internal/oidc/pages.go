@@ -291,6 +291,14 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 		p.render(w, http.StatusBadRequest, d, ar.RedirectURI)
 		return
 	}
+	if identifier == "" || password == "" {
+		d.Error = "Enter your email and your password."
+		if d.Usernames && !signup {
+			d.Error = "Enter your username or email, and your password."
+		}
+		p.render(w, http.StatusBadRequest, d, ar.RedirectURI)
+		return
+	}
 	if !signup && email != "" && username != "" {
 		// The form sends one field; a post with both is not from it.
 		d.Error = "Enter your username or your email, not both."

@@ -195,6 +195,7 @@ func TestOIDCHostedPageUsernameRefusals(t *testing.T) {
 		status     int
 		msg        string
 	}{
+		{"no identifier", "staff", url.Values{"password": {"correct horse battery"}}, http.StatusBadRequest, "Enter your username or email, and your password."},
 		{"both fields", "staff", url.Values{"email": {"ann@example.com"}, "username": {"ann"}, "password": {"correct horse battery"}}, http.StatusBadRequest, "Enter your username or your email, not both."},
 		{"unknown username", "staff", url.Values{"username": {"nobody"}, "password": {"correct horse battery"}}, http.StatusUnauthorized, wrong},
 		{"malformed username", "staff", url.Values{"username": {"ann lee"}, "password": {"correct horse battery"}}, http.StatusUnauthorized, wrong},
