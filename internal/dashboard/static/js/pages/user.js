@@ -216,7 +216,7 @@ function actions(u, rules, canUpdate, refresh, navigate) {
     const yes = h('button', { type: 'button', id: 'delete-confirm', class: 'danger' }, 'Delete permanently');
     const no = h('button', { type: 'button', id: 'delete-cancel', class: 'secondary' }, 'Cancel');
     confirmBox = h('div', { class: 'confirm', id: 'delete-confirm-box', role: 'group', 'aria-labelledby': 'delete-confirm-text', hidden: true },
-      h('p', { id: 'delete-confirm-text' }, `Delete ${u.email || u.id}? Their profile, metadata and history go away.` +
+      h('p', { id: 'delete-confirm-text' }, `Delete ${u.email || u.username || u.id}? Their profile, metadata and history go away.` +
         (u.connection && u.identities.some((i) => i.provider === 'custom-database') && !u.migrated ? ' The connection’s delete script removes them from the custom database too.' : '')),
       h('div', { class: 'actions' }, yes, no));
     d.addEventListener('click', () => {
