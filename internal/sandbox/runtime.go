@@ -97,7 +97,7 @@ type Runtime struct {
 // (compiled.go). Fields other than ready are under Runtime.mu.
 type compiled struct {
 	key   [32]byte
-	ready chan struct{} // closed when cm/err are set
+	ready chan struct{}         // closed when cm/err are set
 	cm    wazero.CompiledModule // nil before it is ready, and once evicted or dropped
 	err   error
 	refs  int           // holders: Modules, Inspect, callers waiting for it
