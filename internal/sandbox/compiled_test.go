@@ -334,12 +334,14 @@ func TestCompiledModulesStayWithinTheBudget(t *testing.T) {
 	}
 	// The slack: what is not a compiled module (instances, buffers, the
 	// collector's headroom at the moment of the sample).
-	const slack = 12 << 20
-	if heapPeak > budget+slack {
-		t.Errorf("the Go heap grew by %.1f MiB, over the budget (%.1f MiB) plus %d MiB", float64(heapPeak)/(1<<20), float64(budget)/(1<<20), slack>>20)
+	// Before the budget, this stream grew the heap by 25 MiB and the RSS
+	// by 30 MiB (n = 40; 1.9 and 4.4 MiB with it).
+	const heapSlack, rssSlack = 8 << 20, 16 << 20
+	if heapPeak > budget+heapSlack {
+		t.Errorf("the Go heap grew by %.1f MiB, over the budget (%.1f MiB) plus %d MiB", float64(heapPeak)/(1<<20), float64(budget)/(1<<20), heapSlack>>20)
 	}
-	if !raceEnabled && rssPeak > budget+2*slack {
-		t.Errorf("the RSS grew by %.1f MiB, over the budget (%.1f MiB) plus %d MiB", float64(rssPeak)/(1<<20), float64(budget)/(1<<20), 2*slack>>20)
+	if !raceEnabled && rssPeak > budget+rssSlack {
+		t.Errorf("the RSS grew by %.1f MiB, over the budget (%.1f MiB) plus %d MiB", float64(rssPeak)/(1<<20), float64(budget)/(1<<20), rssSlack>>20)
 	}
 	for _, m := range keep[:3] {
 		loginOK(t, m) // evicted long ago: compiled again
