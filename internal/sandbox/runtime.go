@@ -6,8 +6,9 @@
 //
 // One Runtime per process holds one wazero runtime (compiler engine,
 // termination on context done, a memory cap), the compiled modules (by
-// content hash), a database pool per database URL, and one Module per
-// connection. A Module keeps a bounded pool of reactor instances: a Go
+// content hash, within a byte budget: least recently called ones are
+// evicted and compiled again on their next call; compiled.go), a database
+// pool per database URL, and one Module per connection. A Module keeps a bounded pool of reactor instances: a Go
 // guest costs a few milliseconds to instantiate but microseconds to call, so
 // instances are reused across calls of one connection (never across
 // connections) and replaced after any trap, panic, limit hit or timeout.
