@@ -40,6 +40,25 @@ func bigModule(size, seed int) []byte {
 
 const opI32Mul = 0x6c
 
+// dataModule is bigModule's login with size bytes of data (distinct for
+// each seed) in one data segment instead of code: wazero keeps the bytes
+// with the compiled module, but has next to nothing to compile, so a
+// stream of them is quick also under the race detector.
+func dataModule(size, seed int) []byte {
+	prof := bigModuleProfile()
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(seed*31 + i*7)
+	}
+	copy(data, prof)
+	return hmod{
+		imports: hostileImports(),
+		login:   hfunc{code: cat(callHost(1, 0, int32(len(prof))), []byte{opDrop}, i32c(0))},
+		data:    [][]byte{data},
+		memMin:  uint32(size>>16 + 2),
+	}.build()
+}
+
 // bigModuleProfile is the profile bigModule's login returns, encoded once
 // (a map's encoding follows its iteration order: the same bytes each time
 // keep each seed's module the same).
