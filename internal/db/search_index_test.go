@@ -211,6 +211,11 @@ func (c *countingRunner) exec(ctx context.Context, query string, args ...any) (s
 	return c.runner.exec(ctx, query, args...)
 }
 
+func (c *countingRunner) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.record(query)
+	return c.runner.query(ctx, query, args...)
+}
+
 func TestSQLiteSearchCountsOnlyWhenAsked(t *testing.T) {
 	t.Parallel()
 	runCountsOnlyWhenAsked(t, openSQLiteStore(t))
