@@ -25,8 +25,8 @@ import (
 // own when called outside one (see db.go), so the rows never lag.
 
 const (
-	qStoredUser       = `SELECT user_metadata, app_metadata, email_verified, phone_verified, blocked, connection FROM users WHERE id = ?`
-	termColumns       = 5
+	qStoredUser = `SELECT user_metadata, app_metadata, email_verified, phone_verified, blocked, connection FROM users WHERE id = ?`
+	termColumns = 5
 	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
 	// limits (32,766 and 65,535).
 	maxTermRows = 4000
