@@ -141,7 +141,7 @@ func runTermCounts(t *testing.T, d *DB) {
 	newID := func() string { next++; return fmt.Sprintf("main|%06d", next) }
 	pick := func() (int, string) { i := r.IntN(len(live)); return i, live[i] }
 	imports := 0
-	for step := range 160 {
+	for step := range 100 {
 		op := r.IntN(8)
 		if len(live) < 5 {
 			op = 0
