@@ -101,14 +101,15 @@ func (c *ScriptCache) Runner(t testing.TB, store *db.DB, logger *slog.Logger) *s
 }
 
 // wazeroCacheDir is wazero's compilation cache for the scripts the tests
-// run: in the user's cache directory when there is one, shared by the test
-// binaries and runs (as internal/sandbox's tests and cmd/profiled do), since
-// compiling a Go script's module under -race takes wazero tens of seconds;
-// its entries are keyed by the module's hash and wazero's version and written
-// by rename, so sharing them is safe. Else in the cache's own directory.
+// run: $PROFILED_TEST_WAZERO_CACHE when set (`make test` sets it, after
+// filling it without -race, since compiling a Go script's module under
+// -race takes wazero tens of CPU seconds: see internal/tests/wazerowarm),
+// else one in the cache's own directory. Not a persistent directory of its
+// own: a test binary names wazero's version "dev" in its entries, so one
+// kept across runs could serve code compiled by another version of wazero.
 func (c *ScriptCache) wazeroCacheDir(t testing.TB) string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "profiled", "test-wazero")
+	if d := os.Getenv("PROFILED_TEST_WAZERO_CACHE"); d != "" {
+		return d
 	}
 	return filepath.Join(c.directory(t), "wazero-cache")
 }
