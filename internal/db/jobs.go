@@ -285,14 +285,20 @@ func (q *queries) UsersByConnectionEmails(ctx context.Context, connection string
 }
 
 // InsertUsers: see service.ImportQueries.
-func (q *queries) InsertUsers(ctx context.Context, users []policy.User) ([]error, error) {
+func (q *queries) InsertUsers(ctx context.Context, users []policy.User, enc service.EncodedUsers) ([]error, error) {
 	perUser := make([]error, len(users))
-	done, err := q.loadUsers(ctx, users, perUser)
-	if err != nil {
-		return nil, err
-	}
-	if done {
-		return perUser, nil
+	if q.loadable() {
+		b, ok := enc.(*newUsers)
+		if !ok || !sameUsers(b.users, users) {
+			b = encodeNewUsers(users)
+		}
+		done, err := q.loadUsers(ctx, b, perUser)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return perUser, nil
+		}
 	}
 	for start := 0; start < len(users); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(users))
@@ -301,6 +307,12 @@ func (q *queries) InsertUsers(ctx context.Context, users []policy.User) ([]error
 		}
 	}
 	return perUser, nil
+}
+
+// sameUsers reports whether a and b are the same slice (EncodeNewUsers'
+// batch is the one InsertUsers is given, or is not used).
+func sameUsers(a, b []policy.User) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // insertMany inserts users in one statement, or one by one when that
@@ -335,7 +347,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	}
 	_, err := q.w.exec(ctx, b.String(), args...)
 	if err == nil {
-		return q.insertTerms(ctx, terms)
+		return q.writeNewUserTerms(ctx, terms, nil)
 	}
 	if !errors.Is(translate(err, "insert users", "users"), service.ErrConflict) {
 		return translate(err, "insert users", "users")
