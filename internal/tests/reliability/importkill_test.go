@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -133,7 +135,12 @@ func TestImportKilledMidway(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	t.Run("sqlite", func(t *testing.T) { importKilledMidway(t, bin, "sqlite:"+filepath.Join(t.TempDir(), "store.db")) })
-	t.Run("mysql", func(t *testing.T) { importKilledMidway(t, bin, testmysql.URL(t)) })
+	t.Run("mysql", func(t *testing.T) {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		t.Setenv("PROFILED_SECRET_KEY", base64.StdEncoding.EncodeToString(key)) // a MySQL store seals its secrets
+		importKilledMidway(t, bin, testmysql.URL(t))
+	})
 }
 
 func importKilledMidway(t *testing.T, bin, db string) {
