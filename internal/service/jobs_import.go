@@ -208,6 +208,7 @@ func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, 
 		}
 	}()
 	batches := decoded
+	concurrent := !j.Upsert && s.store.ConcurrentImportTx()
 	if !j.Upsert {
 		encoded := make(chan importBatch, 1)
 		go func() {
@@ -222,9 +223,11 @@ func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, 
 						}
 					}
 					b.enc = s.store.EncodeNewUsers(b.users)
-					keys := keysOf(b.users)
-					b.clashesBefore = before.clash(keys)
-					before = keys
+					if concurrent {
+						keys := keysOf(b.users)
+						b.clashesBefore = before.clash(keys)
+						before = keys
+					}
 				}
 				select {
 				case encoded <- b:
@@ -236,7 +239,7 @@ func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, 
 		batches = encoded
 	}
 	w := orderedWriter{s: s, ctx: ctx, starter: starter, conn: conn, j: j}
-	if !j.Upsert && s.store.ConcurrentImportTx() {
+	if concurrent {
 		w.writers = ImportWriters
 	}
 	for {
