@@ -1035,11 +1035,11 @@ func TestImportThroughput(t *testing.T) {
 	// withTerms adds each user's metadata term rows (what the import's
 	// search index holds: ("u", "lang", "en") and ("u", "plan", "pN"), num
 	// NULL), one multi-row INSERT per batch after the users'.
-	insert := func(db *sql.DB, withTerms bool) measure {
+	insert := func(to *sql.DB, withTerms bool) measure {
 		return phase(func(progress func(int)) {
 			for lo := 0; lo < n; lo += service.ImportBatchSize {
 				hi := min(lo+service.ImportBatchSize, n)
-				tx, err := raw.BeginTx(ctx, nil)
+				tx, err := to.BeginTx(ctx, nil)
 				mustNoErr(t, err)
 				for slo := lo; slo < hi; slo += stmtRows {
 					shi := min(slo+stmtRows, hi)
@@ -1057,6 +1057,7 @@ func TestImportThroughput(t *testing.T) {
 							`[{"connection":"main","provider":"profiled","user_id":"`+id+`","is_social":false,"profile_data":{}}]`, false, hash, ts, ts, "", 0)
 					}
 					if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+						tx.Rollback() // or the database's drop waits for it
 						t.Fatal(err)
 					}
 				}
@@ -1076,6 +1077,7 @@ func TestImportThroughput(t *testing.T) {
 							args = append(args, "u", "lang", "en", id, nil, "u", "plan", fmt.Sprintf("p%d", i%5), id, nil)
 						}
 						if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+							tx.Rollback()
 							t.Fatal(err)
 						}
 					}
