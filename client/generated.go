@@ -32,6 +32,13 @@ type ConnectionFields struct {
 	ImportMode bool `json:"importMode"`
 	// Whether the source overwrites the root attributes (name, nicknames, picture) at every login. When false they are set at the first login only and are editable here.
 	SyncUserProfile bool `json:"syncUserProfile"`
+	// Whether the connection's users have a username and may log in with it
+	// instead of their email (`login(username:)`), as Auth0's "Requires
+	// Username". On a DATABASE connection every new user then needs a username
+	// of 1 to 15 characters (letters a-z, digits, `_ . - + ! # $ ^ ~ ' @` and
+	// backquote, not an email address), stored lower-cased; on a custom
+	// database the script's login and get_user receive the username as typed.
+	RequiresUsername bool `json:"requiresUsername"`
 	// The actions the connection's script module exports (login, get_user, create, verify, change_password, delete, change_email).
 	Actions []string `json:"actions"`
 	// Whether a script module is set.
@@ -61,6 +68,9 @@ func (v *ConnectionFields) GetImportMode() bool { return v.ImportMode }
 
 // GetSyncUserProfile returns ConnectionFields.SyncUserProfile, and is useful for accessing the field via an interface.
 func (v *ConnectionFields) GetSyncUserProfile() bool { return v.SyncUserProfile }
+
+// GetRequiresUsername returns ConnectionFields.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *ConnectionFields) GetRequiresUsername() bool { return v.RequiresUsername }
 
 // GetActions returns ConnectionFields.Actions, and is useful for accessing the field via an interface.
 func (v *ConnectionFields) GetActions() []string { return v.Actions }
@@ -158,6 +168,11 @@ func (v *CreateConnectionCreateConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns CreateConnectionCreateConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *CreateConnectionCreateConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns CreateConnectionCreateConnection.Actions, and is useful for accessing the field via an interface.
 func (v *CreateConnectionCreateConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -218,6 +233,8 @@ type __premarshalCreateConnectionCreateConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -246,6 +263,7 @@ func (v *CreateConnectionCreateConnection) __premarshalJSON() (*__premarshalCrea
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -557,6 +575,11 @@ func (v *GetConnectionConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns GetConnectionConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *GetConnectionConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns GetConnectionConnection.Actions, and is useful for accessing the field via an interface.
 func (v *GetConnectionConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -611,6 +634,8 @@ type __premarshalGetConnectionConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -639,6 +664,7 @@ func (v *GetConnectionConnection) __premarshalJSON() (*__premarshalGetConnection
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -867,6 +893,11 @@ func (v *ListConnectionsConnectionsConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns ListConnectionsConnectionsConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *ListConnectionsConnectionsConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns ListConnectionsConnectionsConnection.Actions, and is useful for accessing the field via an interface.
 func (v *ListConnectionsConnectionsConnection) GetActions() []string {
 	return v.ConnectionFields.Actions
@@ -931,6 +962,8 @@ type __premarshalListConnectionsConnectionsConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -959,6 +992,7 @@ func (v *ListConnectionsConnectionsConnection) __premarshalJSON() (*__premarshal
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -1249,6 +1283,237 @@ func (v *ListUsersUsersUserConnectionPageInfo) GetHasNextPage() bool { return v.
 
 // GetEndCursor returns ListUsersUsersUserConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
 func (v *ListUsersUsersUserConnectionPageInfo) GetEndCursor() *string { return v.EndCursor }
+
+// LoginByUsernameLoginAuthResult includes the requested fields of the GraphQL type AuthResult.
+// The GraphQL type's documentation follows.
+//
+// The result of a successful login.
+type LoginByUsernameLoginAuthResult struct {
+	// A user access token (JWT) carrying `read:current_user update:current_user_metadata`; with `login(audience:)`, an access token for that API.
+	AccessToken string `json:"accessToken"`
+	// An OpenID Connect ID token (JWT) with the user's profile claims. It is signed only when the operation selects this field, so a login that does not ask for it costs one signature fewer.
+	IdToken string `json:"idToken"`
+	// How many seconds the access token is valid for.
+	ExpiresIn int `json:"expiresIn"`
+	// For a user of a connection that grants admin scopes: a management access
+	// token (JWT) carrying exactly those scopes, for the subject `user:<id>`,
+	// valid for `managementExpiresIn` seconds (1 hour by default). Null for
+	// every other connection.
+	ManagementToken *string `json:"managementToken"`
+	// The scopes `managementToken` carries; empty when there is none.
+	ManagementScopes []string `json:"managementScopes"`
+	// How many seconds `managementToken` is valid for; null when there is none.
+	ManagementExpiresIn *int `json:"managementExpiresIn"`
+	// The user who logged in.
+	User LoginByUsernameLoginAuthResultUser `json:"user"`
+}
+
+// GetAccessToken returns LoginByUsernameLoginAuthResult.AccessToken, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetAccessToken() string { return v.AccessToken }
+
+// GetIdToken returns LoginByUsernameLoginAuthResult.IdToken, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetIdToken() string { return v.IdToken }
+
+// GetExpiresIn returns LoginByUsernameLoginAuthResult.ExpiresIn, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetExpiresIn() int { return v.ExpiresIn }
+
+// GetManagementToken returns LoginByUsernameLoginAuthResult.ManagementToken, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetManagementToken() *string { return v.ManagementToken }
+
+// GetManagementScopes returns LoginByUsernameLoginAuthResult.ManagementScopes, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetManagementScopes() []string { return v.ManagementScopes }
+
+// GetManagementExpiresIn returns LoginByUsernameLoginAuthResult.ManagementExpiresIn, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetManagementExpiresIn() *int { return v.ManagementExpiresIn }
+
+// GetUser returns LoginByUsernameLoginAuthResult.User, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResult) GetUser() LoginByUsernameLoginAuthResultUser { return v.User }
+
+// LoginByUsernameLoginAuthResultUser includes the requested fields of the GraphQL type User.
+// The GraphQL type's documentation follows.
+//
+// A user: the normalized profile cached from the user's connection, plus the
+// data this service owns (metadata, block state, login counters).
+type LoginByUsernameLoginAuthResultUser struct {
+	UserFields `json:"-"`
+}
+
+// GetId returns LoginByUsernameLoginAuthResultUser.Id, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetId() string { return v.UserFields.Id }
+
+// GetConnection returns LoginByUsernameLoginAuthResultUser.Connection, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetConnection() string { return v.UserFields.Connection }
+
+// GetEmail returns LoginByUsernameLoginAuthResultUser.Email, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetEmail() *string { return v.UserFields.Email }
+
+// GetEmailVerified returns LoginByUsernameLoginAuthResultUser.EmailVerified, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetEmailVerified() bool {
+	return v.UserFields.EmailVerified
+}
+
+// GetUsername returns LoginByUsernameLoginAuthResultUser.Username, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetUsername() *string { return v.UserFields.Username }
+
+// GetPhoneNumber returns LoginByUsernameLoginAuthResultUser.PhoneNumber, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetPhoneNumber() *string {
+	return v.UserFields.PhoneNumber
+}
+
+// GetName returns LoginByUsernameLoginAuthResultUser.Name, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetName() *string { return v.UserFields.Name }
+
+// GetGivenName returns LoginByUsernameLoginAuthResultUser.GivenName, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetGivenName() *string { return v.UserFields.GivenName }
+
+// GetFamilyName returns LoginByUsernameLoginAuthResultUser.FamilyName, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetFamilyName() *string { return v.UserFields.FamilyName }
+
+// GetNickname returns LoginByUsernameLoginAuthResultUser.Nickname, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetNickname() *string { return v.UserFields.Nickname }
+
+// GetPicture returns LoginByUsernameLoginAuthResultUser.Picture, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetPicture() *string { return v.UserFields.Picture }
+
+// GetBlocked returns LoginByUsernameLoginAuthResultUser.Blocked, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetBlocked() bool { return v.UserFields.Blocked }
+
+// GetUserMetadata returns LoginByUsernameLoginAuthResultUser.UserMetadata, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetUserMetadata() map[string]any {
+	return v.UserFields.UserMetadata
+}
+
+// GetIdentities returns LoginByUsernameLoginAuthResultUser.Identities, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetIdentities() []UserFieldsIdentitiesIdentity {
+	return v.UserFields.Identities
+}
+
+// GetMigrated returns LoginByUsernameLoginAuthResultUser.Migrated, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetMigrated() bool { return v.UserFields.Migrated }
+
+// GetCreatedAt returns LoginByUsernameLoginAuthResultUser.CreatedAt, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetCreatedAt() time.Time { return v.UserFields.CreatedAt }
+
+// GetUpdatedAt returns LoginByUsernameLoginAuthResultUser.UpdatedAt, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetUpdatedAt() time.Time { return v.UserFields.UpdatedAt }
+
+// GetLastLogin returns LoginByUsernameLoginAuthResultUser.LastLogin, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetLastLogin() *time.Time { return v.UserFields.LastLogin }
+
+// GetLoginsCount returns LoginByUsernameLoginAuthResultUser.LoginsCount, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameLoginAuthResultUser) GetLoginsCount() int { return v.UserFields.LoginsCount }
+
+func (v *LoginByUsernameLoginAuthResultUser) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LoginByUsernameLoginAuthResultUser
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LoginByUsernameLoginAuthResultUser = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.UserFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLoginByUsernameLoginAuthResultUser struct {
+	Id string `json:"id"`
+
+	Connection string `json:"connection"`
+
+	Email *string `json:"email"`
+
+	EmailVerified bool `json:"emailVerified"`
+
+	Username *string `json:"username"`
+
+	PhoneNumber *string `json:"phoneNumber"`
+
+	Name *string `json:"name"`
+
+	GivenName *string `json:"givenName"`
+
+	FamilyName *string `json:"familyName"`
+
+	Nickname *string `json:"nickname"`
+
+	Picture *string `json:"picture"`
+
+	Blocked bool `json:"blocked"`
+
+	UserMetadata map[string]any `json:"userMetadata"`
+
+	Identities []UserFieldsIdentitiesIdentity `json:"identities"`
+
+	Migrated bool `json:"migrated"`
+
+	CreatedAt time.Time `json:"createdAt"`
+
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	LastLogin *time.Time `json:"lastLogin"`
+
+	LoginsCount int `json:"loginsCount"`
+}
+
+func (v *LoginByUsernameLoginAuthResultUser) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LoginByUsernameLoginAuthResultUser) __premarshalJSON() (*__premarshalLoginByUsernameLoginAuthResultUser, error) {
+	var retval __premarshalLoginByUsernameLoginAuthResultUser
+
+	retval.Id = v.UserFields.Id
+	retval.Connection = v.UserFields.Connection
+	retval.Email = v.UserFields.Email
+	retval.EmailVerified = v.UserFields.EmailVerified
+	retval.Username = v.UserFields.Username
+	retval.PhoneNumber = v.UserFields.PhoneNumber
+	retval.Name = v.UserFields.Name
+	retval.GivenName = v.UserFields.GivenName
+	retval.FamilyName = v.UserFields.FamilyName
+	retval.Nickname = v.UserFields.Nickname
+	retval.Picture = v.UserFields.Picture
+	retval.Blocked = v.UserFields.Blocked
+	retval.UserMetadata = v.UserFields.UserMetadata
+	retval.Identities = v.UserFields.Identities
+	retval.Migrated = v.UserFields.Migrated
+	retval.CreatedAt = v.UserFields.CreatedAt
+	retval.UpdatedAt = v.UserFields.UpdatedAt
+	retval.LastLogin = v.UserFields.LastLogin
+	retval.LoginsCount = v.UserFields.LoginsCount
+	return &retval, nil
+}
+
+// LoginByUsernameResponse is returned by LoginByUsername on success.
+type LoginByUsernameResponse struct {
+	// Log in with an email or a username, and a password. Needs no token. On a
+	// connection that grants admin scopes the result also carries a management
+	// token. With an `audience`, the access token is for that API instead: its
+	// scopes and `permissions` claim follow the API's settings and the user's
+	// roles and permissions at this moment. Give exactly one of `email` and
+	// `username` (BAD_USER_INPUT otherwise).
+	Login LoginByUsernameLoginAuthResult `json:"login"`
+}
+
+// GetLogin returns LoginByUsernameResponse.Login, and is useful for accessing the field via an interface.
+func (v *LoginByUsernameResponse) GetLogin() LoginByUsernameLoginAuthResult { return v.Login }
 
 // LoginLoginAuthResult includes the requested fields of the GraphQL type AuthResult.
 // The GraphQL type's documentation follows.
@@ -2161,6 +2426,11 @@ func (v *UpdateConnectionUpdateConnection) GetSyncUserProfile() bool {
 	return v.ConnectionFields.SyncUserProfile
 }
 
+// GetRequiresUsername returns UpdateConnectionUpdateConnection.RequiresUsername, and is useful for accessing the field via an interface.
+func (v *UpdateConnectionUpdateConnection) GetRequiresUsername() bool {
+	return v.ConnectionFields.RequiresUsername
+}
+
 // GetActions returns UpdateConnectionUpdateConnection.Actions, and is useful for accessing the field via an interface.
 func (v *UpdateConnectionUpdateConnection) GetActions() []string { return v.ConnectionFields.Actions }
 
@@ -2221,6 +2491,8 @@ type __premarshalUpdateConnectionUpdateConnection struct {
 
 	SyncUserProfile bool `json:"syncUserProfile"`
 
+	RequiresUsername bool `json:"requiresUsername"`
+
 	Actions []string `json:"actions"`
 
 	HasScript bool `json:"hasScript"`
@@ -2249,6 +2521,7 @@ func (v *UpdateConnectionUpdateConnection) __premarshalJSON() (*__premarshalUpda
 	retval.Strategy = v.ConnectionFields.Strategy
 	retval.ImportMode = v.ConnectionFields.ImportMode
 	retval.SyncUserProfile = v.ConnectionFields.SyncUserProfile
+	retval.RequiresUsername = v.ConnectionFields.RequiresUsername
 	retval.Actions = v.ConnectionFields.Actions
 	retval.HasScript = v.ConnectionFields.HasScript
 	retval.HasDatabaseURL = v.ConnectionFields.HasDatabaseURL
@@ -3213,6 +3486,22 @@ func (v *__ListUsersInput) GetQuery() *string { return v.Query }
 // GetSort returns __ListUsersInput.Sort, and is useful for accessing the field via an interface.
 func (v *__ListUsersInput) GetSort() *string { return v.Sort }
 
+// __LoginByUsernameInput is used internally by genqlient
+type __LoginByUsernameInput struct {
+	Connection string `json:"connection"`
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+}
+
+// GetConnection returns __LoginByUsernameInput.Connection, and is useful for accessing the field via an interface.
+func (v *__LoginByUsernameInput) GetConnection() string { return v.Connection }
+
+// GetUsername returns __LoginByUsernameInput.Username, and is useful for accessing the field via an interface.
+func (v *__LoginByUsernameInput) GetUsername() string { return v.Username }
+
+// GetPassword returns __LoginByUsernameInput.Password, and is useful for accessing the field via an interface.
+func (v *__LoginByUsernameInput) GetPassword() string { return v.Password }
+
 // __LoginInput is used internally by genqlient
 type __LoginInput struct {
 	Connection string `json:"connection"`
@@ -3379,6 +3668,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -3519,6 +3809,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -3627,6 +3918,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL
@@ -3796,6 +4088,81 @@ func Login(
 	}
 
 	data_ = &LoginResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by LoginByUsername.
+const LoginByUsername_Operation = `
+mutation LoginByUsername ($connection: String!, $username: String!, $password: String!) {
+	login(connection: $connection, username: $username, password: $password) {
+		accessToken
+		idToken
+		expiresIn
+		managementToken
+		managementScopes
+		managementExpiresIn
+		user {
+			... UserFields
+		}
+	}
+}
+fragment UserFields on User {
+	id
+	connection
+	email
+	emailVerified
+	username
+	phoneNumber
+	name
+	givenName
+	familyName
+	nickname
+	picture
+	blocked
+	userMetadata
+	identities {
+		connection
+		provider
+		userId
+		isSocial
+		profileData
+	}
+	migrated
+	createdAt
+	updatedAt
+	lastLogin
+	loginsCount
+}
+`
+
+// Login by username, on a connection with requiresUsername (Login stays
+// the login by email).
+func LoginByUsername(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	connection string,
+	username string,
+	password string,
+) (data_ *LoginByUsernameResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "LoginByUsername",
+		Query:  LoginByUsername_Operation,
+		Variables: &__LoginByUsernameInput{
+			Connection: connection,
+			Username:   username,
+			Password:   password,
+		},
+	}
+
+	data_ = &LoginByUsernameResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -4073,6 +4440,7 @@ fragment ConnectionFields on Connection {
 	strategy
 	importMode
 	syncUserProfile
+	requiresUsername
 	actions
 	hasScript
 	hasDatabaseURL

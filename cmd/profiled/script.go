@@ -128,8 +128,9 @@ func scriptTry(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// newScripts starts the sandbox and the runner the service uses.
-func newScripts(ctx context.Context, log *slog.Logger, loader scripting.ScriptLoader) (service.Scripts, func(context.Context) error, error) {
+// newScripts starts the sandbox (cfg's limits, the script cache of
+// PROFILED_SCRIPT_CACHE, log) and the runner the service uses.
+func newScripts(ctx context.Context, log *slog.Logger, loader scripting.ScriptLoader, cfg sandbox.Config) (service.Scripts, *sandbox.Runtime, error) {
 	cache := env("PROFILED_SCRIPT_CACHE", "")
 	if cache == "" {
 		if d, err := os.UserCacheDir(); err == nil {
@@ -142,11 +143,12 @@ func newScripts(ctx context.Context, log *slog.Logger, loader scripting.ScriptLo
 			cache = ""
 		}
 	}
-	rt, err := sandbox.New(ctx, sandbox.Config{CacheDir: cache, Logger: log})
+	cfg.CacheDir, cfg.Logger = cache, log
+	rt, err := sandbox.New(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the script sandbox: %w", err)
 	}
-	return scripting.New(rt, loader), rt.Close, nil
+	return scripting.New(rt, loader), rt, nil
 }
 
 // scriptInit writes a script folder from a template.

@@ -19,6 +19,7 @@ import (
 	"github.com/profiled/profiled/internal/graph"
 	"github.com/profiled/profiled/internal/oidc"
 	"github.com/profiled/profiled/internal/passwords"
+	"github.com/profiled/profiled/internal/sandbox"
 	"github.com/profiled/profiled/internal/server"
 	"github.com/profiled/profiled/internal/service"
 )
@@ -73,6 +74,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&hashing.BcryptCost, "bcrypt-cost", envInt("PROFILED_BCRYPT_COST", passwords.DefaultBcryptCost), "bcrypt work factor of new password hashes (4..14); stored hashes of a lower cost are replaced at the next login")
 	issuer := fs.String("issuer", env("PROFILED_ISSUER", ""), "public URL of the OpenID Provider and hosted sign-in pages (e.g. https://id.example.com); empty: no OpenID Provider")
 	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
+	var lim limits
+	fs.IntVar(&lim.tokenCache, "token-cache-size", envInt("PROFILED_TOKEN_CACHE_SIZE", auth.DefaultVerifiedCache), "verified tokens remembered so a token seen again skips its signature check until it expires (split in 16 shards: rounded down to a multiple of 16, at least 16); 0 turns the cache off")
+	fs.Int64Var(&lim.scriptCompiledMiB, "script-compiled-mib", int64(envInt("PROFILED_SCRIPT_COMPILED_MIB", sandbox.DefaultMaxCompiledBytes>>20)), "MiB the compiled script modules of all connections may take together (estimated at 5× a module's size); least recently used ones are closed beyond it and compiled again on their next call")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err
@@ -81,6 +85,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if cfg.JobStaleAfter, err = staleAfter(); err != nil {
+		return err
+	}
+	if err := lim.check(); err != nil {
 		return err
 	}
 	alg, err := algFlag()
@@ -100,7 +107,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := passwords.New(hashing); err != nil {
 		return fmt.Errorf("--bcrypt-cost / PROFILED_BCRYPT_COST: %w", err)
 	}
-	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg, hashing)
+	app, err := open(ctx, *dbURL, keys, log, cfg, web, *issuer, alg, hashing, lim)
 	if err != nil {
 		return err
 	}
@@ -191,12 +198,36 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm, hashing passwords.Config) (*app, error) {
+// limits are serve's memory settings.
+type limits struct {
+	tokenCache        int   // --token-cache-size: 0 = off
+	scriptCompiledMiB int64 // --script-compiled-mib
+}
+
+func (l limits) check() error {
+	if l.tokenCache < 0 {
+		return fmt.Errorf("--token-cache-size / PROFILED_TOKEN_CACHE_SIZE: %d is negative (0 turns the cache off)", l.tokenCache)
+	}
+	if l.scriptCompiledMiB < 1 || l.scriptCompiledMiB > 1<<20 {
+		return fmt.Errorf("--script-compiled-mib / PROFILED_SCRIPT_COMPILED_MIB: %d is out of range (1..1048576 MiB)", l.scriptCompiledMiB)
+	}
+	return nil
+}
+
+// verifiedCache is auth.Config.VerifiedCache for --token-cache-size.
+func (l limits) verifiedCache() int {
+	if l.tokenCache == 0 {
+		return -1 // off
+	}
+	return l.tokenCache
+}
+
+func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logger, cfg service.Config, web webOptions, issuer string, alg auth.Algorithm, hashing passwords.Config, lim limits) (*app, error) {
 	store, keyFile, err := openStore(ctx, dbURL, keys, log)
 	if err != nil {
 		return nil, err
 	}
-	kcfg := auth.Config{Algorithm: alg}
+	kcfg := auth.Config{Algorithm: alg, VerifiedCache: lim.verifiedCache()}
 	if issuer != "" {
 		kcfg.ExtraIssuers = []string{strings.TrimSuffix(issuer, "/")}
 	}
@@ -210,14 +241,12 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 	if keyFile != "" {
 		cfg.CustomDB.Own.Files = append(cfg.CustomDB.Own.Files, keyFile)
 	}
-	scripts, closeScripts, err := newScripts(ctx, log, store)
+	scripts, rt, err := newScripts(ctx, log, store, sandbox.Config{MaxCompiledBytes: lim.scriptCompiledMiB << 20})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	if closeScripts != nil {
-		a.closers = append(a.closers, closeScripts)
-	}
+	a.closers = append(a.closers, rt.Close)
 	hasher, err := passwords.New(hashing)
 	if err != nil {
 		store.Close()
@@ -246,6 +275,7 @@ func open(ctx context.Context, dbURL string, keys secretKeyFlags, log *slog.Logg
 		DisableIntrospection: !web.introspection,
 		CORS:                 web.cors,
 		AppWebOrigins:        a.svc.WebOrigins,
+		Collectors:           memoryCollectors(rt, keyring),
 	})
 	return a, nil
 }

@@ -71,7 +71,7 @@ func (r *mutationResolver) DeleteApplication(ctx context.Context, id string) (bo
 
 // UnlinkDevice is the resolver for the unlinkDevice field.
 func (r *mutationResolver) UnlinkDevice(ctx context.Context, id string) (*model.Device, error) {
-	if _, err := management(ctx, policy.ScopeUpdateUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpRevokeUserApps); err != nil {
 		return nil, err
 	}
 	d, err := r.Service.UnlinkDevice(ctx, "", id)
@@ -83,7 +83,7 @@ func (r *mutationResolver) UnlinkDevice(ctx context.Context, id string) (*model.
 
 // RevokeGrant is the resolver for the revokeGrant field.
 func (r *mutationResolver) RevokeGrant(ctx context.Context, id string) (*model.AuthorizedApplication, error) {
-	if _, err := management(ctx, policy.ScopeUpdateUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpRevokeUserApps); err != nil {
 		return nil, err
 	}
 	return r.revokeGrant(ctx, "", id)
@@ -113,7 +113,7 @@ func (r *mutationResolver) RevokeMyGrant(ctx context.Context, id string) (*model
 
 // Applications is the resolver for the applications field.
 func (r *queryResolver) Applications(ctx context.Context) ([]model.Application, error) {
-	if _, err := management(ctx, policy.ScopeReadClients); err != nil {
+	if _, err := authorize(ctx, policy.OpReadApplications); err != nil {
 		return nil, err
 	}
 	apps, err := r.Service.Applications(ctx)
@@ -129,7 +129,7 @@ func (r *queryResolver) Applications(ctx context.Context) ([]model.Application, 
 
 // Application is the resolver for the application field.
 func (r *queryResolver) Application(ctx context.Context, id string) (*model.Application, error) {
-	if _, err := management(ctx, policy.ScopeReadClients); err != nil {
+	if _, err := authorize(ctx, policy.OpReadApplications); err != nil {
 		return nil, err
 	}
 	app, err := r.Service.Application(ctx, id)

@@ -19,26 +19,34 @@ func callerOf(ctx context.Context) (policy.Caller, error) {
 	return auth.CallerFrom(ctx)
 }
 
-// management returns the caller when it holds a management token with every
-// scope named; UNAUTHENTICATED without a valid token, FORBIDDEN otherwise
-// (policy.CanCall). It is for the resolvers whose use cases do not take the
-// caller yet; the others pass callerOf's caller and the service decides.
-func management(ctx context.Context, scopes ...policy.Scope) (policy.Caller, error) {
+// authorize returns the caller when policy.Authorize lets it run the
+// management operation op (the table every management use case asks):
+// UNAUTHENTICATED without a valid token, FORBIDDEN for a user token or a
+// management token lacking one of op's scopes. It is for the reads whose
+// use cases do not take the caller; the others pass callerOf's caller and
+// the service asks the same table.
+func authorize(ctx context.Context, op policy.Op) (policy.Caller, error) {
 	c, err := auth.CallerFrom(ctx)
 	if err != nil {
 		return policy.Caller{}, err
 	}
-	if err := policy.CanCall(c, scopes...); err != nil {
+	if err := policy.Authorize(c, op); err != nil {
 		return policy.Caller{}, err
 	}
 	return c, nil
 }
 
-// managementAny is management with at least one of the scopes.
+// managementAny returns the caller of a management token holding at least
+// one of the scopes (for the decisions that are not one operation's: who
+// may read appMetadata, who may call updateUser at all before the update
+// policy decides field by field).
 func managementAny(ctx context.Context, scopes ...policy.Scope) (policy.Caller, error) {
-	c, err := management(ctx)
+	c, err := auth.CallerFrom(ctx)
 	if err != nil {
-		return c, err
+		return policy.Caller{}, err
+	}
+	if err := policy.CanCall(c); err != nil {
+		return policy.Caller{}, err
 	}
 	for _, s := range scopes {
 		if c.Has(s) {

@@ -16,7 +16,7 @@ import (
 
 // TryConnectionScript is the resolver for the tryConnectionScript field.
 func (r *mutationResolver) TryConnectionScript(ctx context.Context, connection string, action model.TryAction, email *string, username *string, password *string) (*model.TryResult, error) {
-	if _, err := management(ctx, policy.ScopeUpdateConnections); err != nil {
+	if _, err := authorize(ctx, policy.OpTryConnectionScript); err != nil {
 		return nil, err
 	}
 	res, err := r.Service.TryScriptAs(ctx, connection, policy.Action(strings.ToLower(string(action))), deref(email), deref(username), deref(password))
@@ -33,7 +33,7 @@ func (r *mutationResolver) TryConnectionScript(ctx context.Context, connection s
 
 // Stats is the resolver for the stats field.
 func (r *queryResolver) Stats(ctx context.Context) (*model.Stats, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpReadStats); err != nil {
 		return nil, err
 	}
 	st, err := r.Service.Stats(ctx)
@@ -61,7 +61,7 @@ func (r *queryResolver) Stats(ctx context.Context) (*model.Stats, error) {
 
 // FieldRules is the resolver for the fieldRules field.
 func (r *userResolver) FieldRules(ctx context.Context, obj *model.User) ([]model.FieldRule, error) {
-	caller, err := management(ctx, policy.ScopeReadUsers)
+	caller, err := authorize(ctx, policy.OpReadFieldRules)
 	if err != nil {
 		return nil, err
 	}

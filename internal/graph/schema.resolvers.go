@@ -201,7 +201,7 @@ func (r *mutationResolver) UpdateMe(ctx context.Context, userMetadata policy.Met
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpReadUser); err != nil {
 		return nil, err
 	}
 	u, err := r.Service.User(ctx, id)
@@ -213,7 +213,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, query *string, first *int, after *string, sort *string) (*model.UserConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpReadUsers); err != nil {
 		return nil, err
 	}
 	pos, err := decodeCursor(deref(after))
@@ -245,7 +245,7 @@ func (r *queryResolver) Users(ctx context.Context, query *string, first *int, af
 
 // UsersByEmail is the resolver for the usersByEmail field.
 func (r *queryResolver) UsersByEmail(ctx context.Context, email string) ([]model.User, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpReadUsers); err != nil {
 		return nil, err
 	}
 	us, err := r.Service.UsersByEmail(ctx, email)
@@ -270,7 +270,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 
 // Connection is the resolver for the connection field.
 func (r *queryResolver) Connection(ctx context.Context, name string) (*model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeReadConnections); err != nil {
+	if _, err := authorize(ctx, policy.OpReadConnections); err != nil {
 		return nil, err
 	}
 	c, err := r.Service.ConnectionByName(ctx, name)
@@ -282,7 +282,7 @@ func (r *queryResolver) Connection(ctx context.Context, name string) (*model.Con
 
 // Connections is the resolver for the connections field.
 func (r *queryResolver) Connections(ctx context.Context) ([]model.Connection, error) {
-	if _, err := management(ctx, policy.ScopeReadConnections); err != nil {
+	if _, err := authorize(ctx, policy.OpReadConnections); err != nil {
 		return nil, err
 	}
 	cs, err := r.Service.Connections(ctx)
@@ -298,7 +298,7 @@ func (r *queryResolver) Connections(ctx context.Context) ([]model.Connection, er
 
 // Logs is the resolver for the logs field.
 func (r *userResolver) Logs(ctx context.Context, obj *model.User, first *int, after *string) (*model.LogConnection, error) {
-	if _, err := management(ctx, policy.ScopeReadUsers); err != nil {
+	if _, err := authorize(ctx, policy.OpReadUserLogs); err != nil {
 		return nil, err
 	}
 	before, err := decodeLogCursor(deref(after))

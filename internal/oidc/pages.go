@@ -32,6 +32,7 @@ h1{font-size:1.3rem;margin:0 0 1rem}label{display:block;margin:.8rem 0 .2rem;fon
 input,select{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #aab;border-radius:4px;font-size:1rem}
 button{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2d5bd7;color:#fff;font-size:1rem}
 .error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px;margin-bottom:.8rem}
+.help{font-size:.8rem;color:#4a5160;margin:.2rem 0 0}
 .alt{margin-top:1rem;font-size:.9rem;text-align:center}.providers:empty{display:none}`
 
 func serveStyle(w http.ResponseWriter, r *http.Request) {
@@ -55,8 +56,11 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
 {{if gt (len .Connections) 1}}<label for="connection">Sign in with</label>
 <select id="connection" name="connection">{{range .Connections}}<option value="{{.}}"{{if eq . $.Connection}} selected{{end}}>{{.}}</option>{{end}}</select>
 {{else}}{{range .Connections}}<input type="hidden" name="connection" value="{{.}}">{{end}}{{end}}
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{{.Email}}">
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Signup}}new-password{{else}}current-password{{end}}" required>
+{{if and .Usernames (not .Signup)}}<label for="username">Username or email</label><input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Email}}">
+{{else}}<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="{{if .Signup}}email{{else}}username{{end}}" required value="{{.Email}}">
+{{if .Usernames}}<label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" value="{{.Username}}" aria-describedby="username-help">
+<p class="help" id="username-help">Needed where the connection asks for one: at most 15 letters, digits and signs such as _ . + -; not an email address.</p>
+{{end}}{{end}}<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Signup}}new-password{{else}}current-password{{end}}" required>
 <button type="submit" id="submit">{{if .Signup}}Sign up{{else}}Continue{{end}}</button>
 </form>
 <div class="providers" id="providers"></div>
@@ -71,6 +75,12 @@ type pageData struct {
 	AuthRequestID, CSRF   string
 	Connections           []string
 	Connection, Email     string
+	// Usernames: one of Connections lets its users sign in by username
+	// (requiresUsername). The sign-in form then asks for "Username or
+	// email" (as Auth0's Universal Login does for such a connection) and
+	// the sign-up form for a username beside the email.
+	Usernames bool
+	Username  string
 }
 
 // securityHeaders: no external assets, no inline anything, no framing;
@@ -143,19 +153,37 @@ func (p *Provider) signInContext(ctx context.Context, id string) (*authRequest, 
 }
 
 // passwordConnections are the application's connections that sign in with
-// a password here.
-func (p *Provider) passwordConnections(ctx context.Context, app service.Application) ([]string, error) {
+// a password here, and those of them whose users may sign in by username
+// (requiresUsername).
+func (p *Provider) passwordConnections(ctx context.Context, app service.Application) (names []string, usernames map[string]bool, err error) {
 	cs, err := p.cfg.Service.Connections(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []string
+	usernames = map[string]bool{}
 	for _, c := range cs {
 		if (c.Strategy == policy.StrategyDatabase || c.Strategy == policy.StrategyCustomDatabase) && app.AllowsConnection(c.Name) {
-			out = append(out, c.Name)
+			names = append(names, c.Name)
+			if c.RequiresUsername {
+				usernames[c.Name] = true
+			}
 		}
 	}
-	return out, nil
+	return names, usernames, nil
+}
+
+// loginRequest is the service's login for what the sign-in form holds: on
+// a connection with requiresUsername an identifier without '@' is a
+// username and one with '@' an email (Auth0's "username or email"; a
+// username can never be an email address); elsewhere it is an email.
+func loginRequest(connection, identifier, password string, byUsername bool) service.LoginRequest {
+	req := service.LoginRequest{Connection: connection, Password: password, Token: service.TokenRequest{NoTokens: true}}
+	if byUsername && !strings.Contains(identifier, "@") {
+		req.Username = identifier
+	} else {
+		req.Email = identifier
+	}
+	return req
 }
 
 func (p *Provider) callback(w http.ResponseWriter, r *http.Request, id string) {
@@ -204,7 +232,7 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 		p.errorPage(w, http.StatusBadRequest, msgBadLink)
 		return
 	}
-	conns, err := p.passwordConnections(ctx, app)
+	conns, usernames, err := p.passwordConnections(ctx, app)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "hosted sign-in connections", "err", err)
 		p.errorPage(w, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Try again later.")
@@ -212,7 +240,7 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 	}
 	browser := p.browserCSRF(w, r)
 	d := pageData{Title: "Sign in to " + app.Name, Form: true, Signup: signup, Action: LoginPath, AuthRequestID: id,
-		CSRF: csrfFor(browser, id), Connections: conns}
+		CSRF: csrfFor(browser, id), Connections: conns, Usernames: len(usernames) > 0}
 	if signup {
 		d.Title, d.Action = "Sign up for "+app.Name, SignupPath
 	}
@@ -247,8 +275,14 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 	}
 	conn := r.PostForm.Get("connection")
 	email := strings.TrimSpace(r.PostForm.Get("email"))
+	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
-	d.Email = email
+	identifier := email
+	if !signup && email == "" {
+		// The sign-in form's "Username or email" field.
+		identifier = username
+	}
+	d.Email, d.Username = identifier, username
 	if conn != "" && slices.Contains(conns, conn) {
 		d.Connection = conn
 	}
@@ -257,19 +291,45 @@ func (p *Provider) passwordPage(w http.ResponseWriter, r *http.Request, signup b
 		p.render(w, http.StatusBadRequest, d, ar.RedirectURI)
 		return
 	}
+	if identifier == "" || password == "" {
+		d.Error = "Enter your email and your password."
+		if d.Usernames && !signup {
+			d.Error = "Enter your username or email, and your password."
+		}
+		p.render(w, http.StatusBadRequest, d, ar.RedirectURI)
+		return
+	}
+	if !signup && email != "" && username != "" {
+		// The form sends one field; a post with both is not from it.
+		d.Error = "Enter your username or your email, not both."
+		p.render(w, http.StatusBadRequest, d, ar.RedirectURI)
+		return
+	}
 	if signup {
-		if _, err := p.cfg.Service.Signup(ctx, conn, policy.Create{Email: email, Password: password}); err != nil {
+		create := policy.Create{Email: email, Password: password}
+		if usernames[conn] {
+			create.Username = username
+		}
+		if _, err := p.cfg.Service.Signup(ctx, conn, create); err != nil {
 			d.Error = signupMessage(err)
 			p.render(w, statusOf(err), d, ar.RedirectURI)
 			return
 		}
 	}
-	user, err := p.cfg.Service.Authenticate(ctx, conn, email, password)
+	res, err := p.cfg.Service.LoginWith(ctx, loginRequest(conn, identifier, password, usernames[conn] && !signup))
 	if err != nil {
+		status := statusOf(err)
 		d.Error = loginMessage(err)
-		p.render(w, statusOf(err), d, ar.RedirectURI)
+		if usernames[conn] {
+			d.Error = loginMessageUsername(err)
+			if badInput(err) {
+				status = http.StatusUnauthorized // as a wrong username
+			}
+		}
+		p.render(w, status, d, ar.RedirectURI)
 		return
 	}
+	user := res.User
 	tok, err := p.cfg.Service.StartLoginSession(ctx, user)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "start login session", "err", err)
@@ -312,6 +372,12 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *aut
 }
 
 func statusOf(err error) int {
+	var ref *policy.Refusal
+	if errors.As(err, &ref) {
+		// The policy refused the input (a weak password, a username
+		// breaking the rules): the page says why.
+		return http.StatusBadRequest
+	}
 	code, _ := service.CodeOf(err)
 	switch code {
 	case service.CodeInvalidCredentials, service.CodeUserBlocked:
@@ -335,6 +401,27 @@ func loginMessage(err error) string {
 		return "Too many failed attempts. Try again later."
 	}
 	return "Sign-in is unavailable right now. Try again later."
+}
+
+// loginMessageUsername is loginMessage on a connection whose users sign in
+// by username or email: an unknown username, an unknown email, a wrong
+// password and a username breaking the connection's rules all read the
+// same (a malformed one is refused before any attempt is counted, so it
+// says nothing about who exists either).
+func loginMessageUsername(err error) string {
+	if code, _ := service.CodeOf(err); code == service.CodeInvalidCredentials || badInput(err) {
+		return "Wrong username, email or password."
+	}
+	return loginMessage(err)
+}
+
+// badInput: the login was refused for its input before anything was
+// checked (a username breaking the connection's rules is a policy
+// refusal).
+func badInput(err error) bool {
+	var ref *policy.Refusal
+	code, _ := service.CodeOf(err)
+	return code == service.CodeBadUserInput || errors.As(err, &ref) && ref.Reason == policy.ReasonBadInput
 }
 
 func signupMessage(err error) string {

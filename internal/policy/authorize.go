@@ -7,6 +7,9 @@ import "strings"
 // Authorize for its Op. Which scopes an operation needs is written here,
 // once (opScopes), for every way in (GraphQL, the export download, the CLI
 // with its operator caller); the transports only authenticate the caller.
+// The reads whose use cases do not take the caller (user, users,
+// connections, stats, applications...) have rows here too: their GraphQL
+// resolvers ask Authorize for them before calling the service.
 //
 // Decisions that depend on the data (CanManageUsersOf on the target
 // connection, CanGrantAdminScopes and CanAddAdminScopes on a connection's
@@ -62,6 +65,35 @@ const (
 	OpUpdateRole Op = "updateRole"
 	OpDeleteRole Op = "deleteRole"
 
+	// The management reads. Each GraphQL read resolver authorizes its
+	// caller with one of these rows before it reads anything; the scopes
+	// are those of the contract (read:users for users, read:connections
+	// for connections, read:clients for applications).
+
+	// OpReadUser is reading one user (user).
+	OpReadUser Op = "user"
+	// OpReadUsers is listing and searching users (users, usersByEmail).
+	OpReadUsers Op = "users"
+	// OpReadUserLogs is reading a user's events (User.logs).
+	OpReadUserLogs Op = "User.logs"
+	// OpReadFieldRules is reading which of a user's fields may change
+	// and why (User.fieldRules, the dashboard's user page).
+	OpReadFieldRules Op = "User.fieldRules"
+	// OpReadStats is the dashboard's counts (stats).
+	OpReadStats Op = "stats"
+	// OpReadConnections is reading connections (connection, connections).
+	OpReadConnections Op = "connections"
+	// OpTryConnectionScript is running a connection's script with test
+	// input (tryConnectionScript): it stores nothing but reaches the
+	// custom database, so it needs what changing the script needs.
+	OpTryConnectionScript Op = "tryConnectionScript"
+	// OpReadApplications is reading applications (applications,
+	// application).
+	OpReadApplications Op = "applications"
+	// OpRevokeUserApps is unlinkDevice and revokeGrant: an admin ending a
+	// user's device session or application grant.
+	OpRevokeUserApps Op = "unlinkDevice"
+
 	OpCreateApplication Op = "createApplication"
 	// OpUpdateApplication is updateApplication and rotateApplicationSecret.
 	OpUpdateApplication Op = "updateApplication"
@@ -95,6 +127,16 @@ var opScopes = map[Op][]Scope{
 	OpCreateRole:    {ScopeCreateRoles},
 	OpUpdateRole:    {ScopeUpdateRoles},
 	OpDeleteRole:    {ScopeDeleteRoles},
+
+	OpReadUser:            {ScopeReadUsers},
+	OpReadUsers:           {ScopeReadUsers},
+	OpReadUserLogs:        {ScopeReadUsers},
+	OpReadFieldRules:      {ScopeReadUsers},
+	OpReadStats:           {ScopeReadUsers},
+	OpReadConnections:     {ScopeReadConnections},
+	OpTryConnectionScript: {ScopeUpdateConnections},
+	OpReadApplications:    {ScopeReadClients},
+	OpRevokeUserApps:      {ScopeUpdateUsers},
 
 	OpCreateApplication: {ScopeCreateClients},
 	OpUpdateApplication: {ScopeUpdateClients},

@@ -76,7 +76,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				m.slots <- struct{}{}
-				in, err := m.newInstance(ctx, cs)
+				in, err := m.newInstance(ctx, cs, m.comp)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -67,6 +67,18 @@ type Config struct {
 	// each instance reserves for its stack in MemoryBudgetBytes (twice
 	// over: wazero grows the stack by doubling).
 	MaxStackBytes uint32
+	// MaxCompiledBytes bounds the memory all compiled modules may hold
+	// together (default 512 MiB), counted by CompiledSize (an estimate of a
+	// compiled module's machine code and metadata from its size). When a
+	// module must be compiled and the budget is spent, the least recently
+	// used compiled modules that no call is using are closed, with their
+	// idle instances, until it fits; a connection whose module was closed
+	// gets it compiled again (from the compilation cache when CacheDir is
+	// set) on its next call. A module whose estimate alone is over the
+	// budget is refused (*CompiledBudgetError); a compilation that finds
+	// every compiled module in use waits for one to be released until its
+	// deadline (then ErrTimeout).
+	MaxCompiledBytes int64
 	// MaxParallelHashes bounds the host's password hashes running at once,
 	// for all connections (default GOMAXPROCS): a flood of logins cannot take
 	// every core. A call waits for a slot until its deadline.
@@ -101,6 +113,7 @@ const (
 	DefaultMaxTableElements = 65536
 	DefaultCompileTimeout   = 2 * time.Minute
 	DefaultMemoryBudget     = 1 << 30
+	DefaultMaxCompiledBytes = 512 << 20
 )
 
 // MaxMessageBytes bounds a message a script returns (validation or error
@@ -154,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemoryBudgetBytes <= 0 {
 		c.MemoryBudgetBytes = DefaultMemoryBudget
+	}
+	if c.MaxCompiledBytes <= 0 {
+		c.MaxCompiledBytes = DefaultMaxCompiledBytes
 	}
 	if c.MaxStackBytes == 0 {
 		c.MaxStackBytes = DefaultMaxStackBytes

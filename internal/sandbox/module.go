@@ -25,7 +25,8 @@ type Module struct {
 	conn    string
 	fp      [32]byte
 	key     [32]byte
-	comp    *compiled
+	comp    *compiled // under rt.mu; replaced after an eviction, nil once finalized
+	load    func(context.Context) ([]byte, error)
 	db      *dbPool
 	config  map[string][]byte
 	timeout time.Duration
@@ -36,6 +37,9 @@ type Module struct {
 	idle    chan *instance // instances ready for a call
 	slots   chan struct{}  // one token per live instance (capacity MaxInstances)
 	closing chan struct{}  // closed by close()
+	// recompiling is held by the one call that compiles the module again
+	// after its eviction.
+	recompiling chan struct{}
 
 	mu        sync.Mutex
 	closed    bool
@@ -59,6 +63,13 @@ func newModule(r *Runtime, s Spec, fp, key [32]byte, c *compiled, db *dbPool, ac
 		idle:    make(chan *instance, r.cfg.MaxInstances),
 		slots:   make(chan struct{}, r.cfg.MaxInstances),
 		closing: make(chan struct{}),
+
+		recompiling: make(chan struct{}, 1),
+	}
+	m.load = s.Load
+	if m.load == nil {
+		wasm := s.Wasm
+		m.load = func(context.Context) ([]byte, error) { return wasm, nil }
 	}
 	for _, a := range actions {
 		m.has[actionIndex(a)] = true
@@ -324,6 +335,7 @@ type instance struct {
 	mod   api.Module
 	fns   [len(actionList)]api.Function
 	stack [1]uint64
+	comp  *compiled  // what it was made from
 	call  *callState // the call in progress, nil between calls
 	init  []byte     // output written outside a call (during _initialize)
 }
@@ -355,35 +367,55 @@ func appendBounded(b, p []byte) []byte {
 	return append(b, p...)
 }
 
-// acquire returns an idle instance, or creates one while fewer than
-// MaxInstances are live, or waits for one until ctx is done.
+// acquire pins the module's compiled module (compiling it again if it was
+// evicted), then returns an idle instance, or creates one while fewer than
+// MaxInstances are live, or waits for one until ctx is done. release (or a
+// failure here) unpins it.
 func (m *Module) acquire(ctx context.Context, cs *callState) (*instance, error) {
-	select {
-	case in := <-m.idle:
-		m.rt.idle.Add(-1)
-		return in, nil
-	default:
+	c, err := m.pin(ctx)
+	if err != nil {
+		return nil, err
 	}
-	select {
-	case in := <-m.idle:
-		m.rt.idle.Add(-1)
-		return in, nil
-	case m.slots <- struct{}{}:
-		in, err := m.newInstance(ctx, cs)
-		if err != nil {
-			<-m.slots
-			return nil, err
+	for {
+		select {
+		case in := <-m.idle:
+			m.rt.idle.Add(-1)
+			if in.comp != c { // made before an eviction (not expected)
+				m.discard(in)
+				continue
+			}
+			return in, nil
+		default:
 		}
-		return in, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-m.closing:
-		return nil, ErrClosed
+		select {
+		case in := <-m.idle:
+			m.rt.idle.Add(-1)
+			if in.comp != c {
+				m.discard(in)
+				continue
+			}
+			return in, nil
+		case m.slots <- struct{}{}:
+			in, err := m.newInstance(ctx, cs, c)
+			if err != nil {
+				<-m.slots
+				m.rt.unpin(c)
+				return nil, err
+			}
+			return in, nil
+		case <-ctx.Done():
+			m.rt.unpin(c)
+			return nil, ctx.Err()
+		case <-m.closing:
+			m.rt.unpin(c)
+			return nil, ErrClosed
+		}
 	}
 }
 
-// newInstance instantiates the module (the slot is already taken).
-func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, error) {
+// newInstance instantiates c, the module's pinned compiled module (the
+// slot is already taken).
+func (m *Module) newInstance(ctx context.Context, cs *callState, c *compiled) (*instance, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -398,8 +430,8 @@ func (m *Module) newInstance(ctx context.Context, cs *callState) (*instance, err
 		}
 		return nil, err
 	}
-	in := &instance{}
-	mod, err := m.rt.instantiate(ctx, m.comp.cm, in)
+	in := &instance{comp: c}
+	mod, err := m.rt.instantiate(ctx, c.cm, in)
 	if err == nil {
 		in.mod = mod
 		for i, name := range abi.Actions {
@@ -458,17 +490,22 @@ func firstLine(s string) string {
 // release puts a healthy instance back in the pool, or discards it: also
 // when the runtime already keeps MaxIdleInstances idle instances (of all
 // connections), so that a burst's instances do not all stay.
+//
+// Either way it then unpins the instance's compiled module: an eviction
+// finds the instance in the pool, or closed.
 func (m *Module) release(in *instance, healthy bool) {
 	m.mu.Lock()
 	if healthy && !m.closed && !in.mod.IsClosed() {
 		if m.rt.idle.Add(1) <= int64(m.rt.cfg.MaxIdleInstances) {
 			m.idle <- in // never blocks: at most MaxInstances are live
 			m.mu.Unlock()
+			m.rt.unpin(in.comp)
 			return
 		}
 		m.rt.idle.Add(-1)
 	}
 	m.mu.Unlock()
+	m.rt.unpin(in.comp) // first: discarding the last instance may finalize the module
 	m.discard(in)
 }
 
@@ -526,6 +563,13 @@ func (m *Module) close() {
 }
 
 func (m *Module) finalize() {
-	m.rt.releaseCompiled(m.key, m.comp)
-	m.rt.releaseDB(m.db)
+	r := m.rt
+	r.mu.Lock()
+	c := m.comp
+	m.comp = nil
+	r.mu.Unlock()
+	if c != nil {
+		r.releaseCompiled(c)
+	}
+	r.releaseDB(m.db)
 }

@@ -6,8 +6,9 @@
 //
 // One Runtime per process holds one wazero runtime (compiler engine,
 // termination on context done, a memory cap), the compiled modules (by
-// content hash), a database pool per database URL, and one Module per
-// connection. A Module keeps a bounded pool of reactor instances: a Go
+// content hash, within a byte budget: least recently called ones are
+// evicted and compiled again on their next call; compiled.go), a database
+// pool per database URL, and one Module per connection. A Module keeps a bounded pool of reactor instances: a Go
 // guest costs a few milliseconds to instantiate but microseconds to call, so
 // instances are reused across calls of one connection (never across
 // connections) and replaced after any trap, panic, limit hit or timeout.
@@ -25,6 +26,7 @@ package sandbox
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -62,6 +64,15 @@ type Runtime struct {
 	compiled map[[32]byte]*compiled
 	dbs      map[string]*dbPool
 
+	// The compiled-module budget (compiled.go), under mu.
+	lru           *lruList      // compiled modules, most recently called first
+	compiledBytes int64         // reserved: CompiledSize of each module kept or compiling
+	compiledFreed chan struct{} // closed and replaced when budget may have become free
+	budgetWaiters int           // compilations waiting for the budget
+	// evictions and recompiles count compiled modules evicted and
+	// compiled again (Stats).
+	evictions, recompiles atomic.Int64
+
 	done       chan struct{}  // closed by Close
 	compileSem chan struct{}  // one compilation at a time
 	compiling  sync.WaitGroup // compilations in flight (Close waits for them)
@@ -83,12 +94,17 @@ type Runtime struct {
 }
 
 // compiled is a compiled module shared by the connections whose scripts
-// have the same bytes; closed when the last user lets go.
+// have the same bytes; closed when the last user lets go, or evicted
+// (compiled.go). Fields other than ready are under Runtime.mu.
 type compiled struct {
-	ready chan struct{} // closed when cm/err are set
-	cm    wazero.CompiledModule
+	key   [32]byte
+	ready chan struct{}         // closed when cm/err are set
+	cm    wazero.CompiledModule // nil before it is ready, and once evicted or dropped
 	err   error
-	refs  int
+	refs  int           // holders: Modules, Inspect, callers waiting for it
+	pins  int           // calls using cm now (never evicted while > 0)
+	size  int64         // its reservation in the compiled-module budget (0 once given back)
+	elem  *list.Element // in Runtime.lru while cm is kept
 }
 
 // Spec describes a connection's script and what it may reach.
@@ -98,6 +114,10 @@ type Spec struct {
 	DatabaseURL   string         // "mysql://user[:pass]@host:port/db" or "sqlite:PATH"
 	Configuration map[string]any // read-only settings and secrets for the script
 	Timeout       time.Duration  // per call; 0 = Config.DefaultTimeout
+	// Load reads the module's bytes again (the same bytes as Wasm) when
+	// its compiled code was evicted under Config.MaxCompiledBytes and a
+	// call needs it. nil: the Module keeps Wasm in memory for that.
+	Load func(ctx context.Context) ([]byte, error)
 }
 
 // New starts a Runtime: one wazero runtime with the compiler engine,
@@ -124,6 +144,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		modules:  map[string]*Module{},
 		compiled: map[[32]byte]*compiled{},
 		dbs:      map[string]*dbPool{},
+
+		lru:           list.New(),
+		compiledFreed: make(chan struct{}),
 
 		done:       make(chan struct{}),
 		compileSem: make(chan struct{}, 1),
@@ -323,7 +346,7 @@ func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 	if err != nil {
 		return nil, timeoutOr(ctx, err)
 	}
-	r.releaseCompiled(key, c)
+	r.releaseCompiled(c)
 	return actions, nil
 }
 
@@ -397,7 +420,7 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 	}
 	db, err := r.acquireDB(s.DatabaseURL)
 	if err != nil {
-		r.releaseCompiled(key, c)
+		r.releaseCompiled(c)
 		return nil, err
 	}
 	m := newModule(r, s, fp, key, c, db, actions, config)
@@ -437,6 +460,10 @@ func (r *Runtime) instanceReserve(info *wasmbin.Info) int64 {
 // timeoutOr turns err into the timeout error when ctx's deadline passed (a
 // deadline is always SCRIPT_TIMEOUT, also while a module loads or compiles).
 func timeoutOr(ctx context.Context, err error) error {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return err
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &timeoutError{}
 	}
@@ -489,36 +516,81 @@ func encodeConfig(cfg map[string]any) (map[string][]byte, error) {
 	return out, nil
 }
 
+// acquireCompiled returns the compiled module of wasm (whose hash is key),
+// with a reference the caller gives back with releaseCompiled: the one
+// already compiled or compiling, or a new compilation once its estimated
+// size fits in the compiled-module budget (evicting least recently used
+// unpinned modules, then waiting for pins to drop until ctx is done).
+// Errors: *CompiledBudgetError for a module over the whole budget; a
+// timeout error when the deadline passed waiting for the budget; the
+// compilation's *ScriptError; ctx's error; ErrClosed.
 func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte) (*compiled, error) {
+	size := CompiledSize(len(wasm))
+	var c *compiled
+	var ev evicted
 	r.mu.Lock()
-	c := r.compiled[key]
-	if c != nil {
-		c.refs++
-	} else {
+	for c == nil {
 		if r.closed {
 			r.mu.Unlock()
+			r.closeEvicted(&ev)
 			return nil, ErrClosed
 		}
-		c = &compiled{ready: make(chan struct{}), refs: 1}
-		r.compiled[key] = c
-		r.compiling.Add(1)
-		go func() {
-			defer r.compiling.Done()
-			r.compile(c, key, wasm)
-		}()
+		if c = r.compiled[key]; c != nil {
+			c.refs++
+			break
+		}
+		if size > r.cfg.MaxCompiledBytes {
+			r.mu.Unlock()
+			return nil, &CompiledBudgetError{ModuleBytes: len(wasm), Estimate: size, Budget: r.cfg.MaxCompiledBytes}
+		}
+		r.evictLocked(size, &ev)
+		if r.compiledBytes+size <= r.cfg.MaxCompiledBytes {
+			c = &compiled{key: key, ready: make(chan struct{}), refs: 1, size: size}
+			r.compiledBytes += size
+			r.compiled[key] = c
+			r.compiling.Add(1)
+			go func() {
+				defer r.compiling.Done()
+				r.compile(c, key, wasm)
+			}()
+			break
+		}
+		// Every compiled module is in use: wait for a call to end.
+		ch := r.compiledFreed
+		r.budgetWaiters++
+		r.mu.Unlock()
+		r.closeEvicted(&ev)
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = &timeoutError{why: "waited for the sandbox's compiled-module budget"}
+			}
+		case <-r.done:
+			err = ErrClosed
+		}
+		r.mu.Lock()
+		r.budgetWaiters--
+		if err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 	}
 	r.mu.Unlock()
+	r.closeEvicted(&ev)
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
-		r.releaseCompiled(key, c)
+		r.releaseCompiled(c)
 		return nil, ctx.Err()
 	case <-r.done:
-		r.releaseCompiled(key, c)
+		r.releaseCompiled(c)
 		return nil, ErrClosed
 	}
 	if c.err != nil {
-		r.releaseCompiled(key, c)
+		r.releaseCompiled(c)
 		return nil, c.err
 	}
 	return c, nil
@@ -533,16 +605,22 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 	select {
 	case r.compileSem <- struct{}{}:
 	case <-r.done:
+		r.mu.Lock()
 		c.err = ErrClosed
+		r.giveBackLocked(c)
+		r.mu.Unlock()
 		close(c.ready)
 		return
 	}
 	defer func() { <-r.compileSem }()
 	r.mu.Lock()
 	wanted := c.refs > 0
-	r.mu.Unlock()
 	if !wanted { // every waiter left while the module queued
 		c.err = scriptErr("compilation abandoned")
+		r.giveBackLocked(c)
+	}
+	r.mu.Unlock()
+	if !wanted {
 		close(c.ready)
 		return
 	}
@@ -572,8 +650,10 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		r.mu.Lock()
 		if err != nil {
 			c.err = scriptErr("the module does not compile: " + err.Error())
+			r.giveBackLocked(c)
 		} else if c.refs > 0 {
 			c.cm, cm = cm, nil
+			c.elem = r.lru.PushFront(c)
 		}
 		r.mu.Unlock()
 		close(c.ready)
@@ -591,6 +671,7 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		if r.compiled[key] == c {
 			delete(r.compiled, key) // a later upload of the same bytes tries again
 		}
+		r.giveBackLocked(c)
 		r.mu.Unlock()
 		close(c.ready)
 		<-done
@@ -600,19 +681,17 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 	}
 }
 
-func (r *Runtime) releaseCompiled(key [32]byte, c *compiled) {
+// releaseCompiled gives back a reference acquireCompiled returned; the
+// last one drops the compiled module (closed, its budget given back).
+func (r *Runtime) releaseCompiled(c *compiled) {
 	r.mu.Lock()
 	c.refs--
-	last := c.refs == 0
-	if last && r.compiled[key] == c {
-		delete(r.compiled, key)
-	}
-	cm := c.cm
-	if last {
-		c.cm = nil
+	var cm wazero.CompiledModule
+	if c.refs == 0 {
+		cm = r.dropLocked(c)
 	}
 	r.mu.Unlock()
-	if last && cm != nil {
+	if cm != nil {
 		cm.Close(context.Background())
 	}
 }

@@ -116,31 +116,20 @@ func (r *Runner) module(ctx context.Context, c service.Connection) (*sandbox.Mod
 		return cur.mod, nil
 	}
 	wasm := c.Script
+	var load func(context.Context) ([]byte, error)
 	if len(wasm) == 0 && c.ScriptSHA256 != "" {
-		// By digest, not by connection name: the bytes are exactly those
-		// the connection record (and the key above) names, even when the
-		// script was replaced since the record was read.
-		if wasm, err = r.loader.ScriptModule(ctx, c.ScriptSHA256); err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				// The caller's deadline passed while the module was read:
-				// a timeout like any other, not an internal error.
-				return nil, &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
-			}
-			if errors.Is(err, service.ErrNotFound) {
-				// Replaced (and dropped) since the record was read.
-				return nil, &service.Error{Code: service.CodeScriptError, Message: "the connection's script was replaced during the call; try again", Err: err}
-			}
-			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: %w", c.Name, err)}
+		if wasm, err = r.read(ctx, c); err != nil {
+			return nil, err
 		}
-		if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != c.ScriptSHA256 {
-			return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: the stored module does not match its digest", c.Name)}
-		}
+		// The sandbox keeps no copy: after its compiled code was evicted
+		// (sandbox.Config.MaxCompiledBytes) it reads the bytes again.
+		load = func(ctx context.Context) ([]byte, error) { return r.read(ctx, c) }
 	}
 	if len(wasm) == 0 {
 		return nil, &service.Error{Code: service.CodeConnectionUnavailable, Message: fmt.Sprintf("connection %q has no script module", c.Name)}
 	}
 	m, err := r.rt.Module(ctx, sandbox.Spec{
-		Connection: c.Name, Wasm: wasm, DatabaseURL: c.DatabaseURL,
+		Connection: c.Name, Wasm: wasm, Load: load, DatabaseURL: c.DatabaseURL,
 		Configuration: c.Configuration, Timeout: service.ScriptTimeout(c),
 	})
 	if err != nil {
@@ -150,6 +139,30 @@ func (r *Runner) module(ctx context.Context, c service.Connection) (*sandbox.Mod
 	r.modules[c.Name] = loaded{key: key, mod: m}
 	r.mu.Unlock()
 	return m, nil
+}
+
+// read reads the connection's module by its digest and checks it.
+func (r *Runner) read(ctx context.Context, c service.Connection) ([]byte, error) {
+	// By digest, not by connection name: the bytes are exactly those the
+	// connection record (and the module's key) names, even when the
+	// script was replaced since the record was read.
+	wasm, err := r.loader.ScriptModule(ctx, c.ScriptSHA256)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The caller's deadline passed while the module was read:
+			// a timeout like any other, not an internal error.
+			return nil, &service.Error{Code: service.CodeScriptTimeout, Message: "the connection's script did not finish in time", Err: err}
+		}
+		if errors.Is(err, service.ErrNotFound) {
+			// Replaced (and dropped) since the record was read.
+			return nil, &service.Error{Code: service.CodeScriptError, Message: "the connection's script was replaced during the call; try again", Err: err}
+		}
+		return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: %w", c.Name, err)}
+	}
+	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != c.ScriptSHA256 {
+		return nil, &service.Error{Code: service.CodeInternal, Message: "internal error", Err: fmt.Errorf("load script of %s: the stored module does not match its digest", c.Name)}
+	}
+	return wasm, nil
 }
 
 func specKey(c service.Connection) (string, error) {
@@ -164,7 +177,15 @@ func specKey(c service.Connection) (string, error) {
 func translate(err error) error {
 	var ve *sandbox.ValidationError
 	var se *sandbox.ScriptError
+	var be *sandbox.CompiledBudgetError
+	var sve *service.Error
 	switch {
+	case errors.As(err, &sve):
+		return sve // reading the module again (Runner.read) failed
+	case errors.As(err, &be):
+		return &service.Error{Code: service.CodeScriptError, Message: fmt.Sprintf(
+			"the connection's script module is too large for this server: it would take about %d MiB once compiled, over the server's budget of %d MiB for compiled scripts",
+			be.Estimate>>20, be.Budget>>20), Err: err}
 	case errors.Is(err, sandbox.ErrUnsupported):
 		return fmt.Errorf("%w: %w", service.ErrScriptUnsupported, err)
 	case errors.Is(err, sandbox.ErrWrongCredentials):

@@ -14,7 +14,9 @@ import (
 // text, e.g. 404 or 405) becomes such a document. gqlgen writes its
 // transport errors (a GET mutation, a text/plain body, a websocket upgrade,
 // an undecodable body) without a code; clients branch on codes.
-// Successful responses pass through unbuffered.
+// Successful responses pass through unbuffered, and so do HTML pages
+// (the OpenID Provider's hosted sign-in pages say what went wrong in their
+// own page, for a person, with a 401 or 429 status).
 func withCodes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := &codeWriter{ResponseWriter: w}
@@ -51,7 +53,7 @@ func (c *codeWriter) WriteHeader(status int) {
 		return
 	}
 	c.status = status
-	if status >= 400 {
+	if status >= 400 && !strings.HasPrefix(c.ResponseWriter.Header().Get("Content-Type"), "text/html") {
 		c.buf = &bytes.Buffer{}
 		return
 	}

@@ -52,3 +52,28 @@ func BenchmarkWithCodes(b *testing.B) {
 	b.ReportMetric(float64(with.Nanoseconds())/float64(b.N), "withcodes-ns/op")
 	b.ReportMetric(float64(with)/float64(bare), "ratio")
 }
+
+// An HTML error page (the hosted sign-in page's "Wrong email or password",
+// 401) reaches the browser as it was written; plain text still becomes a
+// GraphQL error document.
+func TestWithCodesLeavesHTMLPages(t *testing.T) {
+	for _, tc := range []struct {
+		ctype, body string
+		wantJSON    bool
+	}{
+		{"text/html; charset=utf-8", `<p id="error">Wrong email or password.</p>`, false},
+		{"text/plain; charset=utf-8", "unauthorized\n", true},
+	} {
+		h := withCodes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", tc.ctype)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(tc.body))
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", nil))
+		got := rec.Body.String()
+		if rec.Code != http.StatusUnauthorized || json.Valid([]byte(got)) != tc.wantJSON || !tc.wantJSON && got != tc.body {
+			t.Errorf("%s: %d %q", tc.ctype, rec.Code, got)
+		}
+	}
+}

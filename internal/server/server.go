@@ -55,6 +55,9 @@ type Options struct {
 	// origins (service.WebOrigins): pages on them may call the API too,
 	// besides CORS.Origins (read at most every 5 s, see AppOrigins).
 	AppWebOrigins func(ctx context.Context) ([]string, error)
+	// Collectors are more metrics served on /metrics beside the HTTP and
+	// Go runtime ones (serve adds the sandbox's and the token cache's).
+	Collectors []prometheus.Collector
 }
 
 // New returns the service's HTTP handler.
@@ -68,6 +71,7 @@ func New(o Options) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
+	reg.MustRegister(o.Collectors...)
 
 	gql := graph.NewHandler(o.Resolver, graph.HandlerOptions{
 		Limits:               o.Limits,

@@ -183,6 +183,9 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 			u = newUser()
 		}
 		if err := tx.InsertUser(ctx, u); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return clashErr(ctx, tx, u, err)
+			}
 			return storeErr("user", err)
 		}
 		return nil
@@ -191,6 +194,23 @@ func (s *Service) create(ctx context.Context, connection string, in policy.Creat
 		return policy.User{}, err
 	}
 	return u, nil
+}
+
+// clashErr says which of a new user's unique values another user of the
+// connection already has (USER_EXISTS on the field "email" or
+// "username"), for a person to fix the right one. It asks the store
+// inside the transaction whose insert failed (a failed statement does not
+// end a MySQL or SQLite transaction).
+func clashErr(ctx context.Context, tx Queries, u policy.User, err error) error {
+	if _, e := tx.UserByConnectionEmail(ctx, u.Connection, u.Email); e == nil {
+		return &Error{Code: CodeUserExists, Field: "email", Message: "a user of this connection already has this email", Err: err}
+	}
+	if u.Username != "" {
+		if _, e := tx.UserByConnectionUsername(ctx, u.Connection, u.Username); e == nil {
+			return &Error{Code: CodeUserExists, Field: "username", Message: "a user of this connection already has this username", Err: err}
+		}
+	}
+	return storeErr("user", err)
 }
 
 // createLegacy: get_user (must not exist) → create → login (read back the

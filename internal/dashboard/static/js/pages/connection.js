@@ -5,14 +5,14 @@ import { adminScopesField } from '../adminscopes.js';
 
 const GET = `query Connection($name: String!) {
   connection(name: $name) {
-    name strategy importMode syncUserProfile actions hasScript scriptSha256
+    name strategy importMode syncUserProfile requiresUsername actions hasScript scriptSha256
     hasDatabaseURL configurationKeys scriptTimeoutMs adminScopes createdAt updatedAt
   }
 }`;
 const UPDATE = `mutation UpdateConnection($name: String!, $input: UpdateConnectionInput!) { updateConnection(name: $name, input: $input) { name } }`;
 const SET_SCRIPT = `mutation SetConnectionScript($connection: String!, $wasm: Upload!) { setConnectionScript(connection: $connection, wasm: $wasm) { name actions scriptSha256 } }`;
-const TRY = `mutation TryConnectionScript($connection: String!, $action: TryAction!, $email: String!, $password: String) {
-  tryConnectionScript(connection: $connection, action: $action, email: $email, password: $password) {
+const TRY = `mutation TryConnectionScript($connection: String!, $action: TryAction!, $email: String, $username: String, $password: String) {
+  tryConnectionScript(connection: $connection, action: $action, email: $email, username: $username, password: $password) {
     ok profile attributes logs durationMs errorCode errorMessage
   }
 }`;
@@ -53,6 +53,9 @@ function summary(c) {
     item('Strategy', c.strategy),
     custom ? item('Mode', c.importMode ? 'import: users migrate into this service at their first login' : 'legacy: the custom database stays the source of truth') : null,
     item('Sync profile', c.syncUserProfile ? 'root attributes are overwritten at each login' : 'root attributes are set at the first login, then editable here'),
+    passwords(c) ? item('Sign in with', h('span', { id: 'connection-requires-username' }, c.requiresUsername
+      ? 'username or email (requires username: every new user needs a username)'
+      : 'email (usernames are not used to sign in)')) : null,
     c.strategy === 'DATABASE' ? item('Admin scopes', h('span', { id: 'connection-admin-scopes' }, c.adminScopes.length
       ? `${c.adminScopes.join(', ')} — every user of this connection holds them when they sign in; sign-up is closed`
       : 'none: its users hold no management scopes')) : null,
@@ -65,8 +68,15 @@ function summary(c) {
     item('Updated', fmtTime(c.updatedAt))));
 }
 
+// passwords: the connection's users sign in with a password here (the
+// strategies where requiresUsername applies).
+function passwords(c) {
+  return c.strategy === 'DATABASE' || c.strategy === 'CUSTOM_DATABASE';
+}
+
 function settings(c, reload) {
   const custom = c.strategy === 'CUSTOM_DATABASE';
+  const requiresUsername = passwords(c) ? h('input', { type: 'checkbox', id: 'set-requires-username', checked: c.requiresUsername, 'aria-describedby': 'set-requires-username-help' }) : null;
   const importMode = h('input', { type: 'checkbox', id: 'set-import', checked: c.importMode });
   const sync = h('input', { type: 'checkbox', id: 'set-sync', checked: c.syncUserProfile });
   const dbURL = field({ id: 'set-db-url', label: 'Replace the database URL', type: 'password', help: 'Leave empty to keep the current one.', attrs: { autocomplete: 'off' } });
@@ -79,16 +89,22 @@ function settings(c, reload) {
   const form = h('form', { id: 'settings-form', novalidate: true },
     custom ? h('label', { class: 'inline', for: 'set-import' }, importMode, 'Import mode (migrate users at their first login)') : null,
     h('div', {}, h('label', { class: 'inline', for: 'set-sync' }, sync, 'Sync user profile attributes at each login')),
+    requiresUsername ? h('div', {}, h('label', { class: 'inline', for: 'set-requires-username' }, requiresUsername, 'Requires username: users may sign in with their username or their email'),
+      h('p', { class: 'help', id: 'set-requires-username-help' }, c.strategy === 'DATABASE'
+        ? 'Every new user then needs a username (1 to 15 characters, stored lower-cased). Users created before keep what they have: one without a username signs in by email.'
+        : 'The login and get_user scripts then receive the username as the user typed it.')) : null,
     custom ? [dbURL.wrap, config.wrap, timeout.wrap] : null,
     adminScopes ? adminScopes.wrap : null,
     h('div', { class: 'actions' }, submit), formErr, status);
   const fields = { importMode: { input: importMode, error: formErr }, databaseURL: dbURL, configuration: config, scriptTimeoutMs: timeout };
+  if (requiresUsername) fields.requiresUsername = { input: requiresUsername, error: formErr };
   if (adminScopes) fields.adminScopes = adminScopes;
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clearError(formErr);
     for (const f of [dbURL, config, timeout, adminScopes].filter(Boolean)) clearError(f.error, f.input);
     const input = { syncUserProfile: sync.checked };
+    if (requiresUsername && requiresUsername.checked !== c.requiresUsername) input.requiresUsername = requiresUsername.checked;
     // Sent only when changed: an unchanged list grants nothing, so an
     // editor lacking one of its scopes may still save the other settings.
     if (adminScopes && adminScopes.changed()) input.adminScopes = adminScopes.value();
@@ -144,6 +160,9 @@ function scriptCard(c, reload) {
 function tryCard(c) {
   const action = field({ id: 'try-action', label: 'Action', control: h('select', {}, h('option', { value: 'LOGIN' }, 'login (email and password)'), h('option', { value: 'GET_USER' }, 'get_user (email)')) });
   const email = field({ id: 'try-email', label: 'Email', type: 'email', attrs: { autocomplete: 'off' } });
+  const username = c.requiresUsername
+    ? field({ id: 'try-username', label: 'Or a username', help: 'What a user typing their username sends to the script. Give the email or the username.', attrs: { autocomplete: 'off', spellcheck: 'false' } })
+    : null;
   const password = field({ id: 'try-password', label: 'Password', type: 'password', help: 'Sent to the script only; never shown or logged.', attrs: { autocomplete: 'off' } });
   const submit = h('button', { type: 'submit', id: 'try-run' }, 'Run');
   const formErr = errorSlot('try-error');
@@ -151,14 +170,20 @@ function tryCard(c) {
   const sync = () => { password.wrap.hidden = action.input.value !== 'LOGIN'; };
   action.input.addEventListener('change', sync);
   sync();
-  const form = h('form', { id: 'try-form', novalidate: true }, action.wrap, email.wrap, password.wrap, h('div', { class: 'actions' }, submit), formErr);
+  const form = h('form', { id: 'try-form', novalidate: true }, action.wrap, email.wrap, username ? username.wrap : null, password.wrap, h('div', { class: 'actions' }, submit), formErr);
   const fields = { email, password, action, connection: { input: submit, error: formErr } };
+  if (username) fields.username = username;
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clearError(formErr);
-    for (const f of [email, password]) clearError(f.error, f.input);
-    const vars = { connection: c.name, action: action.input.value, email: email.input.value.trim() };
-    if (!vars.email) return showError(email.error, 'Enter an email to try.', email.input);
+    for (const f of [email, password, username].filter(Boolean)) clearError(f.error, f.input);
+    const vars = { connection: c.name, action: action.input.value };
+    const e1 = email.input.value.trim();
+    const u1 = username ? username.input.value.trim() : '';
+    if (e1 && u1) return showError(username.error, 'Give the email or the username, not both.', username.input);
+    if (!e1 && !u1) return showError(email.error, username ? 'Enter an email or a username to try.' : 'Enter an email to try.', email.input);
+    if (e1) vars.email = e1;
+    else vars.username = u1;
     if (vars.action === 'LOGIN') {
       if (!password.input.value) return showError(password.error, 'Enter a password to try login.', password.input);
       vars.password = password.input.value;

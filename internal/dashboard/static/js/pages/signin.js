@@ -5,8 +5,8 @@ import { signIn, current } from '../session.js';
 // The login of a user of a connection that grants admin scopes returns a
 // management token, used exactly as a pasted one. Only the token and its
 // scopes are read; the user tokens login also returns are dropped.
-const ADMIN_LOGIN = `mutation AdminSignIn($connection: String!, $email: String!, $password: String!) {
-  login(connection: $connection, email: $email, password: $password) { managementToken managementScopes }
+const ADMIN_LOGIN = `mutation AdminSignIn($connection: String!, $email: String, $username: String, $password: String!) {
+  login(connection: $connection, email: $email, username: $username, password: $password) { managementToken managementScopes }
 }`;
 
 export async function render(view, _params, { navigate }) {
@@ -59,7 +59,13 @@ function accountForm(navigate) {
     help: 'The name of a connection whose users hold admin scopes.',
     attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', required: true },
   });
-  const email = field({ id: 'admin-email', label: 'Email', type: 'email', attrs: { autocomplete: 'username', spellcheck: 'false', required: true } });
+  // One field, as on the hosted sign-in page: with '@' an email, without
+  // one a username (for a connection with requiresUsername).
+  const email = field({
+    id: 'admin-email', label: 'Email or username',
+    help: 'A username works on a connection that requires usernames.',
+    attrs: { autocomplete: 'username', spellcheck: 'false', autocapitalize: 'none', required: true },
+  });
   const password = field({ id: 'admin-password', label: 'Password', type: 'password', attrs: { autocomplete: 'current-password', required: true } });
   const formErr = errorSlot('admin-signin-error');
   const submit = h('button', { type: 'submit', id: 'admin-signin-submit' }, 'Sign in with this account');
@@ -74,9 +80,12 @@ function accountForm(navigate) {
     e.preventDefault();
     clearError(formErr);
     for (const f of all) clearError(f.error, f.input);
-    const vars = { connection: conn.input.value.trim(), email: email.input.value.trim(), password: password.input.value };
+    const id = email.input.value.trim();
+    const vars = { connection: conn.input.value.trim(), password: password.input.value };
+    if (id.includes('@')) vars.email = id;
+    else vars.username = id;
     if (!vars.connection) return fail(conn, 'Enter the connection’s name.');
-    if (!vars.email) return fail(email, 'Enter your email address.');
+    if (!id) return fail(email, 'Enter your email address or username.');
     if (!vars.password) return fail(password, 'Enter your password.');
     // The button is disabled while the request runs, so focus moves back
     // to it (next to the form's error) only once busy is over.
@@ -88,7 +97,7 @@ function accountForm(navigate) {
         switch (err.code) {
           case 'INVALID_CREDENTIALS':
             password.input.value = '';
-            return fail(password, 'Wrong connection, email or password.');
+            return fail(password, vars.username ? 'Wrong connection, username or password.' : 'Wrong connection, email or password.');
           case 'USER_BLOCKED':
             showError(formErr, 'This account is blocked: another administrator must unblock it before it can sign in.');
             return submit;
@@ -97,6 +106,7 @@ function accountForm(navigate) {
             return submit;
           default:
             if (err.field === 'connection') return fail(conn, describe(err));
+            if (err.field === 'username') return fail(email, describe(err));
             showError(formErr, err);
             return submit;
         }

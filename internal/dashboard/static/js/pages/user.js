@@ -62,7 +62,7 @@ function draw(view, u, navigate) {
   const ctx = { rules, canUpdate, refresh, navigate };
 
   add(view,
-    h('h1', {}, u.email || u.name || u.id),
+    h('h1', {}, u.email || u.username || u.name || u.id),
     h('p', { id: 'user-badges' },
       u.picture ? h('img', { class: 'avatar', src: u.picture, alt: '', width: 32, height: 32, referrerpolicy: 'no-referrer' }) : null,
       badge(u.connection), u.blocked ? badge('blocked', 'bad') : null,
@@ -216,7 +216,7 @@ function actions(u, rules, canUpdate, refresh, navigate) {
     const yes = h('button', { type: 'button', id: 'delete-confirm', class: 'danger' }, 'Delete permanently');
     const no = h('button', { type: 'button', id: 'delete-cancel', class: 'secondary' }, 'Cancel');
     confirmBox = h('div', { class: 'confirm', id: 'delete-confirm-box', role: 'group', 'aria-labelledby': 'delete-confirm-text', hidden: true },
-      h('p', { id: 'delete-confirm-text' }, `Delete ${u.email || u.id}? Their profile, metadata and history go away.` +
+      h('p', { id: 'delete-confirm-text' }, `Delete ${u.email || u.username || u.id}? Their profile, metadata and history go away.` +
         (u.connection && u.identities.some((i) => i.provider === 'custom-database') && !u.migrated ? ' The connection’s delete script removes them from the custom database too.' : '')),
       h('div', { class: 'actions' }, yes, no));
     d.addEventListener('click', () => {
@@ -249,6 +249,7 @@ function details(u) {
   return card('Details', h('dl', { class: 'props', id: 'user-details' },
     item('User id', h('code', {}, u.id)),
     item('Connection', u.connection),
+    item('Username', h('span', { id: 'user-username' }, u.username || '—')),
     item('Created', fmtTime(u.createdAt)),
     item('Updated', fmtTime(u.updatedAt)),
     item('Last login', fmtTime(u.lastLogin)),

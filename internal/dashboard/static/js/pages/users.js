@@ -6,11 +6,11 @@ const USERS = `query Users($query: String, $first: Int, $after: String, $sort: S
   users(query: $query, first: $first, after: $after, sort: $sort) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id email name nickname picture connection lastLogin loginsCount blocked } }
+    edges { node { id email username name nickname picture connection lastLogin loginsCount blocked } }
   }
 }`;
 
-const CONNECTIONS = `query ConnectionNames { connections { name strategy } }`;
+const CONNECTIONS = `query ConnectionNames { connections { name strategy requiresUsername } }`;
 
 const CREATE = `mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id } }`;
 
@@ -20,6 +20,7 @@ const PAGE = 20;
 // sort: field:1 or field:-1).
 const COLUMNS = [
   { label: 'Email', sort: 'email' },
+  { label: 'Username', sort: 'username' },
   { label: 'Name', sort: 'name' },
   { label: 'Connection', sort: 'connection' },
   { label: 'Last login', sort: 'last_login' },
@@ -41,7 +42,7 @@ export async function render(view, _params, { navigate, search }) {
 function searchSection(initial, initialSort, navigate) {
   const q = field({
     id: 'user-search', label: 'Search users', type: 'search', value: initial,
-    help: 'The query language: email:"ada@example.com", name:Ada*, connection:main AND blocked:true, logins_count:[10 TO *], user_metadata.lang:en. Leave it empty to list every user.',
+    help: 'The query language: email:"ada@example.com", username:ada, name:Ada*, connection:main AND blocked:true, logins_count:[10 TO *], user_metadata.lang:en. Leave it empty to list every user.',
     attrs: { autocomplete: 'off', spellcheck: 'false' },
   });
   const submit = h('button', { type: 'submit', id: 'user-search-submit' }, 'Search');
@@ -83,7 +84,8 @@ function searchSection(initial, initialSort, navigate) {
     cursors[page + 1] = data.pageInfo.endCursor;
     const rows = data.edges.map(({ node: u }) => h('tr', {},
       h('td', { 'data-label': 'Email' }, u.picture ? h('img', { class: 'avatar', src: u.picture, alt: '', width: 28, height: 28, loading: 'lazy', referrerpolicy: 'no-referrer' }) : null,
-        link('/dashboard/users/' + encodeURIComponent(u.id), u.email || u.id, { class: 'user-link' })),
+        link('/dashboard/users/' + encodeURIComponent(u.id), u.email || u.username || u.id, { class: 'user-link' })),
+      h('td', { 'data-label': 'Username', class: 'username' }, u.username || '—'),
       h('td', { 'data-label': 'Name' }, u.name || u.nickname || '—'),
       h('td', { 'data-label': 'Connection' }, u.connection),
       h('td', { 'data-label': 'Last login' }, fmtTime(u.lastLogin)),
@@ -144,11 +146,16 @@ async function createDialog(navigate) {
 
 async function createForm(navigate) {
   let connControl;
+  // byName: the connections read, to know which require a username.
+  const byName = new Map();
   if (can('read:connections')) {
     connControl = h('select', { required: true });
     try {
       const cs = (await gql(CONNECTIONS)).connections;
-      for (const c of cs) connControl.append(h('option', { value: c.name }, `${c.name} (${c.strategy})`));
+      for (const c of cs) {
+        byName.set(c.name, c);
+        connControl.append(h('option', { value: c.name }, `${c.name} (${c.strategy}${c.requiresUsername ? ', requires username' : ''})`));
+      }
       if (!cs.length) connControl.append(h('option', { value: '' }, 'No connections yet'));
     } catch {
       connControl = null;
@@ -156,6 +163,23 @@ async function createForm(navigate) {
   }
   const conn = field({ id: 'new-connection', label: 'Connection', control: connControl || h('input', { type: 'text', required: true, autocomplete: 'off' }) });
   const email = field({ id: 'new-email', label: 'Email', type: 'email', attrs: { required: true, autocomplete: 'off' } });
+  const username = field({ id: 'new-username', label: 'Username', help: 'This connection requires one: 1 to 15 characters, letters, digits and _ . + - ! # $ ^ ` ~ \' @ (not an email address); stored lower-cased. The user may sign in with it or the email.', attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none' } });
+  // needsUsername: the chosen connection requires usernames (unknown when
+  // the token cannot read connections: the field then shows, optional, and
+  // the server says whether it is needed).
+  const needsUsername = () => {
+    const c = byName.get(conn.input.value.trim());
+    return c ? c.requiresUsername : null;
+  };
+  const syncUsername = () => {
+    const n = needsUsername();
+    username.wrap.hidden = n === false;
+    if (n) username.input.setAttribute('required', '');
+    else username.input.removeAttribute('required');
+  };
+  conn.input.addEventListener('change', syncUsername);
+  conn.input.addEventListener('input', syncUsername);
+  syncUsername();
   const password = field({ id: 'new-password', label: 'Password', type: 'password', help: '8 to 72 bytes; required for database and custom-database connections.', attrs: { autocomplete: 'new-password' } });
   const um = field({ id: 'new-user-metadata', label: 'User metadata (JSON object)', type: 'textarea', value: '{}', attrs: { spellcheck: 'false', rows: 4 } });
   const am = can('update:users') || can('create:users')
@@ -164,9 +188,9 @@ async function createForm(navigate) {
   const formErr = errorSlot('create-user-error');
   const submit = h('button', { type: 'submit', id: 'create-user-submit' }, 'Create user');
   const form = h('form', { id: 'create-user-form', novalidate: true },
-    h('div', { class: 'grid' }, h('div', {}, conn.wrap, email.wrap, password.wrap), h('div', {}, um.wrap, am ? am.wrap : null)),
+    h('div', { class: 'grid' }, h('div', {}, conn.wrap, email.wrap, username.wrap, password.wrap), h('div', {}, um.wrap, am ? am.wrap : null)),
     h('div', { class: 'actions' }, submit), formErr);
-  const fields = { connection: conn, email, password, userMetadata: um, appMetadata: am };
+  const fields = { connection: conn, email, username, password, userMetadata: um, appMetadata: am };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     for (const f of Object.values(fields)) if (f) clearError(f.error, f.input);
@@ -174,6 +198,8 @@ async function createForm(navigate) {
     const input = { connection: conn.input.value.trim(), email: email.input.value.trim() };
     if (!input.connection) return showError(conn.error, 'Choose a connection.', conn.input);
     if (!input.email) return showError(email.error, 'Enter an email address.', email.input);
+    if (!username.wrap.hidden && username.input.value.trim()) input.username = username.input.value.trim();
+    if (needsUsername() && !input.username) return showError(username.error, `Enter a username: connection ${input.connection} requires one.`, username.input);
     if (password.input.value) input.password = password.input.value;
     try {
       input.userMetadata = parseObject(um.input.value, 'User metadata');
