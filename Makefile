@@ -4,8 +4,24 @@
 run:
 	go run ./cmd/profiled serve
 
+# The race-detector tests of every package. The scripts' WebAssembly modules
+# are compiled first, once, by a test binary built WITHOUT -race
+# (internal/tests/wazerowarm), into the wazero compilation cache the tests
+# read from PROFILED_TEST_WAZERO_CACHE (a temporary one unless it is set):
+# wazero's compiler runs about ten times slower under -race, and each
+# package used to compile each module itself.
 test:
-	go test -race -count=1 -parallel 4 -timeout 20m ./...
+	@set -e; cache="$$PROFILED_TEST_WAZERO_CACHE"; \
+	if [ -z "$$cache" ]; then cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; fi; \
+	echo "go test -count=1 ./internal/tests/wazerowarm -args -warm $$cache"; \
+	go test -count=1 ./internal/tests/wazerowarm -args -warm "$$cache"; \
+	echo "PROFILED_TEST_WAZERO_CACHE=$$cache go test -race -count=1 -parallel 4 -timeout 20m $(LONG_TESTS) ./..."; \
+	PROFILED_TEST_WAZERO_CACHE="$$cache" go test -race -count=1 -parallel 4 -timeout 20m $(LONG_TESTS) ./...
+
+# The longest test binaries, named first so that go test (which starts
+# packages in the order they are listed, two at a time on two cores) does
+# not leave one of them to run alone at the end; ./... adds the rest once.
+LONG_TESTS = ./internal/tests/e2e ./internal/sandbox ./internal/tests/reliability ./internal/db ./internal/scripttest ./cmd/profiled
 
 generate:
 	go tool gqlgen generate

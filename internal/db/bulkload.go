@@ -14,6 +14,7 @@ import (
 
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/search"
+	"github.com/profiled/profiled/internal/service"
 )
 
 // An import batch on MySQL/MariaDB is written with LOAD DATA LOCAL INFILE
@@ -73,56 +74,87 @@ func refusedLocal(err error) bool {
 	return false
 }
 
-// loadUsers tries to write users and their terms with two LOAD DATA
-// statements (see above). It reports done = false, having written nothing,
-// when the INSERTs must do it instead: the server refused LOCAL, or a row
-// clashed, was skipped or changed. perUser gets the errors of users whose
-// metadata cannot be encoded (they are left out, as insertMany does).
-func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []error) (done bool, err error) {
-	if q.dialect != DialectMySQL || q.load == nil || q.load.off.Load() {
-		return false, nil
+// newUsers is a batch of new users encoded for the store ahead of its
+// transaction (DB.EncodeNewUsers; the service's EncodedUsers): on
+// MySQL/MariaDB the two LOAD DATA streams, built while the batch before
+// is being written.
+type newUsers struct {
+	users   []policy.User // as given: InsertUsers checks it gets these
+	perUser []error       // users whose metadata cannot be encoded (left out)
+	n       int           // users in the streams
+	ub, tb  bytes.Buffer  // the users' stream and their term rows'
+	terms   []termRow     // the term rows in tb, in order
+	written []policy.User // the users in the streams (for the term counts)
+}
+
+// Len: see service.EncodedUsers.
+func (b *newUsers) Len() int { return len(b.users) }
+
+// EncodeNewUsers: see service.JobStore. It returns nil where InsertUsers
+// writes INSERTs (SQLite, a server that refused LOAD DATA LOCAL), whose
+// building stays in the transaction.
+func (d *DB) EncodeNewUsers(users []policy.User) service.EncodedUsers {
+	if d.cfg.Dialect != DialectMySQL || d.load == nil || d.load.off.Load() {
+		return nil
 	}
-	var ub, tb bytes.Buffer
-	ub.Grow(len(users) * 400)
-	var terms, all []termRow
-	written := make([]policy.User, 0, len(users))
-	n := 0
+	return encodeNewUsers(users)
+}
+
+// encodeNewUsers builds the LOAD DATA streams of users and their term
+// rows.
+func encodeNewUsers(users []policy.User) *newUsers {
+	b := &newUsers{users: users, perUser: make([]error, len(users))}
+	b.ub.Grow(len(users) * 400)
 	for i, u := range users {
 		vals, um, am, err := userValues(u)
 		if err != nil {
-			perUser[i] = fmt.Errorf("db: insert user %q: %w", u.ID, err)
+			b.perUser[i] = fmt.Errorf("db: insert user %q: %w", u.ID, err)
 			continue
 		}
-		loadField(&ub, u.ID)
+		loadField(&b.ub, u.ID)
 		for _, v := range vals {
-			ub.WriteByte('\t')
-			loadField(&ub, v)
+			b.ub.WriteByte('\t')
+			loadField(&b.ub, v)
 		}
-		ub.WriteByte('\n')
-		written = append(written, u)
-		terms = newUserTerms(terms[:0], u, um, am)
-		all = append(all, terms...)
-		for _, t := range terms {
-			loadField(&tb, t.source)
-			tb.WriteByte('\t')
-			loadField(&tb, t.path)
-			tb.WriteByte('\t')
-			loadField(&tb, t.value)
-			tb.WriteByte('\t')
-			loadField(&tb, t.userID)
-			tb.WriteByte('\t')
-			loadField(&tb, t.num)
-			tb.WriteByte('\n')
+		b.ub.WriteByte('\n')
+		b.written = append(b.written, u)
+		from := len(b.terms)
+		b.terms = newUserTerms(b.terms, u, um, am)
+		for _, t := range b.terms[from:] {
+			loadField(&b.tb, t.source)
+			b.tb.WriteByte('\t')
+			loadField(&b.tb, t.path)
+			b.tb.WriteByte('\t')
+			loadField(&b.tb, t.value)
+			b.tb.WriteByte('\t')
+			loadField(&b.tb, t.userID)
+			b.tb.WriteByte('\t')
+			loadField(&b.tb, t.num)
+			b.tb.WriteByte('\n')
 		}
-		n++
+		b.n++
 	}
-	if n == 0 {
+	return b
+}
+
+// loadUsers tries to write the users of b and their terms with two LOAD
+// DATA statements (see above). It reports done = false, having written
+// nothing, when the INSERTs must do it instead: the server refused LOCAL,
+// or a row clashed, was skipped or changed. perUser gets the errors of
+// users whose metadata cannot be encoded (they are left out, as insertMany
+// does).
+func (q *queries) loadUsers(ctx context.Context, b *newUsers, perUser []error) (done bool, err error) {
+	if !q.loadable() {
+		return false, nil
+	}
+	copy(perUser, b.perUser)
+	if b.n == 0 {
 		return true, nil
 	}
 	if _, err := q.w.exec(ctx, qLoadSavepoint); err != nil {
 		return false, translate(err, "savepoint", "")
 	}
-	res, err := q.loadStream(ctx, qLoadUsers, ub.Bytes())
+	res, err := q.loadStream(ctx, qLoadUsers, b.ub.Bytes())
 	if err != nil {
 		if refusedLocal(err) {
 			q.load.off.Store(true)
@@ -143,25 +175,47 @@ func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []
 	if err := q.w.get(ctx, &warnings, qWarningCount); err != nil {
 		return false, translate(err, "load users: warnings", "users")
 	}
-	if affected != int64(n) || warnings != 0 {
+	if affected != int64(b.n) || warnings != 0 {
 		return false, q.rollbackLoad(ctx)
 	}
-	var inserted int64
-	if tb.Len() > 0 {
-		// IGNORE, as insertTerms: a term row already there stays.
-		res, err := q.loadStream(ctx, qLoadTerms, tb.Bytes())
-		if err != nil {
-			return false, translate(err, "index metadata", search.TermsTable)
-		}
-		if inserted, err = res.RowsAffected(); err != nil {
-			return false, err
-		}
-	}
-	if err := q.countNewUsers(ctx, written, all, inserted); err != nil {
+	if err := q.writeNewUserTerms(ctx, b.written, b.terms, b.tb.Bytes()); err != nil {
 		return false, err
 	}
 	q.load.loads.Add(1)
 	return true, nil
+}
+
+// loadable reports whether InsertUsers tries LOAD DATA first.
+func (q *queries) loadable() bool {
+	return q.dialect == DialectMySQL && q.load != nil && !q.load.off.Load()
+}
+
+// writeNewUserTerms writes the term index rows of users just inserted
+// (terms, from newUserTerms) and adds the users to the term counts — the
+// one place an import writes the term index: with LOAD DATA from stream
+// (the rows of terms in its text form) when stream is not nil, else with
+// INSERTs. A row already there stays (IGNORE, as insertTerms); the counts
+// are told how many rows were written (countNewUsers).
+func (q *queries) writeNewUserTerms(ctx context.Context, users []policy.User, terms []termRow, stream []byte) error {
+	var inserted int64
+	switch {
+	case len(terms) == 0:
+	case stream == nil:
+		n, err := q.insertTerms(ctx, terms)
+		if err != nil {
+			return err
+		}
+		inserted = n
+	default:
+		res, err := q.loadStream(ctx, qLoadTerms, stream)
+		if err != nil {
+			return translate(err, "index metadata", search.TermsTable)
+		}
+		if inserted, err = res.RowsAffected(); err != nil {
+			return err
+		}
+	}
+	return q.countNewUsers(ctx, users, terms, inserted)
 }
 
 func (q *queries) rollbackLoad(ctx context.Context) error {
@@ -238,4 +292,11 @@ func loadString(b *bytes.Buffer, s string) {
 		start = i + 1
 	}
 	b.WriteString(s[start:])
+}
+
+// ConcurrentImportTx: see service.JobStore. MySQL/MariaDB, where each
+// transaction has its own connection, unless the pool is capped under
+// three (the import's two writers and its job's heartbeat).
+func (d *DB) ConcurrentImportTx() bool {
+	return d.cfg.Dialect == DialectMySQL && (d.o.maxOpenConns == 0 || d.o.maxOpenConns > 2)
 }

@@ -71,9 +71,13 @@ func TestBulkLoadMatchesInsertMySQL(t *testing.T) {
 	var localInfile bool
 	must(t, loaded.w.GetContext(ctx, &localInfile, "SELECT @@local_infile"))
 	var perUser []error
+	enc := loaded.EncodeNewUsers(users) // ahead of the transaction, as an import does
+	if localInfile != (enc != nil) {
+		t.Fatalf("local_infile %v, EncodeNewUsers gave %v", localInfile, enc)
+	}
 	must(t, loaded.WithImportTx(ctx, func(tx service.ImportQueries) error {
 		var err error
-		perUser, err = tx.InsertUsers(ctx, users)
+		perUser, err = tx.InsertUsers(ctx, users, enc)
 		return err
 	}))
 	for i, e := range perUser {
@@ -117,9 +121,10 @@ func TestBulkLoadFallsBackMySQL(t *testing.T) {
 	users := awkwardUsers(30)
 	must(t, d.InsertUser(ctx, users[7]))
 	var perUser []error
+	enc := d.EncodeNewUsers(users)
 	must(t, d.WithImportTx(ctx, func(tx service.ImportQueries) error {
 		var err error
-		perUser, err = tx.InsertUsers(ctx, users)
+		perUser, err = tx.InsertUsers(ctx, users, enc)
 		return err
 	}))
 	for i, e := range perUser {
@@ -149,7 +154,7 @@ func TestBulkLoadFallsBackMySQL(t *testing.T) {
 	long := awkwardUsers(40)[30:]
 	long[3].Name = string(bytes.Repeat([]byte("x"), 1025))
 	err := d.WithImportTx(ctx, func(tx service.ImportQueries) error {
-		_, err := tx.InsertUsers(ctx, long)
+		_, err := tx.InsertUsers(ctx, long, nil)
 		return err
 	})
 	if err == nil {
@@ -160,6 +165,35 @@ func TestBulkLoadFallsBackMySQL(t *testing.T) {
 	}
 	if d.load.off.Load() {
 		t.Fatal("a clash turned LOAD DATA off")
+	}
+}
+
+// InsertUsers writes the users it is given, not those of an encoding made
+// for another slice (even one of the same length and content).
+func TestInsertUsersEncodedForOtherUsersMySQL(t *testing.T) {
+	t.Parallel()
+	d := openMySQLStore(t)
+	users := awkwardUsers(20)
+	other := awkwardUsers(40)[20:]
+	enc := d.EncodeNewUsers(other)
+	copied := append([]policy.User(nil), users...)
+	must(t, d.WithImportTx(ctx, func(tx service.ImportQueries) error {
+		if _, err := tx.InsertUsers(ctx, users, enc); err != nil {
+			return err
+		}
+		// The same users in another slice: encoded again, not taken.
+		_, err := tx.InsertUsers(ctx, copied[:0], d.EncodeNewUsers(users))
+		return err
+	}))
+	for _, u := range users {
+		got, err := d.UserByID(ctx, u.ID)
+		must(t, err)
+		mustEqual(t, got, normUser(u))
+	}
+	for _, u := range other {
+		if _, err := d.UserByID(ctx, u.ID); !errors.Is(err, service.ErrNotFound) {
+			t.Fatalf("user %s of the other encoding: %v, want not found", u.ID, err)
+		}
 	}
 }
 

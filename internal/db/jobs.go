@@ -245,8 +245,25 @@ func (d *DB) CountUsersOfConnection(ctx context.Context, connection string) (int
 }
 
 // WithImportTx runs fn in one transaction (see WithTx).
+//
+// The batch's changes to the term counts are written at the end of fn,
+// just before the commit: with two batches written at once (the service's
+// ordered writer), batch k+1 waits for batch k to commit before it ends,
+// so it touches the counts' rows, which most batches share (plan = pro),
+// only once batch k's locks on them are gone. Written as they happen, k+1
+// could lock a count row that k then waits for, while k+1 waits for k in
+// the application, where InnoDB cannot see the deadlock.
 func (d *DB) WithImportTx(ctx context.Context, fn func(tx service.ImportQueries) error) error {
-	return d.WithTx(ctx, func(tx service.Queries) error { return fn(tx.(*queries)) })
+	return d.WithTx(ctx, func(tx service.Queries) error {
+		q := tx.(*queries)
+		q.countsAtEnd = newTermCounts()
+		if err := fn(q); err != nil {
+			return err
+		}
+		c := q.countsAtEnd
+		q.countsAtEnd = nil
+		return q.countTerms(ctx, c)
+	})
 }
 
 // UsersByConnectionEmails: see service.ImportQueries.
@@ -285,14 +302,20 @@ func (q *queries) UsersByConnectionEmails(ctx context.Context, connection string
 }
 
 // InsertUsers: see service.ImportQueries.
-func (q *queries) InsertUsers(ctx context.Context, users []policy.User) ([]error, error) {
+func (q *queries) InsertUsers(ctx context.Context, users []policy.User, enc service.EncodedUsers) ([]error, error) {
 	perUser := make([]error, len(users))
-	done, err := q.loadUsers(ctx, users, perUser)
-	if err != nil {
-		return nil, err
-	}
-	if done {
-		return perUser, nil
+	if q.loadable() {
+		b, ok := enc.(*newUsers)
+		if !ok || !sameUsers(b.users, users) {
+			b = encodeNewUsers(users)
+		}
+		done, err := q.loadUsers(ctx, b, perUser)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return perUser, nil
+		}
 	}
 	for start := 0; start < len(users); start += maxInsertRows {
 		end := min(start+maxInsertRows, len(users))
@@ -301,6 +324,12 @@ func (q *queries) InsertUsers(ctx context.Context, users []policy.User) ([]error
 		}
 	}
 	return perUser, nil
+}
+
+// sameUsers reports whether a and b are the same slice (EncodeNewUsers'
+// batch is the one InsertUsers is given, or is not used).
+func sameUsers(a, b []policy.User) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // insertMany inserts users in one statement, or one by one when that
@@ -337,11 +366,7 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	}
 	_, err := q.w.exec(ctx, b.String(), args...)
 	if err == nil {
-		inserted, err := q.insertTerms(ctx, terms)
-		if err != nil {
-			return err
-		}
-		return q.countNewUsers(ctx, written, terms, inserted)
+		return q.writeNewUserTerms(ctx, written, terms, nil)
 	}
 	if !errors.Is(translate(err, "insert users", "users"), service.ErrConflict) {
 		return translate(err, "insert users", "users")

@@ -107,7 +107,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		// transaction, as an import does; mid runs between the two.
 		batch := func(users []policy.User, mid func()) error {
 			return d.WithImportTx(ctx, func(tx service.ImportQueries) error {
-				perUser, err := tx.InsertUsers(ctx, users)
+				perUser, err := tx.InsertUsers(ctx, users, nil)
 				if err != nil {
 					return err
 				}
@@ -255,7 +255,7 @@ func runJobsContract(t *testing.T, open func(t *testing.T) *DB) {
 		var perUser []error
 		err := d.WithImportTx(ctx, func(tx service.ImportQueries) error {
 			var err error
-			perUser, err = tx.InsertUsers(ctx, users)
+			perUser, err = tx.InsertUsers(ctx, users, nil)
 			return err
 		})
 		if err != nil {

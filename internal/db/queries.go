@@ -25,6 +25,10 @@ type queries struct {
 	// load is the DB's LOAD DATA switch for import batches (MySQL only;
 	// bulkload.go).
 	load *loadState
+	// countsAtEnd, when set (an import batch's transaction,
+	// DB.WithImportTx), gathers the term counts' changes of the
+	// transaction's writes; they are written once, at its end.
+	countsAtEnd *termCounts
 }
 
 var _ service.Queries = (*queries)(nil)

@@ -112,9 +112,18 @@ func (c *termCounts) wrote(want int, got int64) {
 // countTerms writes c to the counts, in the caller's transaction: every
 // writer of the term index or of a user's counted fields calls it after
 // its writes (see above). The rows are updated in key order, so two
-// writers lock shared rows in the same order.
+// writers lock shared rows in the same order. In an import batch's
+// transaction the changes are gathered and written at its end
+// (DB.WithImportTx).
 func (q *queries) countTerms(ctx context.Context, c *termCounts) error {
 	if countTermsOff {
+		return nil
+	}
+	if at := q.countsAtEnd; at != nil && at != c {
+		for k, d := range c.delta {
+			at.delta[k] += d
+		}
+		at.recount = at.recount || c.recount
 		return nil
 	}
 	if c.recount {

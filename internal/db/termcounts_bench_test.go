@@ -57,7 +57,7 @@ func BenchmarkTermCountsWrites(b *testing.B) {
 				}
 				start := time.Now()
 				if err := d.WithTx(ctx, func(tx service.Queries) error {
-					_, err := tx.(service.ImportQueries).InsertUsers(ctx, users)
+					_, err := tx.(service.ImportQueries).InsertUsers(ctx, users, d.EncodeNewUsers(users))
 					return err
 				}); err != nil {
 					b.Fatal(err)

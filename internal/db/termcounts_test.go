@@ -185,8 +185,8 @@ func runTermCounts(t *testing.T, d *DB) {
 			if d.load != nil && r.IntN(2) == 0 {
 				d.load.off.Store(true) // the INSERTs (MySQL)
 			}
-			must(t, d.WithTx(ctx, func(tx service.Queries) error {
-				_, err := tx.(service.ImportQueries).InsertUsers(ctx, batch)
+			must(t, d.WithImportTx(ctx, func(tx service.ImportQueries) error {
+				_, err := tx.InsertUsers(ctx, batch, d.EncodeNewUsers(batch))
 				return err
 			}))
 			if d.load != nil {
@@ -211,7 +211,7 @@ func runTermCounts(t *testing.T, d *DB) {
 				if err := tx.UpdateUser(ctx, countUser(r, id)); err != nil {
 					return err
 				}
-				if _, err := tx.(service.ImportQueries).InsertUsers(ctx, []policy.User{countUser(r, newID()), countUser(r, newID())}); err != nil {
+				if _, err := tx.(service.ImportQueries).InsertUsers(ctx, []policy.User{countUser(r, newID()), countUser(r, newID())}, nil); err != nil {
 					return err
 				}
 				if err := tx.DeleteUser(ctx, id); err != nil {
@@ -303,8 +303,8 @@ func runTermCountsConcurrent(t *testing.T, d *DB) {
 					for j := range 20 {
 						batch = append(batch, countUser(r, fmt.Sprintf("%s-%02d", id, j)))
 					}
-					err = d.WithTx(ctx, func(tx service.Queries) error {
-						_, err := tx.(service.ImportQueries).InsertUsers(ctx, batch)
+					err = d.WithImportTx(ctx, func(tx service.ImportQueries) error {
+						_, err := tx.InsertUsers(ctx, batch, d.EncodeNewUsers(batch))
 						return err
 					})
 				case len(mine) > 2 && i%3 == 0:
@@ -368,7 +368,7 @@ func runTermCountsRecount(t *testing.T, d *DB) {
 	must(t, d.WithTx(ctx, func(tx service.Queries) error {
 		b0 := countUser(r, "main|b0")
 		b0.UserMetadata = policy.Metadata{"n": json.Number("1")}
-		_, err := tx.(service.ImportQueries).InsertUsers(ctx, []policy.User{b0, countUser(r, "main|b1")})
+		_, err := tx.(service.ImportQueries).InsertUsers(ctx, []policy.User{b0, countUser(r, "main|b1")}, nil)
 		return err
 	}))
 	checkCounts(t, d, "import over a left-over row")

@@ -141,7 +141,7 @@ func runMetadataIndexSuite(t *testing.T, open func(t *testing.T) *DB) {
 			users = append(users, u)
 		}
 		must(t, d.WithImportTx(ctx, func(tx service.ImportQueries) error {
-			_, err := tx.InsertUsers(ctx, users)
+			_, err := tx.InsertUsers(ctx, users, nil)
 			return err
 		}))
 		mustEqual(t, searchIDs(t, d, "user_metadata.batch:one"), []string{"auth0|imp0", "auth0|imp1", "auth0|imp2"})

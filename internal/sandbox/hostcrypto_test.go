@@ -9,10 +9,15 @@ import (
 	"time"
 )
 
+// hashesModule loads the hashes script. Its calls get 10 minutes, not the
+// 20 s default: these tests check outputs and slots, not speed, and the
+// RFC 7914 scrypt vector (16 MiB of work) took over 20 s under -race on a
+// loaded machine (TestHostHashVectors: "script timed out (deadline 20s)").
 func hashesModule(t *testing.T, cfg map[string]any) (*Runtime, *Module) {
 	t.Helper()
 	r := newRuntime(t, Config{})
-	return r, mustModule(t, r, Spec{Connection: "hashes", Wasm: script(t, "hashes"), DatabaseURL: sqliteURL(t), Configuration: cfg})
+	return r, mustModule(t, r, Spec{Connection: "hashes", Wasm: script(t, "hashes"), DatabaseURL: sqliteURL(t), Configuration: cfg,
+		Timeout: 10 * time.Minute})
 }
 
 func hx(s string) string { return hex.EncodeToString([]byte(s)) }

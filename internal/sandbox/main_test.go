@@ -69,13 +69,15 @@ func script(t testing.TB, name string) []byte {
 	return b.wasm
 }
 
-// wazeroCacheDir is wazero's compilation cache for the tests: in the user's
-// cache directory when there is one (entries are keyed by the module's hash
-// and wazero's version, so sharing them across runs is safe and saves ~1 s
-// per module per run), else in testDir.
+// wazeroCacheDir is wazero's compilation cache for the tests:
+// $PROFILED_TEST_WAZERO_CACHE when set (`make test` sets it, after filling
+// it without -race: see internal/tests/wazerowarm), else one in testDir for
+// this binary. Not a persistent directory of its own: a test binary names
+// wazero's version "dev" in its entries, so one kept across runs could
+// serve code compiled by another version of wazero.
 func wazeroCacheDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "profiled", "sandbox-test-wazero")
+	if d := os.Getenv("PROFILED_TEST_WAZERO_CACHE"); d != "" {
+		return d
 	}
 	return filepath.Join(testDir, "wazero-cache")
 }

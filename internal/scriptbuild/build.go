@@ -180,8 +180,13 @@ func Compile(ctx context.Context, src string, opt Options) ([]byte, error) {
 	env := buildEnv()
 	// The replace directive points the SDK's import path at the embedded
 	// copy; added with `go mod edit` so a script's own go.mod keeps the rest.
+	// The path is relative (sdkDir is scriptDir's sibling): the build info
+	// records it, and an absolute one would put the temporary directory's
+	// random name into the module, so that no two builds of the same source
+	// would be the same module (its hash keys wazero's compilation cache and
+	// is the connection's digest).
 	edit := exec.CommandContext(ctx, goBin, "mod", "edit",
-		"-require="+SDKModule+"@v0.0.0", "-replace="+SDKModule+"="+sdkDir)
+		"-require="+SDKModule+"@v0.0.0", "-replace="+SDKModule+"=../"+filepath.Base(sdkDir))
 	edit.Dir, edit.Env = scriptDir, env
 	if o, err := edit.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("prepare the build module: %v: %s", err, o)

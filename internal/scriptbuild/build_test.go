@@ -1,7 +1,9 @@
 package scriptbuild_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -77,5 +79,32 @@ func TestBuildScriptModuleWithDependencies(t *testing.T) {
 	}
 	if err := scriptbuild.Check(wasm); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBuildIsReproducible: building the same source twice gives the same
+// bytes. The module's hash is what wazero's compilation cache is keyed by
+// (and what a connection's digest shows): a build that embedded its
+// temporary directory (the SDK's replace path in the build info) made every
+// build a new module, so no process ever found another's compiled code.
+func TestBuildIsReproducible(t *testing.T) {
+	src, err := filepath.Abs("../sandbox/testdata/scripts/trivial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []byte
+	for i := range 2 {
+		wasm, err := scriptbuild.Compile(context.Background(), src, scriptbuild.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(wasm, []byte(os.TempDir()+"/profiled-script-")) {
+			t.Errorf("build %d holds its temporary directory's path", i+1)
+		}
+		if i == 0 {
+			first = wasm
+		} else if !bytes.Equal(first, wasm) {
+			t.Fatalf("two builds of the same source differ (%d and %d bytes, sha256 %x and %x)", len(first), len(wasm), sha256.Sum256(first), sha256.Sum256(wasm))
+		}
 	}
 }

@@ -39,7 +39,7 @@ func TestSecondLanguageGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server, Out: &out})
+	res, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server, Out: &out, CacheDir: testCacheDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,9 @@ type Options struct {
 	Timeout time.Duration
 	// Out receives one line per step (nil = discarded).
 	Out io.Writer
+	// CacheDir is wazero's compilation cache directory ("" = profiled/wazero
+	// in the user's cache directory, as `profiled serve` uses by default).
+	CacheDir string
 }
 
 // Result counts the steps.
@@ -159,11 +162,13 @@ func Run(ctx context.Context, wasm []byte, path string, opt Options) (Result, er
 		}
 	}
 
-	cache := ""
-	if d, err := os.UserCacheDir(); err == nil {
-		cache = filepath.Join(d, "profiled", "wazero")
-		if os.MkdirAll(cache, 0o700) != nil {
-			cache = ""
+	cache := opt.CacheDir
+	if cache == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			cache = filepath.Join(d, "profiled", "wazero")
+			if os.MkdirAll(cache, 0o700) != nil {
+				cache = ""
+			}
 		}
 	}
 	rt, err := sandbox.New(ctx, sandbox.Config{CacheDir: cache})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/profiled/profiled/internal/scriptbuild"
@@ -34,7 +35,7 @@ func TestTemplates(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			res, err := Run(context.Background(), wasm, f, Options{DatabaseURL: server, Out: &out})
+			res, err := Run(context.Background(), wasm, f, Options{DatabaseURL: server, Out: &out, CacheDir: testCacheDir(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,12 +63,12 @@ func TestRunReportsFailures(t *testing.T) {
 		{"name": "a wrong count", "sql": "SELECT COUNT(*) FROM users", "equals": "3"},
 		{"name": "right", "action": "get_user", "email": "x@example.com", "want": "user_not_found"}]}`), 0o644)
 	var out bytes.Buffer
-	res, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server, Out: &out})
+	res, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server, Out: &out, CacheDir: testCacheDir(t)})
 	if err != nil || res.Passed != 1 || res.Failed != 2 {
 		t.Fatalf("%+v %v\n%s", res, err, out.String())
 	}
 	os.WriteFile(filepath.Join(dir, FileName), []byte(`{"steps": [{"action": "fly"}]}`), 0o644)
-	if _, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server}); err == nil {
+	if _, err := Run(context.Background(), wasm, filepath.Join(dir, FileName), Options{DatabaseURL: server, CacheDir: testCacheDir(t)}); err == nil {
 		t.Fatal("an unknown action was accepted")
 	}
 }
@@ -78,4 +79,31 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// testCacheDir is wazero's compilation cache for the tests:
+// $PROFILED_TEST_WAZERO_CACHE when set (`make test` fills it without -race
+// first: see internal/tests/wazerowarm), else one for this test binary,
+// removed by TestMain. Not the user's cache directory: a test binary names
+// wazero's version "dev" in its entries, so they could be served to (or
+// from) another wazero version.
+func testCacheDir(t *testing.T) string {
+	if d := os.Getenv("PROFILED_TEST_WAZERO_CACHE"); d != "" {
+		return d
+	}
+	d, err := binaryCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+var binaryCacheDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "scripttest-wazero-") })
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if d, err := binaryCacheDir(); err == nil {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
 }

@@ -88,13 +88,17 @@ func (s *Service) startHeartbeat(ctx context.Context, id string, cancel context.
 
 func (h *heartbeat) run(ctx context.Context, every time.Duration) {
 	defer close(h.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
+	ticks := h.s.jobTicks
+	if ticks == nil {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		ticks = t.C
+	}
 	for {
 		select {
 		case <-h.stopc:
 			return
-		case <-t.C:
+		case <-ticks:
 			if !h.beat(ctx) {
 				return
 			}

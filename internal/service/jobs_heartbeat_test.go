@@ -32,13 +32,22 @@ type stalledImport struct {
 	clk     *testenv.Clock
 	log     *jobLog
 	id      string
-	first   int           // rows imported before the stall
-	total   int           // rows in the file
-	release chan struct{} // closing it sends the rest
-	fed     chan error    // the feeder's outcome
+	first   int            // rows imported before the stall
+	total   int            // rows in the file
+	release chan struct{}  // closing it sends the rest
+	fed     chan error     // the feeder's outcome
+	ticks   chan time.Time // the job's heartbeat (service.SetJobHeartbeatTicks)
 }
 
-const staleAfter = time.Second // the shortest: heartbeats every 166 ms
+// staleAfter is the shortest stale-after, for the tests that let the
+// heartbeat's own ticker run (every 166 ms).
+const staleAfter = time.Second
+
+// hangDeadline bounds the waits for something that must happen (a job
+// finishing, its first rows imported): a deadline for a hang, not a
+// measurement, so it is generous (with -race, GOMAXPROCS=1 and a load of
+// 30, importing the first 4,000 rows into SQLite took over 2 minutes).
+const hangDeadline = 5 * time.Minute
 
 // jobLog is the service's log, read for the end of its jobs ("job
 // finished", logged once a job's goroutine is done with the store).
@@ -86,12 +95,36 @@ func (si *stalledImport) waitFinished(t *testing.T) map[string]slog.Value {
 		attrs := map[string]slog.Value{}
 		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
 		return attrs
-	case <-time.After(30 * time.Second): // a deadline, not a measurement
-		t.Fatal("the job did not finish within 30 s")
+	case <-time.After(hangDeadline):
+		t.Fatalf("the job did not finish within %v", hangDeadline)
 		return nil
 	}
 }
 
+// heartbeat makes the job's heartbeat beat, and returns once that beat has
+// written: the heartbeat takes a tick only between beats, so the second
+// tick is taken after the first beat is done (that second beat may still
+// be writing: the same time, the clock has not moved).
+func (si *stalledImport) heartbeat(t *testing.T) {
+	t.Helper()
+	for range 2 {
+		si.tick(t)
+	}
+}
+
+// tick sends one tick to the job's heartbeat.
+func (si *stalledImport) tick(t *testing.T) {
+	t.Helper()
+	select {
+	case si.ticks <- si.clk.Now():
+	case <-time.After(hangDeadline):
+		t.Fatalf("the job's heartbeat took no tick within %v", hangDeadline)
+	}
+}
+
+// startStalledImport starts the import with the heartbeat's ticks in the
+// test's hands (si.heartbeat): it beats only when told, so what a test
+// proves does not depend on how fast the machine is.
 func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *stalledImport {
 	t.Helper()
 	ctx := context.Background()
@@ -103,11 +136,13 @@ func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *sta
 	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	log := &jobLog{}
 	svc := service.New(store, nil, nil, nil, service.Config{Now: clk.Now, Logger: slog.New(log), JobStaleAfter: staleAfter})
+	ticks := make(chan time.Time)
+	service.SetJobHeartbeatTicks(svc, ticks)
 	if _, err := svc.CreateConnection(ctx, service.Operator(), service.ConnectionSpec{Name: "imp", Strategy: policy.StrategyDatabase}); err != nil {
 		t.Fatal(err)
 	}
 	si := &stalledImport{store: store, svc: svc, clk: clk, log: log, first: 2 * service.ImportBatchSize, total: 2*service.ImportBatchSize + 200,
-		release: make(chan struct{}), fed: make(chan error, 1)}
+		release: make(chan struct{}), fed: make(chan error, 1), ticks: ticks}
 	var head, tail bytes.Buffer
 	for i := range si.total {
 		w := &head
@@ -169,7 +204,7 @@ func startStalledImport(t *testing.T, url string, staleAfter time.Duration) *sta
 // would fail a stale job) until cond accepts it.
 func (si *stalledImport) waitRecord(t *testing.T, what string, cond func(service.Job) error) service.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangDeadline)
 	for {
 		j, err := si.store.JobByID(context.Background(), si.id)
 		if err != nil {
@@ -180,7 +215,7 @@ func (si *stalledImport) waitRecord(t *testing.T, what string, cond func(service
 			return j
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30 s: %v", what, err)
+			t.Fatalf("%s: not within %v: %v", what, hangDeadline, err)
 		}
 		time.Sleep(20 * time.Millisecond) // between polls of a condition with a deadline
 	}
@@ -193,21 +228,25 @@ func stores(t *testing.T, run func(t *testing.T, url string)) {
 
 // A job slower than the stale-after is kept alive by its heartbeat: while
 // it waits for its file, far longer than the stale-after (by the service's
-// clock), it reads RUNNING, RecoverJobs leaves it alone, and it completes.
-// Without the heartbeat its record would go stale and the job be FAILED.
+// clock), each heartbeat refreshes its record, it reads RUNNING,
+// RecoverJobs leaves it alone, and it completes. Without the heartbeat its
+// record would go stale and the job be FAILED. The test moves the clock
+// and makes the heartbeat beat (si.heartbeat), so the stale-after is the
+// default one, and a store write may take up to its half (the heartbeat's
+// timeout) on a loaded machine.
 func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
+	const staleAfter = service.DefaultJobStaleAfter
 	stores(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		si := startStalledImport(t, url, staleAfter)
 		for range 3 {
 			now := si.clk.Advance(3 * staleAfter)
-			si.waitRecord(t, "the heartbeat refreshing the record", func(j service.Job) error {
-				if now.Sub(j.UpdatedAt) >= staleAfter {
-					return fmt.Errorf("record updated at %v, now %v: stale (no heartbeat?)", j.UpdatedAt, now)
-				}
-				return nil
-			})
-			j, err := si.svc.Job(ctx, service.Operator(), si.id)
+			si.heartbeat(t)
+			j, err := si.store.JobByID(ctx, si.id)
+			if err != nil || now.Sub(j.UpdatedAt) >= staleAfter {
+				t.Fatalf("after a heartbeat the record reads updated at %v, now %v: stale (%v)", j.UpdatedAt, now, err)
+			}
+			j, err = si.svc.Job(ctx, service.Operator(), si.id)
 			if err != nil || j.Status != service.JobRunning || j.Done != int64(si.first) {
 				t.Fatalf("a live job waiting for its file: %+v, %v", j, err)
 			}
@@ -228,10 +267,15 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// The heartbeat ended with the job: the completed record is left
-		// as it is, and goes stale like any finished job's.
+		// The heartbeat ended with the job (runJob stops it before the
+		// final write): it takes no more ticks, and the completed record
+		// is left as it is, and goes stale like any finished job's.
 		done := j.UpdatedAt
-		time.Sleep(5 * service.JobHeartbeat(staleAfter)) // heartbeats that should not come
+		select {
+		case si.ticks <- si.clk.Now():
+			t.Fatal("the heartbeat still runs after the job completed")
+		default:
+		}
 		now := si.clk.Advance(3 * staleAfter)
 		if n, err := si.svc.RecoverJobs(ctx); err != nil || n != 0 {
 			t.Fatalf("RecoverJobs after the end = %d, %v", n, err)
@@ -252,31 +296,32 @@ func TestJobHeartbeatKeepsSlowJobAlive(t *testing.T) {
 func TestJobEndedElsewhereStops(t *testing.T) {
 	const verdict = "interrupted (another process)"
 	for _, tc := range []struct {
-		name       string
-		staleAfter time.Duration
+		name string
 		// releaseFirst sends the rest of the file right after the
-		// verdict, before the job can have stopped.
+		// verdict, before the job can have stopped; otherwise the
+		// heartbeat beats once.
 		releaseFirst bool
 	}{
-		// The job waits for its file: its heartbeat (every 166 ms) finds
-		// the verdict and stops it.
-		{name: "heartbeat", staleAfter: staleAfter},
-		// The rest of the file comes at once and the heartbeat is 5 s
-		// away: the job usually meets the verdict when it saves its last
-		// batch's progress, which is refused and the batch rolled back (if
-		// the heartbeat is first, the outcome is the same).
-		{name: "batch", staleAfter: service.DefaultJobStaleAfter, releaseFirst: true},
+		// The job waits for its file: its next heartbeat finds the
+		// verdict and stops it.
+		{name: "heartbeat"},
+		// The rest of the file comes at once and no heartbeat beats: the
+		// job meets the verdict when it saves its last batch's progress,
+		// which is refused and the batch rolled back.
+		{name: "batch", releaseFirst: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stores(t, func(t *testing.T, url string) {
 				ctx := context.Background()
-				si := startStalledImport(t, url, tc.staleAfter)
+				si := startStalledImport(t, url, service.DefaultJobStaleAfter)
 				now := si.clk.Now()
 				if n, err := si.store.FailStaleJobs(ctx, now.Add(time.Hour), now, verdict); err != nil || n != 1 {
 					t.Fatalf("FailStaleJobs = %d, %v", n, err)
 				}
 				if tc.releaseFirst {
 					close(si.release)
+				} else {
+					si.tick(t)
 				}
 				fin := si.waitFinished(t)
 				if !tc.releaseFirst {

@@ -146,10 +146,22 @@ type importItem struct {
 type importBatch struct {
 	items []importItem
 	err   error // a decoding error that ends the file
+	// The valid items' users, in order, and the store's encoding of them
+	// (JobStore.EncodeNewUsers), made ahead of the batch's transaction
+	// when the job inserts only (no upsert); nil otherwise.
+	users []policy.User
+	enc   EncodedUsers
+	// A user of this batch has the id, email or username of one of the
+	// batch before (see orderedWriter): it is written after that batch
+	// commits, not beside it.
+	clashesBefore bool
 }
 
-// runImport decodes the file in one goroutine and writes batches in
-// another, so parsing overlaps the store's round trips.
+// runImport decodes the file in one goroutine, encodes each batch's new
+// users for the store in another (unless upserting: which rows are new is
+// known only in the batch's transaction) and writes batches in a third,
+// so that parsing and encoding overlap the store's work on the batch
+// before.
 func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, conn Connection, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -158,14 +170,14 @@ func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, 
 	defer f.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan importBatch, 2)
+	decoded := make(chan importBatch, 1)
 	go func() {
-		defer close(batches)
+		defer close(decoded)
 		dec := importer.NewDecoder(f, importer.Options{Limits: s.cfg.Limits})
 		b := make([]importItem, 0, ImportBatchSize)
 		send := func(ib importBatch) bool {
 			select {
-			case batches <- ib:
+			case decoded <- ib:
 				return true
 			case <-ctx.Done():
 				return false
@@ -195,32 +207,70 @@ func (s *Service) runImport(ctx context.Context, starter policy.Caller, j *Job, 
 			send(importBatch{items: b})
 		}
 	}()
+	batches := decoded
+	concurrent := !j.Upsert && s.store.ConcurrentImportTx()
+	if !j.Upsert {
+		encoded := make(chan importBatch, 1)
+		go func() {
+			defer close(encoded)
+			var before userKeys
+			for b := range decoded {
+				if b.err == nil {
+					b.users = make([]policy.User, 0, len(b.items))
+					for _, it := range b.items {
+						if it.errors == nil {
+							b.users = append(b.users, it.user)
+						}
+					}
+					b.enc = s.store.EncodeNewUsers(b.users)
+					if concurrent {
+						keys := keysOf(b.users)
+						b.clashesBefore = before.clash(keys)
+						before = keys
+					}
+				}
+				select {
+				case encoded <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		batches = encoded
+	}
+	w := orderedWriter{s: s, ctx: ctx, starter: starter, conn: conn, j: j}
+	if concurrent {
+		w.writers = ImportWriters
+	}
 	for {
 		var b importBatch
 		var more bool
 		select {
 		case b, more = <-batches:
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return w.fail(context.Cause(ctx))
 		}
 		if !more {
 			break
 		}
 		if b.err != nil {
+			// The batches before are written first (the rows before a
+			// syntax error stay, as they always did).
+			if err := w.drain(); err != nil {
+				return err
+			}
 			var se *importer.SyntaxError
 			if errors.As(b.err, &se) {
 				return &Error{Code: CodeBadUserInput, Message: se.Error()}
 			}
 			return fmt.Errorf("read the import file: %w", b.err)
 		}
-		if err := s.writeBatch(ctx, starter, j, conn, b.items); err != nil {
-			if errors.Is(err, ErrJobEnded) {
-				s.log.WarnContext(ctx, "job ended by another process; stopping it (its batch was rolled back)", "job", j.ID)
-				return errJobEndedElsewhere
-			}
-			s.log.ErrorContext(ctx, "import batch", "job", j.ID, "err", err)
-			return &Error{Code: CodeInternal, Message: "the store failed while writing a batch", Err: err}
+		if err := w.write(b); err != nil {
+			return err
 		}
+	}
+	if err := w.drain(); err != nil {
+		return err
 	}
 	if j.Done > j.Total {
 		j.Total = j.Done // the count was an estimate
@@ -264,25 +314,19 @@ func (s *Service) importItem(conn Connection, rec importer.Record) importItem {
 // The counts are saved only while the job is pending or running: when
 // another process has ended it, the save fails with ErrJobEnded and the
 // whole batch is rolled back.
-func (s *Service) writeBatch(ctx context.Context, starter policy.Caller, j *Job, conn Connection, items []importItem) error {
-	next, err := s.writeBatchTx(ctx, starter, j, conn, items)
-	if err != nil {
-		return err
-	}
-	*j = next
-	return nil
-}
-
-func (s *Service) writeBatchTx(ctx context.Context, starter policy.Caller, j *Job, conn Connection, items []importItem) (Job, error) {
+//
+// before gives the job as the batch before left it, once that batch has
+// committed (see orderedWriter); conflicts tells it whether a row of this
+// batch clashed with a stored user (its transaction then holds locks on
+// keys it did not insert).
+func (s *Service) writeBatchTx(ctx context.Context, starter policy.Caller, conn Connection, upsert bool, b importBatch, before func(ctx context.Context, conflicts bool) (Job, error)) (Job, error) {
+	items := b.items
 	var next Job
 	err := s.withImportTx(ctx, starter, func(tx ImportQueries) error {
-		// Start from j again: fn may run more than once.
-		next = *j
-		next.Errors = append([]JobError(nil), j.Errors...)
 		failed := make([]*JobError, len(items))
 		updated := make([]bool, len(items))
 		existing := map[string]policy.User{}
-		if j.Upsert {
+		if upsert {
 			emails := make([]string, 0, len(items))
 			for _, it := range items {
 				if it.errors == nil {
@@ -318,7 +362,13 @@ func (s *Service) writeBatchTx(ctx context.Context, starter policy.Caller, j *Jo
 			insertIdx = append(insertIdx, i)
 		}
 		if len(inserts) > 0 {
-			perUser, err := tx.InsertUsers(ctx, inserts)
+			var enc EncodedUsers
+			if b.users != nil && len(b.users) == len(inserts) {
+				// Every valid row is new (no upsert): the batch's users
+				// as encoded ahead, in the same order.
+				inserts, enc = b.users, b.enc
+			}
+			perUser, err := tx.InsertUsers(ctx, inserts, enc)
 			if err != nil {
 				return err
 			}
@@ -328,6 +378,17 @@ func (s *Service) writeBatchTx(ctx context.Context, starter policy.Caller, j *Jo
 				}
 			}
 		}
+		conflicts := false
+		for _, f := range failed {
+			conflicts = conflicts || f != nil
+		}
+		j, err := before(ctx, conflicts)
+		if err != nil {
+			return err
+		}
+		// Start from j again: fn may run more than once.
+		next = j
+		next.Errors = append([]JobError(nil), j.Errors...)
 		for i, it := range items {
 			next.Done++
 			switch {

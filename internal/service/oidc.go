@@ -484,6 +484,34 @@ func (s *Service) RotateRefreshToken(ctx context.Context, app Application, g Ref
 	return tok, nil
 }
 
+// RefreshTokenUser returns the user of a refresh token this service
+// issued (current, rotated or expired), ErrInvalidGrant for any other
+// string. It only reads: no reuse detection, no revocation. The revocation
+// endpoint asks it first, so that a refresh token goes to
+// RevokeRefreshToken as it is (see internal/oidc, GetRefreshTokenInfo).
+func (s *Service) RefreshTokenUser(ctx context.Context, token string) (string, error) {
+	a, err := s.apps()
+	if err != nil {
+		return "", err
+	}
+	if token == "" || len(token) > 128 {
+		return "", ErrInvalidGrant
+	}
+	rec, err := a.RefreshTokenByHash(ctx, hashSecret(token))
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrInvalidGrant
+	} else if err != nil {
+		return "", storeErr("refresh token", err)
+	}
+	d, err := a.DeviceByID(ctx, rec.DeviceID)
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrInvalidGrant
+	} else if err != nil {
+		return "", storeErr("device", err)
+	}
+	return d.UserID, nil
+}
+
 // RevokeRefreshToken revokes the family of a refresh token presented by
 // app (the revocation endpoint). Unknown tokens are not an error.
 func (s *Service) RevokeRefreshToken(ctx context.Context, app Application, token string) error {

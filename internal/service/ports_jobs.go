@@ -93,6 +93,23 @@ type JobStore interface {
 	// WithImportTx runs fn in one transaction, as Store.WithTx does
 	// (including its retries: fn must have no effect outside it).
 	WithImportTx(ctx context.Context, fn func(tx ImportQueries) error) error
+	// EncodeNewUsers encodes users (new users of an import batch) as
+	// ImportQueries.InsertUsers will write them, outside any transaction,
+	// so that an import encodes the next batch while the store writes
+	// this one. It returns nil where the store has nothing to do ahead.
+	EncodeNewUsers(users []policy.User) EncodedUsers
+	// ConcurrentImportTx reports whether WithImportTx may run in several
+	// goroutines at once, each transaction on its own connection, without
+	// one waiting for another except on the rows they both touch (false on
+	// SQLite: one writer connection).
+	ConcurrentImportTx() bool
+}
+
+// EncodedUsers is a batch of users encoded by JobStore.EncodeNewUsers;
+// opaque to the service.
+type EncodedUsers interface {
+	// Len is the number of users given.
+	Len() int
 }
 
 // ImportQueries are the batch operations of an import, in a transaction.
@@ -107,7 +124,9 @@ type ImportQueries interface {
 	// so each clash (an error wrapping ErrConflict) is reported on its own
 	// user and the others are inserted. err is for failures that are not
 	// about one user (the transaction is then unusable).
-	InsertUsers(ctx context.Context, users []policy.User) (perUser []error, err error)
+	// enc is nil, or what JobStore.EncodeNewUsers returned for this very
+	// slice users (anything else is encoded again).
+	InsertUsers(ctx context.Context, users []policy.User, enc EncodedUsers) (perUser []error, err error)
 	// UpdateImportedUser overwrites the upsertable fields of u (email
 	// verification, names, nickname, picture, metadata, password hash and
 	// updated_at) on the user with u.ID; ErrNotFound when absent.

@@ -139,6 +139,9 @@ type Service struct {
 	eventSeq atomic.Uint32
 	// conns keeps connections for logins (conncache.go).
 	conns connCache
+	// jobTicks, when set (tests: SetJobHeartbeatTicks), replaces the
+	// heartbeat's ticker: every value received is one heartbeat.
+	jobTicks <-chan time.Time
 }
 
 // New builds the service. scripts may be nil (custom-database connections

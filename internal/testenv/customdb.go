@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the legacy databases are MariaDB
 	"golang.org/x/crypto/bcrypt"
@@ -90,9 +91,18 @@ func (c *ScriptCache) Build(t testing.TB, src string) []byte {
 // Runner returns a script runner on store over a fresh sandbox that logs
 // to logger (nil: the sandbox's default) and shares the wazero compilation
 // cache (see wazeroCacheDir). The sandbox is closed when t ends.
+//
+// Its compile timeout is testCompileTimeout, not the 2-minute default: the
+// default is an upload limit (internal/sandbox tests it), while here a
+// compilation only has to end. Under -race wazero compiles about 10×
+// slower, and with a cold cache the parallel tests that each start a
+// sandbox compile the same script at once: on a loaded 2-core machine the
+// MySQL template took more than 2 minutes
+// (reliability/TestConcurrentMergesLoginsAndAppMetadata failed with
+// "compiling the module took longer than the limit of 2m0s").
 func (c *ScriptCache) Runner(t testing.TB, store *db.DB, logger *slog.Logger) *scripting.Runner {
 	t.Helper()
-	rt, err := sandbox.New(context.Background(), sandbox.Config{CacheDir: c.wazeroCacheDir(t), Logger: logger})
+	rt, err := sandbox.New(context.Background(), sandbox.Config{CacheDir: c.wazeroCacheDir(t), Logger: logger, CompileTimeout: testCompileTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +110,20 @@ func (c *ScriptCache) Runner(t testing.TB, store *db.DB, logger *slog.Logger) *s
 	return scripting.New(rt, store)
 }
 
+// testCompileTimeout bounds a script's compilation in the tests' sandboxes
+// (as internal/sandbox's own tests do).
+const testCompileTimeout = 10 * time.Minute
+
 // wazeroCacheDir is wazero's compilation cache for the scripts the tests
-// run: in the user's cache directory when there is one, shared by the test
-// binaries and runs (as internal/sandbox's tests and cmd/profiled do), since
-// compiling a Go script's module under -race takes wazero tens of seconds;
-// its entries are keyed by the module's hash and wazero's version and written
-// by rename, so sharing them is safe. Else in the cache's own directory.
+// run: $PROFILED_TEST_WAZERO_CACHE when set (`make test` sets it, after
+// filling it without -race, since compiling a Go script's module under
+// -race takes wazero tens of CPU seconds: see internal/tests/wazerowarm),
+// else one in the cache's own directory. Not a persistent directory of its
+// own: a test binary names wazero's version "dev" in its entries, so one
+// kept across runs could serve code compiled by another version of wazero.
 func (c *ScriptCache) wazeroCacheDir(t testing.TB) string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "profiled", "test-wazero")
+	if d := os.Getenv("PROFILED_TEST_WAZERO_CACHE"); d != "" {
+		return d
 	}
 	return filepath.Join(c.directory(t), "wazero-cache")
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
+	"github.com/profiled/profiled/internal/search"
 	"github.com/profiled/profiled/internal/service"
 	"github.com/profiled/profiled/internal/testenv"
 	"github.com/profiled/profiled/internal/testmysql"
@@ -339,6 +340,99 @@ func TestImportBadRows(t *testing.T) {
 		}
 		if _, err := e.store.UserByConnectionEmail(ctx, "main", "a2@x.io"); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Clashes inside a batch, with the batch before (which MariaDB may be
+// writing at the same time: service.ImportWriters), with an earlier batch
+// and with a stored user are each a row error on the later row, and
+// every other row is stored once, as the file has it: on both stores.
+func TestImportClashesAcrossBatches(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.createConnection(t, "main", client.StrategyDatabase)
+		if j := e.runImport(t, "main", ndjson(t, map[string]any{"email": "pre@x.io", "user_id": "pre"}), false); j.Inserted != 1 {
+			t.Fatalf("job = %+v", j)
+		}
+		const n = 3*service.ImportBatchSize + service.ImportBatchSize/2
+		b := service.ImportBatchSize
+		email := func(i int) string { return fmt.Sprintf("u%d@x.io", i) }
+		clash := map[int]string{ // row index -> email it repeats
+			b + 100:       strings.ToUpper(email(50)), // the batch before (its first rows)
+			b + b - 1:     email(b - 1),               // the batch before (its last row)
+			2*b + 100:     email(10),                  // two batches before
+			2*b + 200:     "pre@x.io",                 // a stored user
+			2*b + 1001:    email(2*b + 1000),          // the same batch
+			3*b + 500:     email(2*b + 300),           // the batch before
+			3*b + b/2 - 1: email(3 * b),               // the same (last) batch
+		}
+		idClash := map[int]string{b + 200: "id-100", 2*b + 5: "pre"}
+		rows := make([]any, n)
+		for i := range n {
+			r := map[string]any{"email": email(i), "user_id": fmt.Sprintf("id-%d", i), "name": fmt.Sprintf("User %d", i),
+				"user_metadata": map[string]any{"i": i}}
+			if c, ok := clash[i]; ok {
+				r["email"] = c
+			}
+			if c, ok := idClash[i]; ok {
+				r["user_id"] = c
+			}
+			rows[i] = r
+		}
+		j := e.runImport(t, "main", ndjson(t, rows...), false)
+		bad := len(clash) + len(idClash)
+		if j.Status != "COMPLETED" || j.Done != n || j.Inserted != n-bad || j.Failed != bad {
+			t.Fatalf("job = %+v", j)
+		}
+		got := map[int]string{}
+		for _, e := range j.Errors {
+			got[e.Row-1] = deref2(e.Field)
+			if !strings.Contains(e.Reason, "already exists") {
+				t.Errorf("row %d: %s", e.Row, e.Reason)
+			}
+		}
+		want := map[int]string{}
+		for i := range clash {
+			want[i] = "email"
+		}
+		for i := range idClash {
+			want[i] = "user_id"
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("row errors (0-based row: field) = %v, want %v", got, want)
+		}
+		ctx := context.Background()
+		if c, err := e.store.CountUsersOfConnection(ctx, "main"); err != nil || c != int64(n-bad+1) {
+			t.Fatalf("users = %d, %v; want %d", c, err, n-bad+1)
+		}
+		for _, i := range []int{50, b - 1, 10, 2*b + 1000, 2*b + 300, 3 * b, 100} {
+			u, err := e.store.UserByID(ctx, fmt.Sprintf("main|id-%d", i))
+			mustNoErr(t, err)
+			if u.Name != fmt.Sprintf("User %d", i) || u.Email != email(i) {
+				t.Fatalf("user %d = %s %s: the later row won", i, u.Email, u.Name)
+			}
+		}
+		u, err := e.store.UserByConnectionEmail(ctx, "main", "pre@x.io")
+		mustNoErr(t, err)
+		if u.ID != "main|pre" || u.Name != "" {
+			t.Fatalf("the stored user was changed: %+v", u)
+		}
+
+		// A file broken after several batches: the batches before stay,
+		// in order, and the job says so.
+		var broken bytes.Buffer
+		broken.WriteString("[")
+		for i := range 2*b + 10 {
+			fmt.Fprintf(&broken, `{"email":"late%d@x.io"},`, i)
+		}
+		broken.WriteString(`{"email": ]`)
+		j = e.runImport(t, "main", broken.Bytes(), false)
+		if j.Status != "FAILED" || j.Inserted != 2*b+10 || j.Message == nil || !strings.Contains(*j.Message, "stay") {
+			t.Fatalf("job = %+v (message %v)", j, deref2(j.Message))
+		}
+		if c, _ := e.store.CountUsersOfConnection(ctx, "main"); c != int64(n-bad+1+2*b+10) {
+			t.Fatalf("users after the broken file = %d", c)
 		}
 	})
 }
@@ -895,17 +989,31 @@ func TestImportThroughput(t *testing.T) {
 		return m
 	}
 
-	// The import, through the service.
-	imp := phase(func(progress func(int)) {
-		j, err := svc.StartImportFile(ctx, service.Operator(), "main", file, false)
-		mustNoErr(t, err)
-		j, err = svc.WaitJob(ctx, service.Operator(), j.ID, 20*time.Millisecond, func(j service.Job) { progress(int(j.Done)) })
-		mustNoErr(t, err)
-		progress(int(j.Done))
-		if j.Status != service.JobCompleted || j.Inserted != int64(n) {
-			t.Fatalf("import job = %+v", j)
+	// PROFILED_IMPORT_BENCH_PHASES picks the phases (import, insert,
+	// insert+terms; default import,insert): one at a time for a profile
+	// of the server.
+	phases := map[string]bool{"import": true, "insert": true}
+	if v := os.Getenv("PROFILED_IMPORT_BENCH_PHASES"); v != "" {
+		phases = map[string]bool{}
+		for _, p := range strings.Split(v, ",") {
+			phases[strings.TrimSpace(p)] = true
 		}
-	})
+	}
+	var imp, base, baseTerms measure
+
+	// The import, through the service.
+	if phases["import"] {
+		imp = phase(func(progress func(int)) {
+			j, err := svc.StartImportFile(ctx, service.Operator(), "main", file, false)
+			mustNoErr(t, err)
+			j, err = svc.WaitJob(ctx, service.Operator(), j.ID, 20*time.Millisecond, func(j service.Job) { progress(int(j.Done)) })
+			mustNoErr(t, err)
+			progress(int(j.Done))
+			if j.Status != service.JobCompleted || j.Inserted != int64(n) {
+				t.Fatalf("import job = %+v", j)
+			}
+		})
+	}
 
 	// The baseline: the same rows, one multi-row INSERT of
 	// service.ImportBatchSize rows per transaction (SQLite: statements of
@@ -923,34 +1031,87 @@ func TestImportThroughput(t *testing.T) {
 		stmtRows = 32766 / 22
 	}
 	ts := now.Format("2006-01-02 15:04:05.000000")
-	base := phase(func(progress func(int)) {
-		for lo := 0; lo < n; lo += service.ImportBatchSize {
-			hi := min(lo+service.ImportBatchSize, n)
-			tx, err := raw.BeginTx(ctx, nil)
-			mustNoErr(t, err)
-			for slo := lo; slo < hi; slo += stmtRows {
-				shi := min(slo+stmtRows, hi)
-				var q strings.Builder
-				q.WriteString("INSERT INTO users (" + cols + ") VALUES ")
-				args := make([]any, 0, (shi-slo)*22)
-				for i := slo; i < shi; i++ {
-					if i > slo {
-						q.WriteString(", ")
+	// insert writes the rows as plain INSERTs into the database of dsn;
+	// withTerms adds each user's metadata term rows (what the import's
+	// search index holds: ("u", "lang", "en") and ("u", "plan", "pN"), num
+	// NULL), one multi-row INSERT per batch after the users'.
+	insert := func(to *sql.DB, withTerms bool) measure {
+		return phase(func(progress func(int)) {
+			for lo := 0; lo < n; lo += service.ImportBatchSize {
+				hi := min(lo+service.ImportBatchSize, n)
+				tx, err := to.BeginTx(ctx, nil)
+				mustNoErr(t, err)
+				for slo := lo; slo < hi; slo += stmtRows {
+					shi := min(slo+stmtRows, hi)
+					var q strings.Builder
+					q.WriteString("INSERT INTO users (" + cols + ") VALUES ")
+					args := make([]any, 0, (shi-slo)*22)
+					for i := slo; i < shi; i++ {
+						if i > slo {
+							q.WriteString(", ")
+						}
+						q.WriteString(one)
+						email, name, meta := row(i)
+						id := fmt.Sprintf("%024x", i)
+						args = append(args, "main|"+id, "main", email, true, nil, "", false, name, "", "", "", "", false, meta, "{}",
+							`[{"connection":"main","provider":"profiled","user_id":"`+id+`","is_social":false,"profile_data":{}}]`, false, hash, ts, ts, "", 0)
 					}
-					q.WriteString(one)
-					email, name, meta := row(i)
-					id := fmt.Sprintf("%024x", i)
-					args = append(args, "main|"+id, "main", email, true, nil, "", false, name, "", "", "", "", false, meta, "{}",
-						`[{"connection":"main","provider":"profiled","user_id":"`+id+`","is_social":false,"profile_data":{}}]`, false, hash, ts, ts, "", 0)
+					if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+						tx.Rollback() // or the database's drop waits for it
+						t.Fatal(err)
+					}
 				}
-				if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-					t.Fatal(err)
+				if withTerms {
+					stmtTerms := max(1, stmtRows*22/10) // users per statement (5 placeholders a row, two rows a user)
+					for slo := lo; slo < hi; slo += stmtTerms {
+						shi := min(slo+stmtTerms, hi)
+						var q strings.Builder
+						q.WriteString("INSERT INTO " + search.TermsTable + " (source, path, value, user_id, num) VALUES ")
+						args := make([]any, 0, (shi-slo)*10)
+						for i := slo; i < shi; i++ {
+							if i > slo {
+								q.WriteString(", ")
+							}
+							q.WriteString("(?, ?, ?, ?, ?), (?, ?, ?, ?, ?)")
+							id := "main|" + fmt.Sprintf("%024x", i)
+							args = append(args, "u", "lang", "en", id, nil, "u", "plan", fmt.Sprintf("p%d", i%5), id, nil)
+						}
+						if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+							tx.Rollback()
+							t.Fatal(err)
+						}
+					}
 				}
+				mustNoErr(t, tx.Commit())
+				progress(hi)
 			}
-			mustNoErr(t, tx.Commit())
-			progress(hi)
+		})
+	}
+	if phases["insert"] {
+		base = insert(raw, false)
+	}
+	if phases["insert+terms"] {
+		// A third fresh database: the users and their term rows.
+		var rawTerms *sql.DB
+		if sqlite {
+			p := filepath.Join(t.TempDir(), "base-terms.db")
+			b, err := db.Open(ctx, "sqlite:"+p)
+			mustNoErr(t, err)
+			b.Close()
+			rawTerms, err = sql.Open(baseDriver, p+baseDSN[strings.IndexByte(baseDSN, '?'):])
+			mustNoErr(t, err)
+		} else {
+			dsn, _ := testmysql.New(t)
+			b, err := db.Open(ctx, testmysql.URLOf(dsn))
+			mustNoErr(t, err)
+			b.Close()
+			rawTerms, err = sql.Open(baseDriver, dsn+"&interpolateParams=true")
+			mustNoErr(t, err)
 		}
-	})
+		defer rawTerms.Close()
+		rawTerms.SetMaxOpenConns(1)
+		baseTerms = insert(rawTerms, true)
+	}
 
 	storeName := "MariaDB"
 	if sqlite {
@@ -970,9 +1131,21 @@ func TestImportThroughput(t *testing.T) {
 		t.Logf("%-13s users/s by tenth of the rows: %s", "", strings.Join(tenths, " "))
 	}
 	t.Logf("store=%s N=%d file=%.1f MB", storeName, n, float64(st.Size())/1e6)
-	report("import", imp)
-	report("plain INSERT", base)
-	t.Logf("ratio import/plain = %.2f", base.wall.Seconds()/imp.wall.Seconds())
+	for _, p := range []struct {
+		name, label string
+		m           measure
+	}{{"import", "import", imp}, {"insert", "plain INSERT", base}, {"insert+terms", "INSERT+terms", baseTerms}} {
+		if phases[p.name] {
+			report(p.label, p.m)
+			t.Logf("%-13s CPU per user: this process %.1f µs, server %.1f µs", "", p.m.cpu.Seconds()*1e6/float64(n), p.m.serverCPU.Seconds()*1e6/float64(n))
+		}
+	}
+	if phases["import"] && phases["insert"] {
+		t.Logf("ratio import/plain = %.2f", base.wall.Seconds()/imp.wall.Seconds())
+	}
+	if phases["import"] && phases["insert+terms"] {
+		t.Logf("ratio import/(plain INSERT users+terms) = %.2f", baseTerms.wall.Seconds()/imp.wall.Seconds())
+	}
 }
 
 const argon2dFixed = "$argon2d$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$lFsyBlBt5TWqbEq3aUDWRD1HBqaOd1qkT+7xxuqCMUY"

@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/profiled/profiled/internal/testmysql"
 )
 
 // proc is a `profiled serve` process the test owns.
@@ -121,13 +125,25 @@ func (j jobState) String() string {
 // servers run with --job-stale-after 1s), and the store holds exactly the
 // users it recorded as inserted — the file's first rows, each whole: no
 // row was applied without a record of it, none half-applied.
+//
+// On MariaDB an import writes two batches at once (service.ImportWriters),
+// committing them in order: the same holds there.
 func TestImportKilledMidway(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "profiled")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../../cmd/profiled").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	db := "sqlite:" + filepath.Join(dir, "store.db")
+	t.Run("sqlite", func(t *testing.T) { importKilledMidway(t, bin, "sqlite:"+filepath.Join(t.TempDir(), "store.db")) })
+	t.Run("mysql", func(t *testing.T) {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		t.Setenv("PROFILED_SECRET_KEY", base64.StdEncoding.EncodeToString(key)) // a MySQL store seals its secrets
+		importKilledMidway(t, bin, testmysql.URL(t))
+	})
+}
+
+func importKilledMidway(t *testing.T, bin, db string) {
 	srv := startProc(t, bin, db)
 	tok, err := exec.Command(bin, "token", "create", "--db", db, "--scope", "read:users create:users update:users create:connections").Output()
 	mustNoErr(t, err)
