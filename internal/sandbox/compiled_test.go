@@ -352,3 +352,53 @@ func TestCompiledModulesStayWithinTheBudget(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// A compilation waiting for the budget while every byte is reserved by
+// another compilation in progress is woken when that one is done (its
+// module is then evictable): it does not sleep until its deadline because
+// nobody called the finished module yet.
+func TestCompiledBudgetWaiterWokenWhenACompilationEnds(t *testing.T) {
+	const size = 64 << 10
+	r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(1, size)})
+	url := sqliteURL(t)
+	r.compileSem <- struct{}{} // hold every compilation back
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := r.Module(context.Background(), Spec{Connection: "a", Wasm: bigModule(size, 1), DatabaseURL: url})
+		aDone <- err
+	}()
+	waitFor(t, func() bool { s := r.Stats(); return s.CompiledBytes > 0 }) // a reserved, compiling
+	bDone := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := r.Module(ctx, Spec{Connection: "b", Wasm: bigModule(size, 2), DatabaseURL: url})
+		bDone <- err
+	}()
+	waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.budgetWaiters == 1 })
+	<-r.compileSem // a compiles now
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	// Nobody calls a: b must still be woken, evict a and compile.
+	select {
+	case err := <-bDone:
+		if err != nil {
+			t.Fatalf("b: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b still waits for the budget although a (compiled, unused) could be evicted")
+	}
+	checkWithinBudget(t, r)
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for i := 0; i < 2000; i++ {
+		if ok() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("condition not reached")
+}

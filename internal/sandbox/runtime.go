@@ -654,6 +654,7 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		} else if c.refs > 0 {
 			c.cm, cm = cm, nil
 			c.elem = r.lru.PushFront(c)
+			r.signalLocked() // unpinned: a compilation waiting for the budget may evict it
 		}
 		r.mu.Unlock()
 		close(c.ready)
