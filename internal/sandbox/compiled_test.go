@@ -402,3 +402,70 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 	t.Fatal("condition not reached")
 }
+
+// Calls, evictions, replacements and Forget all at once: once every
+// module is forgotten the budget is back to zero (no reservation leaked or
+// given back twice) and nothing is left compiled, pinned or idle.
+func TestCompiledBudgetNoDriftUnderChurn(t *testing.T) {
+	const size = 32 << 10
+	conns, workers, calls := 5, 6, 20
+	r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(2, size), MaxInstances: 2})
+	url := sqliteURL(t)
+	spec := func(i, v int) Spec {
+		return Spec{Connection: fmt.Sprint("c", i), Wasm: bigModule(size, i), DatabaseURL: url, Configuration: map[string]any{"v": v}}
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() { // replaces and forgets modules under the calls
+		defer wg.Done()
+		for v := 0; ; v++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if v%3 == 0 {
+				r.Forget(context.Background(), fmt.Sprint("c", v%conns))
+			} else if _, err := r.Module(context.Background(), spec(v%conns, v)); err != nil && !errors.Is(err, ErrTimeout) {
+				t.Errorf("replace: %v", err)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	var cw sync.WaitGroup
+	for w := range workers {
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			for range calls {
+				i := rng.IntN(conns)
+				m, err := r.Module(context.Background(), spec(i, -1))
+				if err != nil {
+					if !errors.Is(err, ErrTimeout) {
+						t.Errorf("module: %v", err)
+					}
+					continue
+				}
+				_, err = m.Run(context.Background(), Call{Action: ActionLogin, Email: "ann@example.com", Password: "pw"})
+				if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrTimeout) {
+					t.Errorf("login on %s: %v", m.conn, err)
+				}
+			}
+		}()
+	}
+	cw.Wait()
+	close(stop)
+	wg.Wait()
+	for i := range conns {
+		r.Forget(context.Background(), fmt.Sprint("c", i))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.compiledBytes != 0 || r.lru.Len() != 0 || len(r.compiled) != 0 || r.idle.Load() != 0 {
+		t.Fatalf("after forgetting every module: %d bytes reserved, %d in the LRU, %d compiled, %d idle",
+			r.compiledBytes, r.lru.Len(), len(r.compiled), r.idle.Load())
+	}
+	t.Logf("evictions %d, recompiles %d", r.evictions.Load(), r.recompiles.Load())
+}
