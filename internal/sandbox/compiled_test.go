@@ -469,3 +469,32 @@ func TestCompiledBudgetNoDriftUnderChurn(t *testing.T) {
 	}
 	t.Logf("evictions %d, recompiles %d", r.evictions.Load(), r.recompiles.Load())
 }
+
+// A module compiled again for a call is that call's from the moment it is
+// compiled: another compilation waiting for the budget cannot evict it
+// before the call pins it (the call would compile it again, and under
+// contention again and again until its deadline).
+func TestRecompiledModuleIsNotEvictedBeforeItsCallRuns(t *testing.T) {
+	const size = 64 << 10
+	for i := range 8 {
+		r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(1, size)})
+		url := sqliteURL(t)
+		la, lb := &counted{wasm: bigModule(size, 2*i)}, &counted{wasm: bigModule(size, 2*i+1)}
+		a := mustModule(t, r, Spec{Connection: "a", Wasm: la.wasm, Load: la.load, DatabaseURL: url})
+		b := mustModule(t, r, Spec{Connection: "b", Wasm: lb.wasm, Load: lb.load, DatabaseURL: url}) // evicts a
+		r.compileSem <- struct{}{}                                                                   // hold compilations back
+		aDone := make(chan struct{})
+		go func() { defer close(aDone); loginOK(t, a) }() // compiles a again: evicts b
+		waitFor(t, func() bool { return la.reads.Load() == 1 && r.Stats().Evictions == 2 })
+		bDone := make(chan struct{})
+		go func() { defer close(bDone); loginOK(t, b) }() // waits for the budget
+		waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.budgetWaiters == 1 })
+		<-r.compileSem
+		<-aDone
+		<-bDone
+		if n := la.reads.Load(); n != 1 {
+			t.Fatalf("round %d: a was compiled again %d times for one call (evicted before its call could run)", i, n)
+		}
+		r.Close(context.Background())
+	}
+}
