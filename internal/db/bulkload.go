@@ -84,7 +84,8 @@ func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []
 	}
 	var ub, tb bytes.Buffer
 	ub.Grow(len(users) * 400)
-	var terms []termRow
+	var terms, all []termRow
+	written := make([]policy.User, 0, len(users))
 	n := 0
 	for i, u := range users {
 		vals, um, am, err := userValues(u)
@@ -98,7 +99,9 @@ func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []
 			loadField(&ub, v)
 		}
 		ub.WriteByte('\n')
+		written = append(written, u)
 		terms = newUserTerms(terms[:0], u, um, am)
+		all = append(all, terms...)
 		for _, t := range terms {
 			loadField(&tb, t.source)
 			tb.WriteByte('\t')
@@ -143,11 +146,19 @@ func (q *queries) loadUsers(ctx context.Context, users []policy.User, perUser []
 	if affected != int64(n) || warnings != 0 {
 		return false, q.rollbackLoad(ctx)
 	}
+	var inserted int64
 	if tb.Len() > 0 {
 		// IGNORE, as insertTerms: a term row already there stays.
-		if _, err := q.loadStream(ctx, qLoadTerms, tb.Bytes()); err != nil {
+		res, err := q.loadStream(ctx, qLoadTerms, tb.Bytes())
+		if err != nil {
 			return false, translate(err, "index metadata", search.TermsTable)
 		}
+		if inserted, err = res.RowsAffected(); err != nil {
+			return false, err
+		}
+	}
+	if err := q.countNewUsers(ctx, written, all, inserted); err != nil {
+		return false, err
 	}
 	q.load.loads.Add(1)
 	return true, nil

@@ -315,12 +315,14 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	n := 0
 	var terms []termRow
+	written := make([]policy.User, 0, len(users))
 	for i, u := range users {
 		vals, um, am, err := userValues(u)
 		if err != nil {
 			perUser[i] = fmt.Errorf("db: insert user %q: %w", u.ID, err)
 			continue
 		}
+		written = append(written, u)
 		if n > 0 {
 			b.WriteString(", ")
 		}
@@ -335,7 +337,11 @@ func (q *queries) insertMany(ctx context.Context, users []policy.User, perUser [
 	}
 	_, err := q.w.exec(ctx, b.String(), args...)
 	if err == nil {
-		return q.insertTerms(ctx, terms)
+		inserted, err := q.insertTerms(ctx, terms)
+		if err != nil {
+			return err
+		}
+		return q.countNewUsers(ctx, written, terms, inserted)
 	}
 	if !errors.Is(translate(err, "insert users", "users"), service.ErrConflict) {
 		return translate(err, "insert users", "users")
@@ -365,7 +371,9 @@ func (q *queries) UpdateImportedUser(ctx context.Context, u policy.User) error {
 	if err != nil {
 		return fmt.Errorf("db: %s: app_metadata is not JSON-encodable", op)
 	}
-	if err := q.syncTerms(ctx, u, um, am); err != nil {
+	// Of the counted fields, the update writes email_verified only.
+	verified := func(stored policy.User) policy.User { stored.EmailVerified = u.EmailVerified; return stored }
+	if err := q.syncTerms(ctx, u, um, am, verified); err != nil {
 		return err
 	}
 	res, err := q.w.exec(ctx, qUpdateImported, u.EmailVerified, u.GivenName, u.FamilyName, u.Name, u.Nickname,

@@ -20,6 +20,7 @@ func goMigrations(dialect goose.Dialect) []*goose.Migration {
 	return []*goose.Migration{
 		goose.NewGoMigration(13, &goose.GoFunc{RunTx: indexStoredMetadata(dialect)}, nil),
 		goose.NewGoMigration(21, &goose.GoFunc{RunTx: reindexStoredMetadata(dialect)}, nil),
+		goose.NewGoMigration(57, &goose.GoFunc{RunTx: countStoredTerms(dialect)}, nil),
 	}
 }
 
@@ -40,7 +41,7 @@ func indexStoredMetadata(dialect goose.Dialect) func(ctx context.Context, tx *sq
 			if err != nil {
 				return fmt.Errorf("index stored metadata: %w", err)
 			}
-			if err := insertTerms(ctx, d, tx.ExecContext, terms); err != nil {
+			if _, err := insertTerms(ctx, d, tx.ExecContext, terms); err != nil {
 				return fmt.Errorf("index stored metadata: %w", err)
 			}
 			if n < page {

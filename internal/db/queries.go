@@ -43,7 +43,7 @@ func pageSize(n int) int {
 // (which runs the transactions).
 var sqliteQueries = []string{
 	qUserByID, qUserByConnectionEmail, qUserByConnectionUsername, qUsersByEmail, qListUsers, qCountUsers,
-	qInsertUser, qUpdateUser, qDeleteUser, qUserMetadataByID,
+	qInsertUser, qUpdateUser, qDeleteUser, qStoredUser,
 	qConnectionByName, qConnections, qConnectionScript, qInsertConnection, qUpdateConnection, qUpdateConnectionKeepScript,
 	qSigningKeys, qInsertSigningKey,
 	qInsertEvent, qEventsByUser, qEventsByUserBefore, qDeleteEventsBefore,

@@ -22,8 +22,15 @@ import (
 // (search.Query.IndexTerm: "app_metadata.plan:pro"), sorted by user_id,
 // never reads the JSON columns: its page is an ordered range of the index's
 // primary key, in id order from the cursor, joined to users for the page's
-// rows only, and its count counts that range. However many users match, a
-// page reads first+1 index entries and users rows.
+// rows only. However many users match, a page reads first+1 index entries
+// and users rows.
+//
+// A query that is one term the store counts (search.Query.CountTerm: that
+// metadata term, or email_verified:false, blocked:true, connection:X) is
+// counted from the term counts (termcounts.go), whatever the sort: the sum
+// of the term's shards, a few rows however many users match. Other
+// queries count with the page's condition (a term-index range for one
+// metadata term the counts do not hold).
 func (q *queries) SearchUsers(ctx context.Context, p service.SearchParams) ([]service.SearchHit, int, error) {
 	s, err := buildSearch(q.dialect, p, searchPlan{from: "users"})
 	if err != nil {
@@ -84,9 +91,12 @@ type searchSQL struct {
 // and generic compiles every query as one condition on users (the plan of
 // every query before the term-index plan: an IN subquery on the index,
 // every match read and sorted), both for the benchmark's baselines.
+//
+// countIndex counts as before the term counts (termcounts.go): from the
+// term index or users, for the benchmark's baseline.
 type searchPlan struct {
-	from          string
-	scan, generic bool
+	from                      string
+	scan, generic, countIndex bool
 }
 
 // buildSearch compiles p for the dialect. Errors wrap service.ErrBadQuery
@@ -94,10 +104,6 @@ type searchPlan struct {
 func buildSearch(dialect string, p service.SearchParams, plan searchPlan) (searchSQL, error) {
 	bad := func(err error) (searchSQL, error) {
 		return searchSQL{}, fmt.Errorf("db: search: %w: %w", service.ErrBadQuery, err)
-	}
-	d := search.SQLite
-	if dialect == DialectMySQL {
-		d = search.MySQL
 	}
 	pq, err := search.Parse(p.Query)
 	if err != nil {
@@ -107,13 +113,27 @@ func buildSearch(dialect string, p service.SearchParams, plan searchPlan) (searc
 	if err != nil {
 		return bad(err)
 	}
+	s, err := planSearch(dialect, p, plan, pq, sort)
+	if err != nil {
+		return bad(err)
+	}
+	if p.Count && !plan.scan && !plan.generic && !plan.countIndex {
+		if source, path, value, ok := pq.CountTerm(); ok {
+			s.count, s.countArgs = qTermCount, []any{source, path, value}
+		}
+	}
+	return s, nil
+}
+
+// planSearch compiles the page and the count of p (see buildSearch).
+func planSearch(dialect string, p service.SearchParams, plan searchPlan, pq *search.Query, sort search.Sort) (searchSQL, error) {
+	d := search.SQLite
+	if dialect == DialectMySQL {
+		d = search.MySQL
+	}
 	if !plan.scan && !plan.generic && sort.ByID() {
 		if where, args, ok := pq.IndexTerm("t"); ok {
-			s, err := indexTermSearch(dialect, p, sort, where, args)
-			if err != nil {
-				return bad(err)
-			}
-			return s, nil
+			return indexTermSearch(dialect, p, sort, where, args)
 		}
 	}
 	where, args := pq.SQL(d)
@@ -129,7 +149,7 @@ func buildSearch(dialect string, p service.SearchParams, plan searchPlan) (searc
 	if p.After != "" {
 		after, afterArgs, err := sort.After(p.After)
 		if err != nil {
-			return bad(err)
+			return searchSQL{}, err
 		}
 		pageWhere = "(" + where + ") AND (" + after + ")"
 		pageArgs = append(pageArgs, afterArgs...)

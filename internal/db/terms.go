@@ -25,8 +25,8 @@ import (
 // own when called outside one (see db.go), so the rows never lag.
 
 const (
-	qUserMetadataByID = `SELECT user_metadata, app_metadata FROM users WHERE id = ?`
-	termColumns       = 5
+	qStoredUser = `SELECT user_metadata, app_metadata, email_verified, phone_verified, blocked, connection FROM users WHERE id = ?`
+	termColumns = 5
 	// maxTermRows keeps one INSERT under SQLite's and MySQL's placeholder
 	// limits (32,766 and 65,535).
 	maxTermRows = 4000
@@ -225,24 +225,29 @@ func plainJSON(v any) bool {
 	return false
 }
 
-// insertTerms writes rows, in statements of at most maxTermRows rows. A
-// row already there is left as it is.
-func (q *queries) insertTerms(ctx context.Context, rows []termRow) error {
+// insertTerms writes rows, in statements of at most maxTermRows rows, and
+// returns how many it inserted. A row already there is left as it is.
+func (q *queries) insertTerms(ctx context.Context, rows []termRow) (int64, error) {
 	return insertTerms(ctx, q.dialect, q.w.exec, rows)
 }
 
-func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Context, query string, args ...any) (sql.Result, error), rows []termRow) error {
+func insertTerms(ctx context.Context, dialect string, exec func(ctx context.Context, query string, args ...any) (sql.Result, error), rows []termRow) (int64, error) {
 	verb := "INSERT OR IGNORE INTO "
 	if dialect == DialectMySQL {
 		verb = "INSERT IGNORE INTO "
 	}
-	return eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id, num) VALUES ", ", ", "(?, ?, ?, ?, ?)", true,
+	var inserted int64
+	err := eachTermStatement(rows, maxTermRows, verb+search.TermsTable+" (source, path, value, user_id, num) VALUES ", ", ", "(?, ?, ?, ?, ?)", true,
 		func(query string, args []any) error {
-			if _, err := exec(ctx, query, args...); err != nil {
+			res, err := exec(ctx, query, args...)
+			if err != nil {
 				return translate(err, "index metadata", search.TermsTable)
 			}
-			return nil
+			n, err := res.RowsAffected()
+			inserted += n
+			return err
 		})
+	return inserted, err
 }
 
 // eachTermStatement builds head + one (sep one)... for at most max rows at
@@ -276,8 +281,9 @@ func eachTermStatement(rows []termRow, max int, head, sep, one string, withNum b
 // replaceTerms brings the rows of one source of a user from those of the
 // stored metadata (old) to those of the new (now), both as stored (JSON):
 // it deletes the rows only old has and inserts the rows only now has, by
-// primary key (the table has no other index to keep up).
-func (q *queries) replaceTerms(ctx context.Context, source, userID, old, now string) error {
+// primary key (the table has no other index to keep up), and adds the
+// changes of the counts to c.
+func (q *queries) replaceTerms(ctx context.Context, c *termCounts, source, userID, old, now string) error {
 	was := encodedTerms(nil, source, userID, old)
 	will := encodedTerms(nil, source, userID, now)
 	in := func(rows []termRow) map[termRow]bool {
@@ -299,72 +305,128 @@ func (q *queries) replaceTerms(ctx context.Context, source, userID, old, now str
 			added = append(added, r)
 		}
 	}
-	if err := q.deleteTerms(ctx, gone); err != nil {
+	deleted, err := q.deleteTerms(ctx, gone)
+	if err != nil {
 		return err
 	}
-	return q.insertTerms(ctx, added)
+	c.wrote(len(gone), deleted)
+	c.addTerms(gone, -1)
+	inserted, err := q.insertTerms(ctx, added)
+	if err != nil {
+		return err
+	}
+	c.wrote(len(added), inserted)
+	c.addTerms(added, 1)
+	return nil
 }
 
-// deleteTerms deletes rows by primary key, maxTermRows at a time.
-func (q *queries) deleteTerms(ctx context.Context, rows []termRow) error {
-	return eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)", false,
+// deleteTerms deletes rows by primary key, maxTermDeleteRows at a time,
+// and returns how many it deleted.
+func (q *queries) deleteTerms(ctx context.Context, rows []termRow) (int64, error) {
+	var deleted int64
+	err := eachTermStatement(rows, maxTermDeleteRows, "DELETE FROM "+search.TermsTable+" WHERE ", " OR ", "(source = ? AND path = ? AND value = ? AND user_id = ?)", false,
 		func(query string, args []any) error {
-			if _, err := q.w.exec(ctx, query, args...); err != nil {
+			res, err := q.w.exec(ctx, query, args...)
+			if err != nil {
 				return translate(err, "unindex metadata", search.TermsTable)
 			}
-			return nil
+			n, err := res.RowsAffected()
+			deleted += n
+			return err
 		})
+	return deleted, err
 }
 
-// storedMetadata reads a user's stored metadata columns as they are.
-func (q *queries) storedMetadata(ctx context.Context, id string) (um, am string, err error) {
-	var stored struct {
-		UM string `db:"user_metadata"`
-		AM string `db:"app_metadata"`
-	}
-	query := qUserMetadataByID
+// storedUser is what a user write reads of the stored user: the metadata
+// columns as they are (the index rows to delete are computed from them)
+// and the counted fields (search.CountedFields).
+type storedUser struct {
+	UM            string `db:"user_metadata"`
+	AM            string `db:"app_metadata"`
+	EmailVerified bool   `db:"email_verified"`
+	PhoneVerified bool   `db:"phone_verified"`
+	Blocked       bool   `db:"blocked"`
+	Connection    string `db:"connection"`
+}
+
+// counted is the user id with the stored counted fields.
+func (s storedUser) counted(id string) policy.User {
+	return policy.User{ID: id, EmailVerified: s.EmailVerified, PhoneVerified: s.PhoneVerified, Blocked: s.Blocked, Connection: s.Connection}
+}
+
+// storedMetadata reads a user's stored metadata columns as they are, and
+// its counted fields.
+func (q *queries) storedMetadata(ctx context.Context, id string) (storedUser, error) {
+	var stored storedUser
+	query := qStoredUser
 	if q.dialect == DialectMySQL {
 		// The rows to delete are computed from what this reads: it must
 		// be the latest committed metadata, held until the write.
 		query += " FOR UPDATE"
 	}
 	if err := q.w.get(ctx, &stored, query, id); err != nil {
-		return "", "", translate(err, fmt.Sprintf("user %q", id), "users")
+		return storedUser{}, translate(err, fmt.Sprintf("user %q", id), "users")
 	}
-	return stored.UM, stored.AM, nil
+	return stored, nil
 }
 
 // syncTerms rewrites the rows of the metadata objects of u that differ
-// from what is stored (um and am: u's encoded objects), before u is
-// written. A user whose metadata did not change (a login refresh, a
-// profile edit) costs one primary-key read.
-func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string) error {
-	storedUM, storedAM, err := q.storedMetadata(ctx, u.ID)
+// from what is stored (um and am: u's encoded objects), and the term
+// counts of those rows and of the counted fields, before u is written;
+// fields gives the user whose counted fields the write stores, from the
+// stored one. A user whose metadata and counted fields did not change (a
+// login refresh, a profile edit) costs one primary-key read.
+func (q *queries) syncTerms(ctx context.Context, u policy.User, um, am string, fields func(stored policy.User) policy.User) error {
+	stored, err := q.storedMetadata(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	if storedUM != um {
-		if err := q.replaceTerms(ctx, search.SourceUser, u.ID, storedUM, um); err != nil {
+	c := newTermCounts()
+	if stored.UM != um {
+		if err := q.replaceTerms(ctx, c, search.SourceUser, u.ID, stored.UM, um); err != nil {
 			return err
 		}
 	}
-	if storedAM != am {
-		if err := q.replaceTerms(ctx, search.SourceApp, u.ID, storedAM, am); err != nil {
+	if stored.AM != am {
+		if err := q.replaceTerms(ctx, c, search.SourceApp, u.ID, stored.AM, am); err != nil {
 			return err
 		}
 	}
-	return nil
+	was := stored.counted(u.ID)
+	now := fields(was)
+	now.ID = u.ID
+	c.changeFields(was, now)
+	return q.countTerms(ctx, c)
 }
 
-// unindexUser deletes the rows of a user about to be deleted; ErrNotFound
-// when there is no such user.
+// unindexUser deletes the rows of a user about to be deleted, and takes
+// the user out of the term counts; ErrNotFound when there is no such user.
 func (q *queries) unindexUser(ctx context.Context, id string) error {
-	um, am, err := q.storedMetadata(ctx, id)
+	stored, err := q.storedMetadata(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := q.replaceTerms(ctx, search.SourceUser, id, um, "{}"); err != nil {
+	c := newTermCounts()
+	if err := q.replaceTerms(ctx, c, search.SourceUser, id, stored.UM, "{}"); err != nil {
 		return err
 	}
-	return q.replaceTerms(ctx, search.SourceApp, id, am, "{}")
+	if err := q.replaceTerms(ctx, c, search.SourceApp, id, stored.AM, "{}"); err != nil {
+		return err
+	}
+	c.addFields(stored.counted(id), -1)
+	return q.countTerms(ctx, c)
+}
+
+// countNewUsers adds users just inserted (their users rows and their
+// index rows, terms) to the term counts: inserted is how many index rows
+// the insert wrote. Every path that inserts users calls it in the same
+// transaction (InsertUser, the import's INSERTs and LOAD DATA).
+func (q *queries) countNewUsers(ctx context.Context, users []policy.User, terms []termRow, inserted int64) error {
+	c := newTermCounts()
+	c.wrote(len(terms), inserted)
+	c.addTerms(terms, 1)
+	for _, u := range users {
+		c.addFields(u, 1)
+	}
+	return q.countTerms(ctx, c)
 }

@@ -195,7 +195,12 @@ func (q *queries) InsertUser(ctx context.Context, u policy.User) error {
 	if _, err = q.w.exec(ctx, qInsertUser, append([]any{u.ID}, vals...)...); err != nil {
 		return translate(err, op, "users")
 	}
-	return q.insertTerms(ctx, newUserTerms(nil, u, um, am))
+	terms := newUserTerms(nil, u, um, am)
+	inserted, err := q.insertTerms(ctx, terms)
+	if err != nil {
+		return err
+	}
+	return q.countNewUsers(ctx, []policy.User{u}, terms, inserted)
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
@@ -204,7 +209,7 @@ func (q *queries) UpdateUser(ctx context.Context, u policy.User) error {
 	if err != nil {
 		return fmt.Errorf("db: %s: %w", op, err)
 	}
-	if err := q.syncTerms(ctx, u, um, am); err != nil {
+	if err := q.syncTerms(ctx, u, um, am, func(policy.User) policy.User { return u }); err != nil {
 		return err
 	}
 	res, err := q.w.exec(ctx, qUpdateUser, append(vals, u.ID)...)

@@ -75,3 +75,78 @@ func (q *Query) IndexTerm(alias string) (where string, args []any, ok bool) {
 	return alias + "source = ? AND " + alias + "path = ? AND " + alias + "value = ?",
 		[]any{termSource(t.f.col), path, v}, true
 }
+
+// The store also keeps the number of users per term (the term counts),
+// for the terms of the index and for the equality terms of CountedFields,
+// whose source is SourceField, path the field's name and value its text
+// (FieldValue). A query that is one of those terms (CountTerm) is counted
+// from them instead of from the index or the users table.
+const SourceField = "f"
+
+// CountedFields are the profile fields whose equality terms the store
+// counts: the booleans and the connection, few values each, so a term
+// matches a large share of the users ("all unverified": email_verified:false)
+// and counting it would read that share.
+var CountedFields = []string{"email_verified", "phone_verified", "blocked", "connection"}
+
+// FieldValue is the counted text of a counted field's value: "true" or
+// "false" for a boolean, the text cut to TermValueMax runes otherwise.
+func FieldValue(v any) string {
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case string:
+		return TermPrefix(v, TermValueMax)
+	}
+	return ""
+}
+
+// CountTerm reports whether the whole query is one term whose matches
+// are exactly the users the store counts under (source, path, value): a
+// metadata term that IndexTerm answers alone, or an equality term of a
+// field of CountedFields (a text value shorter than TermValueMax, so that
+// no cut value shares its count, and not ending in a space).
+func (q *Query) CountTerm() (source, path, value string, ok bool) {
+	t, isTerm := q.root.(*term)
+	if !isTerm || t.f == nil || t.op != opEq {
+		return "", "", "", false
+	}
+	if t.f.kind == kindMeta {
+		where, args, ok := q.IndexTerm("")
+		if !ok || where == "" {
+			return "", "", "", false
+		}
+		return args[0].(string), args[1].(string), args[2].(string), true
+	}
+	if !counted(t.f) {
+		return "", "", "", false
+	}
+	switch v := t.v.(type) {
+	case bool:
+		return SourceField, t.f.name, FieldValue(v), true
+	case string:
+		// MySQL's PAD SPACE collations compare "db " equal to "db".
+		if utf8.RuneCountInString(v) >= TermValueMax || strings.HasSuffix(v, " ") {
+			return "", "", "", false
+		}
+		return SourceField, t.f.name, v, true
+	}
+	return "", "", "", false
+}
+
+// counted reports whether f is a root field of CountedFields compared as
+// its column is stored (exact text or a boolean).
+func counted(f *field) bool {
+	if f != rootFields[f.name] || (f.kind != kindBool && f.kind != kindText) {
+		return false
+	}
+	for _, name := range CountedFields {
+		if name == f.name {
+			return true
+		}
+	}
+	return false
+}
