@@ -529,6 +529,11 @@ func encodeConfig(cfg map[string]any) (map[string][]byte, error) {
 // also pinned from the start, so that no other compilation evicts it
 // between its compilation and the call (the caller unpins it).
 func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte, pin bool) (*compiled, error) {
+	if err := ctx.Err(); err != nil {
+		// Over already: not a coin toss between a compilation that ends
+		// at once and the done context below.
+		return nil, err
+	}
 	size := CompiledSize(len(wasm))
 	var c *compiled
 	var ev evicted
