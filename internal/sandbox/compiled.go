@@ -250,11 +250,12 @@ func (m *Module) recompile(ctx context.Context) (*compiled, error) {
 	r := m.rt
 	r.mu.Lock()
 	cur := m.comp
+	done := cur != nil && cur.cm != nil // read under r.mu: an eviction writes it
 	r.mu.Unlock()
 	if cur == nil {
 		return nil, ErrClosed
 	}
-	if cur.cm != nil {
+	if done {
 		return nil, nil // a call before this one did it
 	}
 	wasm, err := m.load(ctx)
