@@ -23,7 +23,7 @@ func memoryCollectors(rt *sandbox.Runtime, k *auth.Keyring) []prometheus.Collect
 			Name: "profiled_sandbox_compiled_modules", Help: "Compiled script modules kept in memory.",
 		}, stat(func(s sandbox.Stats) float64 { return float64(s.CompiledModules) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "profiled_sandbox_compiled_bytes", Help: "Estimated memory of the compiled script modules kept or being compiled (5x each module's size).",
+			Name: "profiled_sandbox_compiled_bytes", Help: "Estimated memory of the compiled script modules kept or being compiled (5x each module's size plus 256 KiB, sandbox.CompiledSize).",
 		}, stat(func(s sandbox.Stats) float64 { return float64(s.CompiledBytes) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "profiled_sandbox_compiled_budget_bytes", Help: "The compiled-module budget (--script-compiled-mib).",

@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	algFlag := signingAlgFlag(fs, "signing-alg", firstKeyUsage)
 	var lim limits
 	fs.IntVar(&lim.tokenCache, "token-cache-size", envInt("PROFILED_TOKEN_CACHE_SIZE", auth.DefaultVerifiedCache), "verified tokens remembered so a token seen again skips its signature check until it expires (split in 16 shards: rounded down to a multiple of 16, at least 16); 0 turns the cache off")
-	fs.Int64Var(&lim.scriptCompiledMiB, "script-compiled-mib", int64(envInt("PROFILED_SCRIPT_COMPILED_MIB", sandbox.DefaultMaxCompiledBytes>>20)), "MiB the compiled script modules of all connections may take together (estimated at 5× a module's size); least recently used ones are closed beyond it and compiled again on their next call")
+	fs.Int64Var(&lim.scriptCompiledMiB, "script-compiled-mib", int64(envInt("PROFILED_SCRIPT_COMPILED_MIB", sandbox.DefaultMaxCompiledBytes>>20)), "MiB the compiled script modules of all connections may take together (estimated at 5× a module's size plus 256 KiB); least recently used ones are closed beyond it and compiled again on their next call")
 	staleAfter, err := jobStaleAfterFlag(fs)
 	if err != nil {
 		return err

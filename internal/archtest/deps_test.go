@@ -78,6 +78,7 @@ var rules = map[string]rule{
 	// database, the sandbox or HTTP.
 	"internal/service": {
 		may:   []string{"internal/policy", "internal/search", "internal/importer", "internal/store", "internal/dburl"},
+		ext:   []string{"golang.org/x/text"}, // unicode/norm: the lockout's key (attemptFold)
 		deny:  []string{"net/http", "database/sql"},
 		never: []string{"internal/db", "internal/sandbox", "internal/graph", "net/http", "database/sql"},
 	},

@@ -429,6 +429,9 @@ func signupMessage(err error) string {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case service.CodeUserExists:
+			if se.Field == "username" {
+				return "An account with this username already exists."
+			}
 			return "An account with this email already exists."
 		case service.CodeBadUserInput, service.CodeForbidden:
 			// The policy's messages are written for the caller (e.g. a

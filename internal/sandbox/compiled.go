@@ -250,11 +250,12 @@ func (m *Module) recompile(ctx context.Context) (*compiled, error) {
 	r := m.rt
 	r.mu.Lock()
 	cur := m.comp
+	done := cur != nil && cur.cm != nil // read under r.mu: an eviction writes it
 	r.mu.Unlock()
 	if cur == nil {
 		return nil, ErrClosed
 	}
-	if cur.cm != nil {
+	if done {
 		return nil, nil // a call before this one did it
 	}
 	wasm, err := m.load(ctx)
@@ -264,7 +265,7 @@ func (m *Module) recompile(ctx context.Context) (*compiled, error) {
 	if sha256.Sum256(wasm) != m.key {
 		return nil, scriptErr("the module read again to compile it does not match its digest")
 	}
-	c, err := r.acquireCompiled(ctx, m.key, wasm)
+	c, err := r.acquireCompiled(ctx, m.key, wasm, true) // pinned for this call
 	if err != nil {
 		return nil, err
 	}
@@ -273,20 +274,14 @@ func (m *Module) recompile(ctx context.Context) (*compiled, error) {
 	if old != nil {
 		m.comp = c
 	}
-	pinned := old != nil && c.cm != nil // not evicted again already
-	if pinned {
-		c.pins++
-	}
 	r.mu.Unlock()
 	if old == nil { // finalized meanwhile: it gave its compiled module back
+		r.unpin(c)
 		r.releaseCompiled(c)
 		return nil, ErrClosed
 	}
 	r.releaseCompiled(old)
 	r.recompiles.Add(1)
-	if !pinned {
-		return nil, nil
-	}
 	return c, nil
 }
 

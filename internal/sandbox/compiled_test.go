@@ -352,3 +352,149 @@ func TestCompiledModulesStayWithinTheBudget(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// A compilation waiting for the budget while every byte is reserved by
+// another compilation in progress is woken when that one is done (its
+// module is then evictable): it does not sleep until its deadline because
+// nobody called the finished module yet.
+func TestCompiledBudgetWaiterWokenWhenACompilationEnds(t *testing.T) {
+	const size = 64 << 10
+	r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(1, size)})
+	url := sqliteURL(t)
+	r.compileSem <- struct{}{} // hold every compilation back
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := r.Module(context.Background(), Spec{Connection: "a", Wasm: bigModule(size, 1), DatabaseURL: url})
+		aDone <- err
+	}()
+	waitFor(t, func() bool { s := r.Stats(); return s.CompiledBytes > 0 }) // a reserved, compiling
+	bDone := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := r.Module(ctx, Spec{Connection: "b", Wasm: bigModule(size, 2), DatabaseURL: url})
+		bDone <- err
+	}()
+	waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.budgetWaiters == 1 })
+	<-r.compileSem // a compiles now
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	// Nobody calls a: b must still be woken, evict a and compile.
+	select {
+	case err := <-bDone:
+		if err != nil {
+			t.Fatalf("b: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b still waits for the budget although a (compiled, unused) could be evicted")
+	}
+	checkWithinBudget(t, r)
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for i := 0; i < 2000; i++ {
+		if ok() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("condition not reached")
+}
+
+// Calls, evictions, replacements and Forget all at once: once every
+// module is forgotten the budget is back to zero (no reservation leaked or
+// given back twice) and nothing is left compiled, pinned or idle.
+func TestCompiledBudgetNoDriftUnderChurn(t *testing.T) {
+	const size = 32 << 10
+	conns, workers, calls := 5, 6, 20
+	r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(2, size), MaxInstances: 2})
+	url := sqliteURL(t)
+	spec := func(i, v int) Spec {
+		return Spec{Connection: fmt.Sprint("c", i), Wasm: bigModule(size, i), DatabaseURL: url, Configuration: map[string]any{"v": v}}
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() { // replaces and forgets modules under the calls
+		defer wg.Done()
+		for v := 0; ; v++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if v%3 == 0 {
+				r.Forget(context.Background(), fmt.Sprint("c", v%conns))
+			} else if _, err := r.Module(context.Background(), spec(v%conns, v)); err != nil && !errors.Is(err, ErrTimeout) {
+				t.Errorf("replace: %v", err)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	var cw sync.WaitGroup
+	for w := range workers {
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			for range calls {
+				i := rng.IntN(conns)
+				m, err := r.Module(context.Background(), spec(i, -1))
+				if err != nil {
+					if !errors.Is(err, ErrTimeout) {
+						t.Errorf("module: %v", err)
+					}
+					continue
+				}
+				_, err = m.Run(context.Background(), Call{Action: ActionLogin, Email: "ann@example.com", Password: "pw"})
+				if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrTimeout) {
+					t.Errorf("login on %s: %v", m.conn, err)
+				}
+			}
+		}()
+	}
+	cw.Wait()
+	close(stop)
+	wg.Wait()
+	for i := range conns {
+		r.Forget(context.Background(), fmt.Sprint("c", i))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.compiledBytes != 0 || r.lru.Len() != 0 || len(r.compiled) != 0 || r.idle.Load() != 0 {
+		t.Fatalf("after forgetting every module: %d bytes reserved, %d in the LRU, %d compiled, %d idle",
+			r.compiledBytes, r.lru.Len(), len(r.compiled), r.idle.Load())
+	}
+	t.Logf("evictions %d, recompiles %d", r.evictions.Load(), r.recompiles.Load())
+}
+
+// A module compiled again for a call is that call's from the moment it is
+// compiled: another compilation waiting for the budget cannot evict it
+// before the call pins it (the call would compile it again, and under
+// contention again and again until its deadline).
+func TestRecompiledModuleIsNotEvictedBeforeItsCallRuns(t *testing.T) {
+	const size = 64 << 10
+	for i := range 8 {
+		r := newRuntime(t, Config{Logger: quiet, CacheDir: t.TempDir(), MaxCompiledBytes: budgetFor(1, size)})
+		url := sqliteURL(t)
+		la, lb := &counted{wasm: bigModule(size, 2*i)}, &counted{wasm: bigModule(size, 2*i+1)}
+		a := mustModule(t, r, Spec{Connection: "a", Wasm: la.wasm, Load: la.load, DatabaseURL: url})
+		b := mustModule(t, r, Spec{Connection: "b", Wasm: lb.wasm, Load: lb.load, DatabaseURL: url}) // evicts a
+		r.compileSem <- struct{}{}                                                                   // hold compilations back
+		aDone := make(chan struct{})
+		go func() { defer close(aDone); loginOK(t, a) }() // compiles a again: evicts b
+		waitFor(t, func() bool { return la.reads.Load() == 1 && r.Stats().Evictions == 2 })
+		bDone := make(chan struct{})
+		go func() { defer close(bDone); loginOK(t, b) }() // waits for the budget
+		waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.budgetWaiters == 1 })
+		<-r.compileSem
+		<-aDone
+		<-bDone
+		if n := la.reads.Load(); n != 1 {
+			t.Fatalf("round %d: a was compiled again %d times for one call (evicted before its call could run)", i, n)
+		}
+		r.Close(context.Background())
+	}
+}

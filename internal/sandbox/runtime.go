@@ -342,7 +342,7 @@ func (r *Runtime) Inspect(ctx context.Context, wasm []byte) ([]Action, error) {
 		return nil, err
 	}
 	key := sha256.Sum256(wasm)
-	c, err := r.acquireCompiled(ctx, key, wasm)
+	c, err := r.acquireCompiled(ctx, key, wasm, false)
 	if err != nil {
 		return nil, timeoutOr(ctx, err)
 	}
@@ -414,7 +414,7 @@ func (r *Runtime) Module(ctx context.Context, s Spec) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.acquireCompiled(ctx, key, s.Wasm)
+	c, err := r.acquireCompiled(ctx, key, s.Wasm, false)
 	if err != nil {
 		return nil, timeoutOr(ctx, err)
 	}
@@ -524,7 +524,16 @@ func encodeConfig(cfg map[string]any) (map[string][]byte, error) {
 // Errors: *CompiledBudgetError for a module over the whole budget; a
 // timeout error when the deadline passed waiting for the budget; the
 // compilation's *ScriptError; ctx's error; ErrClosed.
-func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte) (*compiled, error) {
+//
+// pin: the caller is a call that will run on it (a recompilation): it is
+// also pinned from the start, so that no other compilation evicts it
+// between its compilation and the call (the caller unpins it).
+func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte, pin bool) (*compiled, error) {
+	if err := ctx.Err(); err != nil {
+		// Over already: not a coin toss between a compilation that ends
+		// at once and the done context below.
+		return nil, err
+	}
 	size := CompiledSize(len(wasm))
 	var c *compiled
 	var ev evicted
@@ -537,6 +546,9 @@ func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte
 		}
 		if c = r.compiled[key]; c != nil {
 			c.refs++
+			if pin {
+				c.pins++
+			}
 			break
 		}
 		if size > r.cfg.MaxCompiledBytes {
@@ -546,6 +558,9 @@ func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte
 		r.evictLocked(size, &ev)
 		if r.compiledBytes+size <= r.cfg.MaxCompiledBytes {
 			c = &compiled{key: key, ready: make(chan struct{}), refs: 1, size: size}
+			if pin {
+				c.pins = 1
+			}
 			r.compiledBytes += size
 			r.compiled[key] = c
 			r.compiling.Add(1)
@@ -580,18 +595,22 @@ func (r *Runtime) acquireCompiled(ctx context.Context, key [32]byte, wasm []byte
 	}
 	r.mu.Unlock()
 	r.closeEvicted(&ev)
+	fail := func(err error) (*compiled, error) {
+		if pin {
+			r.unpin(c)
+		}
+		r.releaseCompiled(c)
+		return nil, err
+	}
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
-		r.releaseCompiled(c)
-		return nil, ctx.Err()
+		return fail(ctx.Err())
 	case <-r.done:
-		r.releaseCompiled(c)
-		return nil, ErrClosed
+		return fail(ErrClosed)
 	}
 	if c.err != nil {
-		r.releaseCompiled(c)
-		return nil, c.err
+		return fail(c.err)
 	}
 	return c, nil
 }
@@ -654,6 +673,7 @@ func (r *Runtime) compile(c *compiled, key [32]byte, wasm []byte) {
 		} else if c.refs > 0 {
 			c.cm, cm = cm, nil
 			c.elem = r.lru.PushFront(c)
+			r.signalLocked() // unpinned: a compilation waiting for the budget may evict it
 		}
 		r.mu.Unlock()
 		close(c.ready)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/profiled/profiled/internal/policy"
 )
@@ -113,9 +116,9 @@ func (s *Service) LoginWith(ctx context.Context, req LoginRequest) (res AuthResu
 		}
 	}
 	client := clientFrom(ctx)
-	key := connection + "|" + email
+	key := connection + "|" + attemptFold(email)
 	if username != "" {
-		key = connection + "|username:" + strings.ToLower(username) // set again below
+		key = connection + "|username:" + attemptFold(username) // set again below
 	}
 	var conn Connection
 	defer func() {
@@ -166,7 +169,7 @@ func (s *Service) LoginWith(ctx context.Context, req LoginRequest) (res AuthResu
 		}
 		// Counted case-insensitively whatever the script matches: "Ann"
 		// and "ANN" must not be fresh identifiers for a guesser.
-		key = connection + "|username:" + strings.ToLower(username)
+		key = connection + "|username:" + attemptFold(username)
 	}
 	// Brute-force protection. The attempt is counted before the password is
 	// checked, atomically, so parallel requests cannot all pass a check
@@ -266,6 +269,25 @@ func loginUsername(conn Connection, username string) (string, error) {
 		return policy.NormalizeUsername(username)
 	}
 	return username, policy.CheckLoginUsername(username)
+}
+
+// attemptFold is the spelling of an email or username that failed logins
+// are counted under: lower-cased, compatibility-decomposed without its
+// accents (NFKD, marks dropped), without surrounding spaces. A custom
+// database is usually MySQL with a case- and accent-insensitive,
+// trailing-space-padding collation, where "ann", "ANN ", "ánn" and "ａnn"
+// are one account: each must not be a fresh identifier for a guesser. Only
+// the count is folded; the script gets the identifier as typed. (ASCII
+// identifiers, all a DATABASE connection has, are only lower-cased.)
+func attemptFold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func scopeNames(scopes []policy.Scope) string {
@@ -456,11 +478,11 @@ func (s *Service) loginScriptErr(err error) error {
 }
 
 func (s *Service) resetFailures(ctx context.Context, u policy.User) {
-	if err := s.store.ResetLoginFailures(ctx, u.Connection+"|"+u.Email, ""); err != nil {
+	if err := s.store.ResetLoginFailures(ctx, u.Connection+"|"+attemptFold(u.Email), ""); err != nil {
 		s.log.ErrorContext(ctx, "reset login failures", "err", err)
 	}
 	if u.Username != "" {
-		if err := s.store.ResetLoginFailures(ctx, u.Connection+"|username:"+strings.ToLower(u.Username), ""); err != nil {
+		if err := s.store.ResetLoginFailures(ctx, u.Connection+"|username:"+attemptFold(u.Username), ""); err != nil {
 			s.log.ErrorContext(ctx, "reset login failures", "err", err)
 		}
 	}
