@@ -6,18 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/profiled/profiled/internal/auth"
-	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/graph"
-	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/service"
 )
@@ -33,20 +29,7 @@ type fastEnv struct {
 func newFastEnv(tb testing.TB) *fastEnv {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "fast.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	keyring, err := auth.New(ctx, store, auth.Config{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, keyring, hasher, log := sqliteStack(tb, "fast.db")
 	svc := service.New(store, hasher, keyring, nil, service.Config{Logger: log})
 	r := &graph.Resolver{Service: svc, Logger: log}
 	opts := graph.HandlerOptions{Logger: log, Client: func(ctx context.Context) service.Client {

@@ -4,18 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/profiled/profiled/internal/auth"
 	"github.com/profiled/profiled/internal/db"
 	"github.com/profiled/profiled/internal/graph"
-	"github.com/profiled/profiled/internal/passwords"
 	"github.com/profiled/profiled/internal/policy"
 	"github.com/profiled/profiled/internal/server"
 	"github.com/profiled/profiled/internal/service"
@@ -50,22 +45,8 @@ func (s *searchSpy) take() []bool {
 // inline or named fragment, not skipped), and the count is right then.
 func TestUsersCountsOnlyWhenTotalCountIsSelected(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	store, err := db.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "count.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store, keyring, hasher, log := sqliteStack(t, "count.db")
 	spy := &searchSpy{DB: store}
-	keyring, err := auth.New(ctx, store, auth.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(spy, hasher, keyring, nil, service.Config{Logger: log})
 	srv := httptest.NewServer(server.New(server.Options{Resolver: &graph.Resolver{Service: svc, Logger: log}, Keyring: keyring, Store: store, Logger: log}))
 	t.Cleanup(srv.Close)

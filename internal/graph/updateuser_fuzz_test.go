@@ -36,20 +36,7 @@ type fuzzEnv struct {
 // user, a management token and that user's own token.
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	ctx := context.Background()
-	store, err := db.Open(ctx, "sqlite:"+filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { store.Close() })
-	keyring, err := auth.New(ctx, store, auth.Config{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
-	if err != nil {
-		f.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, keyring, hasher, log := sqliteStack(f, "fuzz.db")
 	svc := service.New(store, hasher, keyring, nil, service.Config{Logger: log})
 	srv := httptest.NewServer(server.New(server.Options{Resolver: &graph.Resolver{Service: svc, Logger: log}, Keyring: keyring, Store: store, Logger: log}))
 	f.Cleanup(srv.Close)
@@ -171,4 +158,26 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// sqliteStack is what the handler tests build the service from: a SQLite
+// store (file name in a temporary directory), its keyring, a bcrypt-4
+// hasher and a discarding logger.
+func sqliteStack(tb testing.TB, name string) (*db.DB, *auth.Keyring, *passwords.Hasher, *slog.Logger) {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	keyring, err := auth.New(ctx, store, auth.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hasher, err := passwords.New(passwords.Config{BcryptCost: 4})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store, keyring, hasher, slog.New(slog.NewTextHandler(io.Discard, nil))
 }
