@@ -28,7 +28,7 @@ test:
 	go test -count=1 ./internal/tests/wazerowarm -args -warm "$$cache"; \
 	echo "go test -count=1 -parallel 4 -timeout 20m $(E2E)  (beside the race run)"; \
 	go test -count=1 -parallel 4 -timeout 20m $(E2E) & e2e=$$!; \
-	race=0; pkgs=$$(go list $(LONG_TESTS) ./... | grep -vx 'github.com/profiled/profiled/internal/tests/e2e' | awk '!seen[$$0]++'); \
+	race=0; pkgs=$$(go list $(LONG_TESTS) ./... | grep -vx 'github.com/profiled/profiled/internal/tests/e2e'); \
 	echo "go test -race -count=1 -parallel 4 -timeout 20m <every package but e2e>"; \
 	go test -race -count=1 -parallel 4 -timeout 20m $$pkgs || race=$$?; \
 	echo "go test -race -count=1 -run '^($(E2E_RACE))$$' $(E2E)"; \
