@@ -119,7 +119,7 @@ func (q *queries) countTerms(ctx context.Context, c *termCounts) error {
 	if countTermsOff {
 		return nil
 	}
-	if at := q.countsAtEnd; at != nil && at != c {
+	if at := q.countsAtEnd; at != nil {
 		for k, d := range c.delta {
 			at.delta[k] += d
 		}
